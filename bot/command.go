@@ -1,0 +1,250 @@
+package bot
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/paylink/paylink/dojo"
+)
+
+// Usage is the one-line syntax of /paylink, shown with every rejection.
+const Usage = "Usage: /paylink <amount> <GBP|EUR> <reference>"
+
+// usageExample follows Usage in rejections.
+const usageExample = "Example: /paylink 10.00 GBP ref-123"
+
+// MaxReferenceLen is the longest reference Dojo accepts, in characters (UTF-16 code
+// units, as Dojo's .NET validation counts them).
+const MaxReferenceLen = 60
+
+// CommandKind says what a /paylink command asks for.
+type CommandKind int
+
+const (
+	CommandHelp   CommandKind = iota // "/paylink" alone or "/paylink help"
+	CommandCreate                    // "/paylink 10.00 GBP ref-123"
+)
+
+// Command is a parsed /paylink command.
+type Command struct {
+	Kind      CommandKind
+	Amount    dojo.Money // CommandCreate: the amount in minor units
+	Reference string     // CommandCreate: Slack's escaping undone, trimmed
+}
+
+// UsageError is a command the agent must write differently. Problem names what was
+// wrong, for the agent.
+type UsageError struct {
+	Problem string
+}
+
+func (e *UsageError) Error() string { return e.Problem }
+
+// Message is the ephemeral answer: the problem, the usage line and an example.
+func (e *UsageError) Message() string {
+	return e.Problem + "\n" + Usage + "\n" + usageExample
+}
+
+func usageErrorf(format string, args ...any) *UsageError {
+	return &UsageError{Problem: fmt.Sprintf(format, args...)}
+}
+
+// slackUnescaper undoes the escaping Slack applies to a command's text. &amp; is
+// replaced last in effect: strings.Replacer works left to right in one pass, so
+// "&amp;lt;" becomes "&lt;" and not "<".
+var slackUnescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+
+// ParseCommand parses the text of a /paylink command: an amount and a currency, in
+// either order, then the reference. The currency is a code in any letter case (GBP,
+// eur) or a symbol written against the amount (£10, 10€). It returns a *UsageError
+// for anything it can't accept.
+func ParseCommand(text string) (Command, error) {
+	text = strings.TrimSpace(text)
+	if text == "" || strings.EqualFold(text, "help") {
+		return Command{Kind: CommandHelp}, nil
+	}
+	if !utf8.ValidString(text) {
+		return Command{}, &UsageError{Problem: "The command contains characters that could not be read."}
+	}
+	first, rest := nextField(text)
+	second, rest2 := nextField(rest)
+
+	var amountTok, codeTok, refText string
+	switch {
+	case looksLikeAmount(first):
+		amountTok = first
+		if isCurrencyWord(second) {
+			codeTok, refText = second, rest2
+		} else {
+			refText = rest
+		}
+	case isCurrencyWord(first) && second != "":
+		codeTok, amountTok, refText = first, second, rest2
+	case isCurrencyWord(first):
+		return Command{}, &UsageError{Problem: "The amount is missing."}
+	default:
+		return Command{}, usageErrorf("%q is not an amount. Start with the amount and its currency.", clip(first))
+	}
+
+	cur, number, err := resolveCurrency(amountTok, codeTok)
+	if err != nil {
+		return Command{}, err
+	}
+	value, err := dojo.ParseAmount(number, cur)
+	if err != nil {
+		var ae *dojo.AmountError
+		if errors.As(err, &ae) {
+			return Command{}, usageErrorf("%q is not a valid amount: %s.", clip(amountTok), ae.Reason)
+		}
+		return Command{}, err
+	}
+	ref, err := parseReference(refText)
+	if err != nil {
+		return Command{}, err
+	}
+	return Command{
+		Kind:      CommandCreate,
+		Amount:    dojo.Money{Value: value, CurrencyCode: cur.Code},
+		Reference: ref,
+	}, nil
+}
+
+// nextField splits off the first whitespace-separated field of s and returns it with
+// the rest, whose leading space is trimmed.
+func nextField(s string) (string, string) {
+	s = strings.TrimLeftFunc(s, unicode.IsSpace)
+	i := strings.IndexFunc(s, unicode.IsSpace)
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], strings.TrimLeftFunc(s[i:], unicode.IsSpace)
+}
+
+// looksLikeAmount reports whether tok is meant as an amount: it has a digit (of any
+// script, so look-alike digits are refused with a clear reason) or a currency symbol,
+// or is a word like NaN or Inf.
+func looksLikeAmount(tok string) bool {
+	if tok == "" {
+		return false
+	}
+	if strings.ContainsFunc(tok, unicode.IsDigit) || strings.ContainsAny(tok, "£€$¥") {
+		return true
+	}
+	switch strings.ToLower(strings.TrimLeft(tok, "+-")) {
+	case "nan", "inf", "infinity":
+		return true
+	}
+	return strings.HasPrefix(tok, "-") || strings.HasPrefix(tok, ".")
+}
+
+// isCurrencyWord reports whether tok is written like a currency code: three letters.
+func isCurrencyWord(tok string) bool {
+	if len(tok) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		c := tok[i] | 0x20
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// resolveCurrency finds the currency of an amount token and a code token (either may
+// hold it; both may, if they agree) and returns the bare number.
+func resolveCurrency(amountTok, codeTok string) (dojo.Currency, string, error) {
+	accepted := strings.Join(dojo.CurrencyCodes(), " or ")
+	number := amountTok
+	var bySymbol, byCode *dojo.Currency
+	for _, sym := range []string{"£", "€", "$", "¥"} {
+		var found bool
+		if n, ok := strings.CutPrefix(number, sym); ok {
+			number, found = n, true
+		} else if n, ok := strings.CutSuffix(number, sym); ok {
+			number, found = n, true
+		}
+		if !found {
+			continue
+		}
+		c, ok := dojo.CurrencyForSymbol(sym)
+		if !ok {
+			return dojo.Currency{}, "", usageErrorf("Payment links can be made in %s only; %s is not one of them.", accepted, sym)
+		}
+		bySymbol = &c
+		break
+	}
+	if bySymbol == nil && codeTok == "" && len(number) > 3 {
+		// A code written against the amount: "10GBP", "gbp10".
+		if tail := number[len(number)-3:]; isCurrencyWord(tail) && isASCIIDigitByte(number[len(number)-4]) {
+			number, codeTok = number[:len(number)-3], tail
+		} else if head := number[:3]; isCurrencyWord(head) && isASCIIDigitByte(number[3]) {
+			number, codeTok = number[3:], head
+		}
+	}
+	if strings.ContainsAny(number, "£€$¥") {
+		return dojo.Currency{}, "", usageErrorf("%q is not a valid amount: write the currency once.", clip(amountTok))
+	}
+	if codeTok != "" {
+		c, ok := dojo.LookupCurrency(codeTok)
+		if !ok {
+			return dojo.Currency{}, "", usageErrorf("Payment links can be made in %s only; %s is not one of them.", accepted, strings.ToUpper(codeTok))
+		}
+		byCode = &c
+	}
+	switch {
+	case bySymbol != nil && byCode != nil && bySymbol.Code != byCode.Code:
+		return dojo.Currency{}, "", usageErrorf("The amount %s and the currency %s disagree: write one currency.", clip(amountTok), byCode.Code)
+	case bySymbol != nil:
+		return *bySymbol, number, nil
+	case byCode != nil:
+		return *byCode, number, nil
+	}
+	return dojo.Currency{}, "", usageErrorf("The currency is missing: write %s after the amount.", accepted)
+}
+
+// parseReference undoes Slack's escaping and checks the reference Dojo will show the
+// customer: 1–60 characters, no control, invisible or direction-changing characters.
+func parseReference(s string) (string, error) {
+	ref := strings.TrimSpace(slackUnescaper.Replace(s))
+	if ref == "" {
+		return "", &UsageError{Problem: "The reference is missing: add one after the currency, such as an order number."}
+	}
+	for _, r := range ref {
+		if hiddenRune(r) {
+			return "", usageErrorf("The reference contains an invisible or control character (U+%04X); type it again as plain text.", r)
+		}
+	}
+	if n := len(utf16.Encode([]rune(ref))); n > MaxReferenceLen {
+		return "", usageErrorf("The reference is %d characters long; Dojo takes at most %d.", n, MaxReferenceLen)
+	}
+	return ref, nil
+}
+
+// hiddenRune reports characters a reference must not carry: controls (newlines and
+// tabs too: the reference is one line), format characters such as zero-width spaces
+// and bidirectional overrides that disguise text, and unassigned code points.
+func hiddenRune(r rune) bool {
+	switch {
+	case unicode.IsControl(r), unicode.In(r, unicode.Cf, unicode.Co, unicode.Zl, unicode.Zp), r == utf8.RuneError:
+		return true
+	case unicode.IsSpace(r):
+		return false
+	}
+	return !unicode.IsPrint(r)
+}
+
+func isASCIIDigitByte(c byte) bool { return c >= '0' && c <= '9' }
+
+// clip shortens what a user typed before it is quoted back, so a rejection stays
+// short, and escapes what mrkdwn would act on.
+func clip(s string) string {
+	if utf8.RuneCountInString(s) > 24 {
+		s = string([]rune(s)[:24]) + "…"
+	}
+	return strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(s)
+}

@@ -1,0 +1,495 @@
+package bot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
+
+	"github.com/paylink/paylink/dojo"
+	"github.com/paylink/paylink/store"
+)
+
+// PaymentLinks creates and inspects Dojo payment intents. *dojo.Client satisfies it.
+type PaymentLinks interface {
+	CreatePaymentIntent(ctx context.Context, req dojo.CreateRequest) (*dojo.PaymentIntent, error)
+	PaymentIntent(ctx context.Context, id string) (*dojo.PaymentIntent, error)
+	CancelPaymentIntent(ctx context.Context, id string) (*dojo.PaymentIntent, error)
+}
+
+// LinkStore keeps link records and command claims. *store.Store satisfies it.
+type LinkStore interface {
+	ClaimCommand(ctx context.Context, fingerprint, token string, pendingTTL time.Duration) (store.Claim, error)
+	ReleaseCommand(ctx context.Context, fingerprint, token string) error
+	SaveLink(ctx context.Context, l store.Link, fingerprint string, window time.Duration) error
+	SetLinkMessage(ctx context.Context, intentID, channel, ts string) error
+	Ping(ctx context.Context) error
+}
+
+// commandBodyLimit caps a slash command's body; Slack's are well under 4 KiB.
+const commandBodyLimit = 64 << 10
+
+// linker turns a parsed command into a payment link: it creates the Dojo intent,
+// records it, and posts it in the channel.
+type linker struct {
+	cfg   Config
+	links PaymentLinks
+	store LinkStore
+	slack *slack.Client
+	hc    *http.Client
+	tasks *Tasks
+	now   func() time.Time
+}
+
+// handleCommand serves POST /slack/commands. It verifies the signature on the raw body
+// before anything else, answers every valid request with 200 within cfg.AckBudget plus
+// a little, and leaves nothing behind for a rejected command.
+func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log := zerolog.Ctx(r.Context())
+		body, err := readBody(w, r, commandBodyLimit)
+		switch {
+		case errors.Is(err, errTooLarge):
+			log.Warn().Msg("slash command body too large")
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		case err != nil:
+			http.Error(w, "could not read the request body", http.StatusBadRequest)
+			return
+		}
+		if err := verifier.Verify(r.Header, body); err != nil {
+			log.Warn().Err(err).Msg("slash command rejected: bad signature")
+			http.Error(w, "invalid request signature", http.StatusUnauthorized)
+			return
+		}
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			http.Error(w, "the body is not a form", http.StatusBadRequest)
+			return
+		}
+		if form.Get("ssl_check") == "1" {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		sc := slashCommand(form)
+		clog := log.With().Str("team", sc.TeamID).Str("channel", sc.ChannelID).Str("user", sc.UserID).Logger()
+
+		cmd, err := ParseCommand(sc.Text)
+		if err != nil {
+			var usage *UsageError
+			if errors.As(err, &usage) {
+				clog.Info().Str("outcome", "rejected").Str("problem", usage.Problem).Msg("slash command")
+				writeEphemeral(w, usage.Message())
+				return
+			}
+			clog.Error().Err(err).Msg("slash command: parse")
+			writeEphemeral(w, "Sorry, that command could not be read.\n"+Usage)
+			return
+		}
+		switch cmd.Kind {
+		case CommandHelp:
+			writeEphemeral(w, helpText)
+			return
+		case CommandCreate:
+		default:
+			writeEphemeral(w, helpText)
+			return
+		}
+		if err := l.cfg.MaxAmounts.Check(cmd.Amount); err != nil {
+			var usage *UsageError
+			if errors.As(err, &usage) {
+				clog.Info().Str("outcome", "rejected").Str("problem", usage.Problem).Msg("slash command")
+				writeEphemeral(w, usage.Message())
+				return
+			}
+		}
+		reqID := w.Header().Get(RequestIDHeader)
+		text, ok := l.start(clog, reqID, sc, cmd)
+		if !ok {
+			clog.Info().Str("outcome", "slow").Msg("slash command acknowledged before Dojo answered")
+		}
+		writeEphemeral(w, text)
+	})
+}
+
+// slashCommand reads the fields of a slash command form.
+func slashCommand(f url.Values) slack.SlashCommand {
+	return slack.SlashCommand{
+		TeamID:      f.Get("team_id"),
+		TeamDomain:  f.Get("team_domain"),
+		ChannelID:   f.Get("channel_id"),
+		ChannelName: f.Get("channel_name"),
+		UserID:      f.Get("user_id"),
+		UserName:    f.Get("user_name"),
+		Command:     f.Get("command"),
+		Text:        f.Get("text"),
+		ResponseURL: f.Get("response_url"),
+		TriggerID:   f.Get("trigger_id"),
+		APIAppID:    f.Get("api_app_id"),
+	}
+}
+
+// writeEphemeral answers a slash command with a message only its author sees. An empty
+// text answers with an empty 200, which shows nothing.
+func writeEphemeral(w http.ResponseWriter, text string) {
+	if text == "" {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(slack.Msg{ResponseType: slack.ResponseTypeEphemeral, Text: text})
+}
+
+// handoff passes the first answer of a background job to the request that started it,
+// unless the request has stopped waiting; then the job delivers it through response_url.
+type handoff struct {
+	mu     sync.Mutex
+	gaveUp bool
+	ch     chan string
+}
+
+// deliver offers the job's answer to the waiting request. It reports false when the
+// request has already been answered and the job must deliver the text itself.
+func (h *handoff) deliver(text string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.gaveUp {
+		return false
+	}
+	h.ch <- text
+	return true
+}
+
+// giveUp stops the request waiting. It returns the job's answer if one arrived just now.
+func (h *handoff) giveUp() (string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case text := <-h.ch:
+		return text, true
+	default:
+		h.gaveUp = true
+		return "", false
+	}
+}
+
+// start runs the creation of a link in the background and waits up to cfg.AckBudget
+// for its first answer: the text to acknowledge the command with ("" when the link is
+// made and about to be posted). When the budget runs out first, it returns a note that
+// the link is on its way, and false; the job then reports through response_url.
+func (l *linker) start(log zerolog.Logger, reqID string, sc slack.SlashCommand, cmd Command) (string, bool) {
+	h := &handoff{ch: make(chan string, 1)}
+	job := createJob{log: log, reqID: reqID, sc: sc, cmd: cmd}
+	if !l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) { l.create(ctx, job, h) }) {
+		return "Paylink is restarting, so no link was created. Please try again in a few seconds.", true
+	}
+	timer := time.NewTimer(l.cfg.AckBudget)
+	defer timer.Stop()
+	select {
+	case text := <-h.ch:
+		return text, true
+	case <-timer.C:
+	}
+	if text, ok := h.giveUp(); ok {
+		return text, true
+	}
+	return fmt.Sprintf("Creating a %s payment link for %s… Dojo is taking a moment; the link will appear in this channel as soon as it is ready.",
+		cmd.Amount, escapeMrkdwn(cmd.Reference)), false
+}
+
+// createJob is one slash command on its way to a link.
+type createJob struct {
+	log   zerolog.Logger
+	reqID string
+	sc    slack.SlashCommand
+	cmd   Command
+}
+
+// fingerprint identifies "the same command" for the re-type guard: same workspace,
+// user, amount, currency and reference.
+func (j createJob) fingerprint() string {
+	h := sha256.New()
+	for _, part := range []string{j.sc.TeamID, j.sc.UserID, fmt.Sprint(j.cmd.Amount.Value), j.cmd.Amount.CurrencyCode, j.cmd.Reference} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// create makes the link: claim the command, create the intent at Dojo, store the
+// record, then post the link. Its first answer goes to h; nothing is stored and no link
+// is shown when any step before the post fails.
+func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
+	answered := false
+	answer := func(text string) {
+		answered = true
+		if !h.deliver(text) && text != "" {
+			l.respondEphemeral(ctx, j, text)
+		}
+	}
+	defer func() {
+		if !answered {
+			answer("Sorry, something went wrong and no link was created. Please try again.")
+		}
+	}()
+	log := j.log
+	fp := j.fingerprint()
+	claim, err := l.store.ClaimCommand(ctx, fp, j.reqID, l.cfg.WorkTimeout+time.Minute)
+	if err != nil {
+		log.Error().Err(err).Str("outcome", "store_error").Msg("slash command: claim")
+		answer("Paylink could not reach its database, so no link was created. Please try again in a minute.")
+		return
+	}
+	if !claim.Won {
+		if claim.IntentID != "" {
+			log.Info().Str("outcome", "repeat").Str("intent", claim.IntentID).Msg("slash command")
+			answer(fmt.Sprintf("You asked for this %s link for %s a few minutes ago, so no second link was created. Here it is: %s",
+				j.cmd.Amount, escapeMrkdwn(j.cmd.Reference), l.cfg.CheckoutURL+claim.IntentID))
+			return
+		}
+		log.Info().Str("outcome", "repeat_pending").Msg("slash command")
+		answer(fmt.Sprintf("Your %s link for %s is already being created; it will appear in this channel shortly.",
+			j.cmd.Amount, escapeMrkdwn(j.cmd.Reference)))
+		return
+	}
+	release := func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if err := l.store.ReleaseCommand(rctx, fp, j.reqID); err != nil {
+			log.Warn().Err(err).Msg("slash command: release claim")
+		}
+	}
+
+	start := l.now()
+	pi, err := l.links.CreatePaymentIntent(ctx, l.createRequest(j))
+	dojoTook := l.now().Sub(start)
+	if err == nil && !validIntentID(pi.ID) {
+		err = fmt.Errorf("dojo returned an unusable payment intent id %q", truncate(pi.ID, 80))
+	}
+	if err != nil {
+		release()
+		log.Warn().Err(err).Dur("dojo_ms", dojoTook).Str("outcome", "dojo_error").Msg("slash command")
+		answer(dojoFailure(err))
+		return
+	}
+	link := store.Link{
+		IntentID:    pi.ID,
+		TeamID:      j.sc.TeamID,
+		ChannelID:   j.sc.ChannelID,
+		UserID:      j.sc.UserID,
+		ResponseURL: j.sc.ResponseURL,
+		Amount:      j.cmd.Amount.Value,
+		Currency:    j.cmd.Amount.CurrencyCode,
+		Reference:   j.cmd.Reference,
+		Status:      string(dojo.StatusCreated),
+		CreatedAt:   l.now().UTC(),
+		TestMode:    l.cfg.TestMode,
+	}
+	if err := l.store.SaveLink(ctx, link, fp, l.cfg.RetypeWindow); err != nil {
+		release()
+		log.Error().Err(err).Str("intent", pi.ID).Str("outcome", "store_error").Msg("slash command: save link")
+		l.cancelUnrecorded(ctx, log, pi.ID)
+		answer("Paylink could not record the link, so it was not posted and has been cancelled at Dojo. Please try again in a minute.")
+		return
+	}
+	log.Info().Str("outcome", "created").Str("intent", pi.ID).Dur("dojo_ms", dojoTook).
+		Int64("amount", link.Amount).Str("currency", link.Currency).Msg("slash command")
+	answer("")
+	l.announce(ctx, j, link)
+}
+
+// createRequest is the Dojo request for a job: amount, reference, payment source, a
+// description naming who asked where, and the Slack ids in metadata so a payment can be
+// routed back even without its Redis record.
+func (l *linker) createRequest(j createJob) dojo.CreateRequest {
+	who := j.sc.UserID
+	if j.sc.UserName != "" {
+		who = "@" + j.sc.UserName + " (" + j.sc.UserID + ")"
+	}
+	where := j.sc.ChannelID
+	if j.sc.ChannelName != "" {
+		where = "#" + j.sc.ChannelName + " (" + j.sc.ChannelID + ")"
+	}
+	return dojo.CreateRequest{
+		Amount:        j.cmd.Amount,
+		Reference:     j.cmd.Reference,
+		Description:   truncate(fmt.Sprintf("Payment link requested in Slack by %s in %s, workspace %s", who, where, j.sc.TeamID), 1024),
+		PaymentSource: l.cfg.PaymentSource,
+		Metadata: map[string]string{
+			MetaTeam:    j.sc.TeamID,
+			MetaChannel: j.sc.ChannelID,
+			MetaUser:    j.sc.UserID,
+		},
+	}
+}
+
+// Metadata keys on every payment intent paylink creates.
+const (
+	MetaTeam    = "slackTeamId"
+	MetaChannel = "slackChannelId"
+	MetaUser    = "slackUserId"
+)
+
+// validIntentID accepts the ids Dojo issues (pi_sandbox_… and the like): they go into
+// URLs and Redis keys, so anything else is refused.
+func validIntentID(id string) bool {
+	if id == "" || len(id) > 100 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// dojoFailure tells the agent why Dojo made no link.
+func dojoFailure(err error) string {
+	var de *dojo.Error
+	if errors.As(err, &de) {
+		msg := "Dojo could not create the payment link, so nothing was posted.\n" + escapeMrkdwn(de.Message())
+		if de.Timeout {
+			msg += "\nIf you try again, check Dojo's dashboard first: a link may have been created without an answer reaching Paylink."
+		}
+		return msg
+	}
+	return "Dojo could not create the payment link, so nothing was posted. Please try again."
+}
+
+// cancelUnrecorded cancels an intent whose record could not be stored, so no link
+// exists that Paylink would not know about. Best effort.
+func (l *linker) cancelUnrecorded(ctx context.Context, log zerolog.Logger, id string) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := l.links.CancelPaymentIntent(cctx, id); err != nil {
+		log.Error().Err(err).Str("intent", id).Msg("could not cancel an unrecorded payment intent")
+	}
+}
+
+// announce posts the link message in the command's channel with chat.postMessage and
+// records its ts. Where the bot can't post (a private channel or DM it is not in) the
+// command's response_url carries the link into the channel instead; if Slack refuses
+// for another reason, the agent gets the link privately.
+func (l *linker) announce(ctx context.Context, j createJob, link store.Link) {
+	log := j.log.With().Str("intent", link.IntentID).Logger()
+	card := linkCard{
+		Amount:    j.cmd.Amount,
+		Reference: link.Reference,
+		UserID:    link.UserID,
+		URL:       l.cfg.CheckoutURL + link.IntentID,
+		IntentID:  link.IntentID,
+		TestMode:  link.TestMode,
+	}
+	text, blocks := card.render()
+	channel, ts, err := postMessage(ctx, l.slack, link.ChannelID,
+		slack.MsgOptionText(text, false),
+		slack.MsgOptionBlocks(blocks...),
+		slack.MsgOptionDisableLinkUnfurl(),
+		slack.MsgOptionDisableMediaUnfurl(),
+	)
+	if err == nil {
+		if err := l.store.SetLinkMessage(ctx, link.IntentID, channel, ts); err != nil {
+			log.Error().Err(err).Msg("could not record the link message ts")
+		}
+		return
+	}
+	code := slackErrorCode(err)
+	if channelUnreachable(code) {
+		log.Info().Str("slack_error", code).Msg("posting the link through response_url")
+		msg := &slack.WebhookMessage{
+			ResponseType: slack.ResponseTypeInChannel,
+			Text:         text,
+			Blocks:       &slack.Blocks{BlockSet: blocks},
+			UnfurlLinks:  new(false),
+			UnfurlMedia:  new(false),
+		}
+		if err := slack.PostWebhookCustomHTTPContext(ctx, link.ResponseURL, l.hc, msg); err == nil {
+			return
+		} else {
+			log.Error().Err(err).Msg("could not post the link through response_url")
+		}
+	} else {
+		log.Error().Err(err).Str("slack_error", code).Msg("could not post the link")
+	}
+	l.respondEphemeral(ctx, j, fmt.Sprintf("Paylink could not post the link in this channel (Slack said %q). Here it is, to send to the customer: %s",
+		code, card.URL))
+}
+
+// respondEphemeral tells the command's author something after the command was
+// acknowledged, through its response_url.
+func (l *linker) respondEphemeral(ctx context.Context, j createJob, text string) {
+	if j.sc.ResponseURL == "" {
+		j.log.Error().Msg("no response_url to answer through")
+		return
+	}
+	msg := &slack.WebhookMessage{
+		ResponseType: slack.ResponseTypeEphemeral,
+		Text:         text,
+		UnfurlLinks:  new(false),
+		UnfurlMedia:  new(false),
+	}
+	if err := slack.PostWebhookCustomHTTPContext(ctx, j.sc.ResponseURL, l.hc, msg); err != nil {
+		j.log.Error().Err(err).Msg("could not answer through response_url")
+	}
+}
+
+// postMessage calls chat.postMessage, waiting out Slack's rate limit (429 with
+// Retry-After) while ctx allows. It does not retry other failures: a post whose answer
+// was lost may have landed, and a second one would duplicate it.
+func postMessage(ctx context.Context, api *slack.Client, channel string, opts ...slack.MsgOption) (string, string, error) {
+	for {
+		ch, ts, err := api.PostMessageContext(ctx, channel, opts...)
+		var rl *slack.RateLimitedError
+		if !errors.As(err, &rl) {
+			return ch, ts, err
+		}
+		wait := max(rl.RetryAfter, time.Second)
+		select {
+		case <-ctx.Done():
+			return "", "", err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// slackErrorCode returns Slack's error code ("not_in_channel") for err, or a short
+// description of a transport failure.
+func slackErrorCode(err error) string {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) {
+		return fmt.Sprintf("http_%d", sc.Code)
+	}
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return "ratelimited"
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timeout"
+	}
+	return "request_failed"
+}
+
+// channelUnreachable reports whether Slack's error code means the bot can't post in the
+// channel (private channel or DM without the bot, archived channel).
+func channelUnreachable(code string) bool {
+	switch code {
+	case "not_in_channel", "channel_not_found", "is_archived", "restricted_action", "restricted_action_read_only_channel":
+		return true
+	}
+	return false
+}

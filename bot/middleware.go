@@ -1,0 +1,126 @@
+package bot
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// RequestIDHeader carries the request id back to the caller, and is taken from the
+// caller when it sends a plausible one (a proxy's trace id, say).
+const RequestIDHeader = "X-Request-Id"
+
+// newRequestID returns 16 random hex characters.
+func newRequestID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// validRequestID accepts ids of 8–64 characters from [A-Za-z0-9_-], so a caller can't
+// put anything else into our logs.
+func validRequestID(id string) bool {
+	if len(id) < 8 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// withRequestLog gives every request an id and a logger carrying it (zerolog.Ctx),
+// logs each request at debug level, and turns a panic into a logged 500.
+func withRequestLog(log zerolog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(RequestIDHeader)
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header().Set(RequestIDHeader, id)
+		rlog := log.With().Str("request_id", id).Logger()
+		r = r.WithContext(rlog.WithContext(r.Context()))
+		sw := &statusWriter{ResponseWriter: w}
+		start := time.Now()
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				rlog.Error().Str("panic", truncate(anyString(p), 500)).Bytes("stack", debug.Stack()).
+					Str("path", r.URL.Path).Msg("handler panicked")
+				if sw.status == 0 {
+					http.Error(sw, "internal error", http.StatusInternalServerError)
+				}
+				return
+			}
+			rlog.Debug().Str("method", r.Method).Str("path", r.URL.Path).Int("status", sw.status).
+				Dur("duration", time.Since(start)).Msg("request")
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+func anyString(v any) string {
+	switch v := v.(type) {
+	case error:
+		return v.Error()
+	case string:
+		return v
+	default:
+		return "non-error panic value"
+	}
+}
+
+// errTooLarge is returned by readBody for a body over its limit.
+var errTooLarge = errors.New("request body too large")
+
+// readBody reads the whole body, at most limit bytes. A larger body yields errTooLarge.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, errTooLarge
+	}
+	return body, err
+}
+
+// truncate cuts s to at most n bytes, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}

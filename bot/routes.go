@@ -1,0 +1,41 @@
+package bot
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// addRoutes lists every route paylink serves.
+func addRoutes(mux *http.ServeMux, d Deps, l *linker) {
+	mux.Handle("POST "+PathCommands, handleCommand(d.Verifier, l))
+	mux.Handle("GET "+PathHealthz, handleHealthz())
+	mux.Handle("GET "+PathReadyz, handleReadyz(d.Store))
+}
+
+// handleHealthz answers 200 while the process can serve HTTP at all.
+func handleHealthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+}
+
+// handleReadyz answers 200 when Redis answers within a second, else 503: a replica that
+// can't record links or payments should get no traffic.
+func handleReadyz(st LinkStore) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := st.Ping(ctx); err != nil {
+			zerolog.Ctx(r.Context()).Warn().Err(err).Msg("not ready: redis does not answer")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("redis unavailable\n"))
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+}

@@ -1,0 +1,505 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+
+	"github.com/paylink/paylink/bot"
+	"github.com/paylink/paylink/bot/fakeslack"
+)
+
+// TestCommandToLink is the product's first promise, end to end in one process: a signed
+// command → exactly the documented request at Dojo → a link message in the channel →
+// the Redis record, with the message's ts.
+func TestCommandToLink(t *testing.T) {
+	for _, r := range redisTargets(t) {
+		t.Run(r.name, func(t *testing.T) {
+			h := startPaylink(t, r, nil)
+			resp, body, took := h.sendCommand(h.commandForm("10.00 GBP ref-123", "r1"))
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status = %d (%s), want 200", resp.StatusCode, body)
+			}
+			if took > 3*time.Second {
+				t.Errorf("acknowledged after %v, want under 3s", took)
+			}
+
+			reqs := h.dojo.Requests()
+			if len(reqs) != 1 {
+				t.Fatalf("Dojo received %d requests, want exactly 1", len(reqs))
+			}
+			got := reqs[0]
+			if got.Method != http.MethodPost || got.Path != "/payment-intents" {
+				t.Errorf("Dojo request = %s %s, want POST /payment-intents", got.Method, got.Path)
+			}
+			for name, want := range map[string]string{
+				"Authorization": "Basic " + testDojoKey,
+				"Version":       "2026-02-27",
+				"Content-Type":  "application/json",
+			} {
+				if v := got.Header.Get(name); v != want {
+					t.Errorf("Dojo request header %s = %q, want %q", name, v, want)
+				}
+			}
+			var sent struct {
+				Amount struct {
+					Value        int64  `json:"value"`
+					CurrencyCode string `json:"currencyCode"`
+				} `json:"amount"`
+				Reference     string            `json:"reference"`
+				Description   string            `json:"description"`
+				PaymentSource *string           `json:"paymentSource"`
+				Metadata      map[string]string `json:"metadata"`
+			}
+			if err := json.Unmarshal(got.Body, &sent); err != nil {
+				t.Fatalf("Dojo request body %s: %v", got.Body, err)
+			}
+			if sent.Amount.Value != 1000 || sent.Amount.CurrencyCode != "GBP" || sent.Reference != "ref-123" {
+				t.Errorf("Dojo request amount/reference = %+v %q, want 1000 GBP ref-123", sent.Amount, sent.Reference)
+			}
+			if sent.PaymentSource == nil || *sent.PaymentSource != "payment-links" {
+				t.Errorf("paymentSource = %v, want payment-links", sent.PaymentSource)
+			}
+			if !strings.Contains(sent.Description, "U2147483697") || !strings.Contains(sent.Description, "C2147483705") {
+				t.Errorf("description %q does not name who asked where", sent.Description)
+			}
+			wantMeta := map[string]string{bot.MetaTeam: "T0001", bot.MetaChannel: "C2147483705", bot.MetaUser: "U2147483697"}
+			for k, v := range wantMeta {
+				if sent.Metadata[k] != v {
+					t.Errorf("metadata[%s] = %q, want %q", k, sent.Metadata[k], v)
+				}
+			}
+
+			created := h.dojo.Created()
+			if len(created) != 1 {
+				t.Fatalf("fake Dojo holds %d intents, want 1", len(created))
+			}
+			id := created[0].ID
+			link := "https://pay.dojo.tech/checkout/" + id
+
+			posts := h.slack.WaitCalls(t, "chat.postMessage", 1, 5*time.Second)
+			post := posts[0]
+			if post.Channel != "C2147483705" {
+				t.Errorf("link posted in %q, want the command's channel", post.Channel)
+			}
+			if !strings.Contains(post.Text, link) || !strings.Contains(string(post.Blocks), link) {
+				t.Errorf("link message lacks %s: text %q", link, post.Text)
+			}
+			for _, want := range []string{"£10.00", "ref-123", "<@U2147483697>", "TEST MODE"} {
+				if !strings.Contains(post.Text+string(post.Blocks), want) {
+					t.Errorf("link message lacks %q", want)
+				}
+			}
+			if post.UnfurlLinks == nil || *post.UnfurlLinks || post.UnfurlMedia == nil || *post.UnfurlMedia {
+				t.Errorf("unfurl_links/unfurl_media = %v/%v, want both false", post.UnfurlLinks, post.UnfurlMedia)
+			}
+
+			key := r.prefix + "link:{" + id + "}"
+			waitFor(t, "the link record's message ts", func() bool {
+				return r.rdb.HGet(context.Background(), key, "msg_ts").Val() == post.TS
+			})
+			rec := r.rdb.HGetAll(context.Background(), key).Val()
+			for field, want := range map[string]string{
+				"team": "T0001", "channel": "C2147483705", "user": "U2147483697",
+				"amount": "1000", "currency": "GBP", "reference": "ref-123", "status": "Created",
+				"response_url": h.slack.ResponseURL("r1"), "msg_channel": "C2147483705",
+			} {
+				if rec[field] != want {
+					t.Errorf("record %s = %q, want %q", field, rec[field], want)
+				}
+			}
+			if ttl := r.rdb.TTL(context.Background(), key).Val(); ttl < 30*24*time.Hour {
+				t.Errorf("record TTL %v, want beyond Dojo's 30 days", ttl)
+			}
+		})
+	}
+}
+
+// waitFor polls cond for up to 5 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func ephemeralText(t *testing.T, body string) string {
+	t.Helper()
+	var msg struct {
+		ResponseType string `json:"response_type"`
+		Text         string `json:"text"`
+	}
+	if err := json.Unmarshal([]byte(body), &msg); err != nil {
+		t.Fatalf("answer %q is not a Slack message: %v", body, err)
+	}
+	if msg.ResponseType != "ephemeral" {
+		t.Errorf("response_type = %q, want ephemeral", msg.ResponseType)
+	}
+	return msg.Text
+}
+
+// TestCommandRejections: every bad command gets a clear ephemeral answer with the usage
+// line, and calls nothing and stores nothing.
+func TestCommandRejections(t *testing.T) {
+	r := redisTargets(t)[0]
+	h := startPaylink(t, r, env{"PAYLINK_MAX_AMOUNT": "GBP:5000"})
+	tests := []struct {
+		text string
+		want string // in the answer
+	}{
+		{"0 GBP ref", "Usage: /paylink"},
+		{"-5 GBP ref", "Usage: /paylink"},
+		{"10.001 GBP ref", "decimal"},
+		{"1e3 GBP ref", "Usage: /paylink"},
+		{"NaN GBP ref", "Usage: /paylink"},
+		{"99999999999999999999999 GBP ref", "Usage: /paylink"},
+		{"10 USD ref", "GBP"},
+		{"10 GBP", "reference"},
+		{"10 GBP " + strings.Repeat("x", 61), "60"},
+		{"5000.01 GBP ref", "£5,000.00"},
+		{"10001 EUR ref", "€10,000.00"},
+	}
+	for _, tt := range tests {
+		resp, body, _ := h.sendCommand(h.commandForm(tt.text, "r"))
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%q: status %d, want 200", tt.text, resp.StatusCode)
+			continue
+		}
+		text := ephemeralText(t, body)
+		if !strings.Contains(text, tt.want) {
+			t.Errorf("%q: answer %q lacks %q", tt.text, text, tt.want)
+		}
+	}
+	for _, text := range []string{"", "help", "HELP"} {
+		_, body, _ := h.sendCommand(h.commandForm(text, "r"))
+		if got := ephemeralText(t, body); !strings.Contains(got, "Usage: /paylink") || !strings.Contains(got, "Example") {
+			t.Errorf("%q: help answer %q", text, got)
+		}
+	}
+	if n := h.dojoCalls(); n != 0 {
+		t.Errorf("Dojo received %d requests for rejected commands, want 0", n)
+	}
+	if keys := r.keys(t, "*"); len(keys) != 0 {
+		t.Errorf("rejected commands left keys in Redis: %v", keys)
+	}
+	if n := len(h.slack.AllCalls()); n != 0 {
+		t.Errorf("rejected commands made %d Slack API calls, want 0", n)
+	}
+}
+
+// TestCommandBadRequests: bad, stale or missing signatures and oversize bodies are
+// refused before anything happens.
+func TestCommandBadRequests(t *testing.T) {
+	r := redisTargets(t)[0]
+	h := startPaylink(t, r, nil)
+	good := h.commandForm("10.00 GBP ref-123", "r").Encode()
+	sign := func(ts time.Time, body string) (string, string) {
+		return bot.SignSlackRequest(testSigningSecret, ts, []byte(body))
+	}
+	tests := []struct {
+		name   string
+		body   string
+		header func(http.Header)
+		want   int
+	}{
+		{"bad signature", good, func(hd http.Header) {
+			ts, sig := sign(time.Now(), good)
+			hd.Set("X-Slack-Request-Timestamp", ts)
+			hd.Set("X-Slack-Signature", sig[:len(sig)-1]+flip(sig[len(sig)-1]))
+		}, 401},
+		{"wrong secret", good, func(hd http.Header) {
+			ts, sig := bot.SignSlackRequest("another-secret", time.Now(), []byte(good))
+			hd.Set("X-Slack-Request-Timestamp", ts)
+			hd.Set("X-Slack-Signature", sig)
+		}, 401},
+		{"stale timestamp", good, func(hd http.Header) {
+			ts, sig := sign(time.Now().Add(-6*time.Minute), good)
+			hd.Set("X-Slack-Request-Timestamp", ts)
+			hd.Set("X-Slack-Signature", sig)
+		}, 401},
+		{"missing headers", good, func(http.Header) {}, 401},
+		{"missing signature", good, func(hd http.Header) {
+			ts, _ := sign(time.Now(), good)
+			hd.Set("X-Slack-Request-Timestamp", ts)
+		}, 401},
+		{"body signed for another body", good + "&x=1", func(hd http.Header) {
+			ts, sig := sign(time.Now(), good)
+			hd.Set("X-Slack-Request-Timestamp", ts)
+			hd.Set("X-Slack-Signature", sig)
+		}, 401},
+		{"oversize body", good + "&pad=" + strings.Repeat("a", 70<<10), func(hd http.Header) {
+			body := good + "&pad=" + strings.Repeat("a", 70<<10)
+			ts, sig := sign(time.Now(), body)
+			hd.Set("X-Slack-Request-Timestamp", ts)
+			hd.Set("X-Slack-Signature", sig)
+		}, 413},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, h.url+bot.PathCommands, strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			tt.header(req.Header)
+			resp, body, _ := h.do(req)
+			if resp.StatusCode != tt.want {
+				t.Errorf("status = %d (%s), want %d", resp.StatusCode, body, tt.want)
+			}
+		})
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := h.dojoCalls(); n != 0 {
+		t.Errorf("Dojo received %d requests, want 0", n)
+	}
+	if keys := r.keys(t, "*"); len(keys) != 0 {
+		t.Errorf("refused requests left keys in Redis: %v", keys)
+	}
+}
+
+func flip(c byte) string {
+	if c == '0' {
+		return "1"
+	}
+	return "0"
+}
+
+// TestSlowDojo: Dojo answering after 5 s still gets an acknowledgement within 3 s, and
+// the link arrives when Dojo answers.
+func TestSlowDojo(t *testing.T) {
+	t.Parallel()
+	r := redisTargets(t)[0]
+	h := startPaylink(t, r, nil)
+	h.dojo.SetLatency(5 * time.Second)
+	resp, body, took := h.sendCommand(h.commandForm("25 EUR Order 236", "slow"))
+	if resp.StatusCode != http.StatusOK || took >= 3*time.Second {
+		t.Fatalf("answer %d after %v, want 200 within 3s", resp.StatusCode, took)
+	}
+	if text := ephemeralText(t, body); !strings.Contains(text, "€25.00") {
+		t.Errorf("interim answer %q does not say which link is coming", text)
+	}
+	posts := h.slack.WaitCalls(t, "chat.postMessage", 1, 10*time.Second)
+	if !strings.Contains(posts[0].Text, "https://pay.dojo.tech/checkout/pi_") || !strings.Contains(posts[0].Text, "Order 236") {
+		t.Errorf("late link message = %q", posts[0].Text)
+	}
+}
+
+// TestDojoFailures: Dojo refusing or not answering gives a clear ephemeral error with
+// what Dojo said, and leaves no record and no link.
+func TestDojoFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		status  int
+		problem string
+		extra   env
+		latency time.Duration
+		want    []string
+	}{
+		{name: "400", status: 400,
+			problem: `{"errors":{"Reference":["The Reference field is required."]},"type":"https://tools.ietf.org/html/rfc7231#section-6.5.1","title":"One or more validation errors occurred.","status":400,"traceId":"00-a405f077df056a498323ffbcec05923f-aa63e6f4dbbc734a-01"}`,
+			want:    []string{"One or more validation errors occurred.", "The Reference field is required.", "00-a405f077df056a498323ffbcec05923f-aa63e6f4dbbc734a-01"}},
+		{name: "401", status: 401, problem: `{"title":"Unauthorized","status":401,"traceId":"trace-401"}`,
+			want: []string{"trace-401"}},
+		{name: "500", status: 500, problem: `{"title":"Internal Server Error","status":500,"detail":"try later","traceId":"trace-500"}`,
+			want: []string{"Internal Server Error", "try later", "trace-500"}},
+		{name: "timeout", extra: env{"DOJO_TIMEOUT": "300ms"}, latency: 2 * time.Second,
+			want: []string{"Dojo"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := redisTargets(t)[0]
+			h := startPaylink(t, r, tt.extra)
+			if tt.status != 0 {
+				h.dojo.FailNext(1, tt.status, tt.problem)
+			}
+			if tt.latency > 0 {
+				h.dojo.SetLatency(tt.latency)
+			}
+			resp, body, _ := h.sendCommand(h.commandForm("10.00 GBP ref-123", "f"))
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d, want 200", resp.StatusCode)
+			}
+			text := ephemeralText(t, body)
+			for _, want := range tt.want {
+				if !strings.Contains(text, want) {
+					t.Errorf("answer %q lacks %q", text, want)
+				}
+			}
+			if strings.Contains(text, testDojoKey) || strings.Contains(h.out.String(), testDojoKey) {
+				t.Errorf("the Dojo API key leaked into the answer or the log")
+			}
+			time.Sleep(200 * time.Millisecond)
+			if keys := r.keys(t, "link:*"); len(keys) != 0 {
+				t.Errorf("failed create left link records: %v", keys)
+			}
+			if n := len(h.slack.Calls("chat.postMessage")); n != 0 {
+				t.Errorf("failed create posted %d messages", n)
+			}
+			// The claim was released: the same command can be tried again.
+			h.dojo.SetLatency(0)
+			h.sendCommand(h.commandForm("10.00 GBP ref-123", "f2"))
+			h.slack.WaitCalls(t, "chat.postMessage", 1, 5*time.Second)
+		})
+	}
+}
+
+// TestRetypedCommand: the same command again within the window returns the link
+// already made and creates no second intent.
+func TestRetypedCommand(t *testing.T) {
+	r := redisTargets(t)[0]
+	h := startPaylink(t, r, nil)
+	h.sendCommand(h.commandForm("10.00 GBP ref-123", "a"))
+	h.slack.WaitCalls(t, "chat.postMessage", 1, 5*time.Second)
+	_, body, _ := h.sendCommand(h.commandForm("10.00 gbp  ref-123", "b"))
+	id := h.dojo.Created()[0].ID
+	if text := ephemeralText(t, body); !strings.Contains(text, "https://pay.dojo.tech/checkout/"+id) {
+		t.Errorf("re-typed command answer %q lacks the existing link", text)
+	}
+	if n := len(h.dojo.Created()); n != 1 {
+		t.Errorf("Dojo created %d intents, want 1", n)
+	}
+	// A different reference is a different link.
+	h.sendCommand(h.commandForm("10.00 GBP ref-124", "c"))
+	h.slack.WaitCalls(t, "chat.postMessage", 2, 5*time.Second)
+	if n := len(h.dojo.Created()); n != 2 {
+		t.Errorf("Dojo created %d intents, want 2", n)
+	}
+}
+
+// TestRetypeWhileSlow: re-typing while the first is still waiting for Dojo makes no
+// second intent.
+func TestRetypeWhileSlow(t *testing.T) {
+	t.Parallel()
+	r := redisTargets(t)[0]
+	h := startPaylink(t, r, nil)
+	h.dojo.SetLatency(2 * time.Second)
+	h.sendCommand(h.commandForm("10.00 GBP ref-9", "a"))
+	_, body, _ := h.sendCommand(h.commandForm("10.00 GBP ref-9", "b"))
+	if text := ephemeralText(t, body); !strings.Contains(text, "already being created") {
+		t.Errorf("answer while pending = %q", text)
+	}
+	h.slack.WaitCalls(t, "chat.postMessage", 1, 10*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	if n := len(h.dojo.Created()); n != 1 {
+		t.Errorf("Dojo created %d intents, want 1", n)
+	}
+}
+
+// TestPrivateChannelFallback: where the bot can't post, response_url carries the link.
+func TestPrivateChannelFallback(t *testing.T) {
+	r := redisTargets(t)[0]
+	h := startPaylink(t, r, nil)
+	for _, code := range []string{"not_in_channel", "channel_not_found"} {
+		t.Run(code, func(t *testing.T) {
+			h.slack.Fail("chat.postMessage", fakeslack.Failure{Error: code})
+			defer h.slack.ClearFailures()
+			name := "fallback-" + code
+			h.sendCommand(h.commandForm("12.34 EUR ref-"+code, name))
+			waitFor(t, "a response_url message", func() bool { return len(h.slack.Responses(name)) > 0 })
+			resp := h.slack.Responses(name)[0]
+			if resp.ResponseType != "in_channel" || !strings.Contains(resp.Text, "https://pay.dojo.tech/checkout/pi_") {
+				t.Errorf("response_url message = %+v, want the link in the channel", resp)
+			}
+		})
+	}
+}
+
+// TestReferenceIsEscaped: nothing a user typed can ping a channel or forge a link.
+func TestReferenceIsEscaped(t *testing.T) {
+	r := redisTargets(t)[0]
+	h := startPaylink(t, r, nil)
+	// Slack sends <, > and & escaped; the reference is "<!channel> & <https://evil|bank>".
+	h.sendCommand(h.commandForm("10 GBP &lt;!channel&gt; &amp; &lt;https://evil|bank&gt;", "x"))
+	post := h.slack.WaitCalls(t, "chat.postMessage", 1, 5*time.Second)[0]
+	all := post.Text + string(post.Blocks)
+	for _, bad := range []string{"<!channel>", "<https://evil|bank>"} {
+		if strings.Contains(all, bad) {
+			t.Errorf("link message contains %q unescaped", bad)
+		}
+	}
+	if !strings.Contains(post.Text, "&lt;!channel&gt; &amp; &lt;https://evil|bank&gt;") {
+		t.Errorf("text fallback %q does not show the escaped reference", post.Text)
+	}
+	sent := h.dojo.Created()[0]
+	if sent.Reference != "<!channel> & <https://evil|bank>" {
+		t.Errorf("reference sent to Dojo = %q, want Slack's escaping undone", sent.Reference)
+	}
+}
+
+// TestShutdownDrains: SIGTERM (context cancellation) waits for a link still on its way.
+func TestShutdownDrains(t *testing.T) {
+	t.Parallel()
+	r := redisTargets(t)[0]
+	h := startPaylink(t, r, env{"PAYLINK_ACK_BUDGET": "100ms"})
+	h.dojo.SetLatency(1 * time.Second)
+	h.sendCommand(h.commandForm("10 GBP drain-1", "d"))
+	if err := h.stop(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if n := len(h.slack.Calls("chat.postMessage")); n != 1 {
+		t.Errorf("after shutdown, %d link messages were posted, want 1", n)
+	}
+}
+
+func TestMissingConfig(t *testing.T) {
+	var out syncBuffer
+	err := run(context.Background(), []string{"paylink"}, env{}.lookup, &out, &out)
+	if err == nil {
+		t.Fatal("run with no configuration succeeded")
+	}
+	for _, name := range []string{"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "DOJO_API_KEY"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+}
+
+func TestHealthAndReady(t *testing.T) {
+	r := redisTargets(t)[0]
+	h := startPaylink(t, r, nil)
+	for _, path := range []string{bot.PathHealthz, bot.PathReadyz} {
+		resp, err := http.Get(h.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s = %d, want 200", path, resp.StatusCode)
+		}
+		if resp.Header.Get(bot.RequestIDHeader) == "" {
+			t.Errorf("GET %s has no request id header", path)
+		}
+	}
+}
+
+func TestNotReadyWithoutRedis(t *testing.T) {
+	mr := miniredis.RunT(t)
+	h := startPaylink(t, redisTarget{name: "miniredis", url: "redis://" + mr.Addr(), prefix: "p:"}, nil)
+	mr.Close()
+	resp, err := http.Get(h.url + bot.PathReadyz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("GET /readyz with Redis down = %d, want 503", resp.StatusCode)
+	}
+}
+
+// TestEmbeddedRedis: with no REDIS_URL, paylink runs on an in-process Redis and says so.
+func TestEmbeddedRedis(t *testing.T) {
+	h := startPaylink(t, redisTarget{name: "embedded"}, nil)
+	h.sendCommand(h.commandForm("10.00 GBP ref-emb", "e"))
+	h.slack.WaitCalls(t, "chat.postMessage", 1, 5*time.Second)
+	if !strings.Contains(h.out.String(), "REDIS_URL is not set") {
+		t.Errorf("no warning about the embedded Redis in the log")
+	}
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/paylink/paylink/bot"
+)
+
+// config is everything read from the environment. Its String method is safe to log:
+// secrets are redacted.
+type config struct {
+	Port string
+
+	SlackSigningSecret string
+	SlackBotToken      string
+	SlackAppToken      string
+	SlackAPIURL        string
+
+	DojoAPIKey         string
+	DojoWebhookSecrets []string
+	DojoAPIURL         string
+	DojoAPIVersion     string
+	DojoCheckoutURL    string
+	DojoPaymentSource  string
+	DojoTimeout        time.Duration
+
+	RedisURL    string // empty: embedded in-process Redis
+	RedisPrefix string
+
+	LogLevel zerolog.Level
+
+	MaxAmounts   bot.MaxAmounts
+	AckBudget    time.Duration
+	RetypeWindow time.Duration
+}
+
+// loadConfig reads the configuration through lookup (os.LookupEnv in production). It
+// reports every missing required variable and every bad value at once.
+func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
+	get := func(name, def string) string {
+		if v, ok := lookup(name); ok {
+			return strings.TrimSpace(v)
+		}
+		return def
+	}
+	var missing, problems, warnings []string
+	required := func(name string) string {
+		v := get(name, "")
+		if v == "" {
+			missing = append(missing, name)
+		}
+		return v
+	}
+	duration := func(name string, def time.Duration) time.Duration {
+		v := get(name, "")
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			problems = append(problems, fmt.Sprintf("%s=%q is not a positive duration like 1.5s", name, v))
+			return def
+		}
+		return d
+	}
+	baseURL := func(name, def string) string {
+		v := get(name, def)
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			problems = append(problems, fmt.Sprintf("%s=%q is not an http(s) URL", name, v))
+		}
+		return v
+	}
+
+	c := config{
+		Port:               get("PORT", "8080"),
+		SlackSigningSecret: required("SLACK_SIGNING_SECRET"),
+		SlackBotToken:      required("SLACK_BOT_TOKEN"),
+		SlackAppToken:      get("SLACK_APP_TOKEN", ""),
+		SlackAPIURL:        baseURL("SLACK_API_URL", "https://slack.com/api/"),
+		DojoAPIKey:         required("DOJO_API_KEY"),
+		DojoAPIURL:         baseURL("DOJO_API_URL", "https://api.dojo.tech"),
+		DojoAPIVersion:     get("DOJO_API_VERSION", "2026-02-27"),
+		DojoCheckoutURL:    baseURL("DOJO_CHECKOUT_URL", "https://pay.dojo.tech/checkout/"),
+		DojoPaymentSource:  get("DOJO_PAYMENT_SOURCE", "payment-links"),
+		DojoTimeout:        duration("DOJO_TIMEOUT", 15*time.Second),
+		RedisURL:           get("REDIS_URL", ""),
+		RedisPrefix:        get("PAYLINK_REDIS_PREFIX", "paylink:"),
+		AckBudget:          duration("PAYLINK_ACK_BUDGET", bot.DefaultAckBudget),
+		RetypeWindow:       duration("PAYLINK_RETYPE_WINDOW", bot.DefaultRetypeWindow),
+	}
+	for _, s := range strings.Split(get("DOJO_WEBHOOK_SECRET", ""), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			c.DojoWebhookSecrets = append(c.DojoWebhookSecrets, s)
+		}
+	}
+	if !strings.HasSuffix(c.SlackAPIURL, "/") {
+		c.SlackAPIURL += "/"
+	}
+	if p, err := strconv.Atoi(c.Port); err != nil || p < 0 || p > 65535 {
+		problems = append(problems, fmt.Sprintf("PORT=%q is not a port number", c.Port))
+	}
+	if _, err := time.Parse("2006-01-02", c.DojoAPIVersion); err != nil {
+		problems = append(problems, fmt.Sprintf("DOJO_API_VERSION=%q is not a date like 2026-02-27", c.DojoAPIVersion))
+	}
+	level, err := zerolog.ParseLevel(strings.ToLower(get("LOG_LEVEL", "info")))
+	if err != nil || level == zerolog.NoLevel {
+		problems = append(problems, fmt.Sprintf("LOG_LEVEL=%q is not one of trace, debug, info, warn, error", get("LOG_LEVEL", "")))
+		level = zerolog.InfoLevel
+	}
+	c.LogLevel = level
+	c.MaxAmounts, err = bot.ParseMaxAmounts(get("PAYLINK_MAX_AMOUNT", ""))
+	if err != nil {
+		problems = append(problems, "PAYLINK_MAX_AMOUNT: "+err.Error())
+	}
+	if c.AckBudget > 2500*time.Millisecond {
+		problems = append(problems, "PAYLINK_ACK_BUDGET must be at most 2.5s: Slack wants an answer within 3s")
+	}
+
+	if c.SlackBotToken != "" && !strings.HasPrefix(c.SlackBotToken, "xoxb-") {
+		warnings = append(warnings, "SLACK_BOT_TOKEN does not start with xoxb-: is it a bot token?")
+	}
+	if c.DojoAPIKey != "" && !strings.HasPrefix(c.DojoAPIKey, "sk_") {
+		warnings = append(warnings, "DOJO_API_KEY does not start with sk_: is it a Dojo secret key?")
+	}
+	if !strings.HasSuffix(c.DojoCheckoutURL, "/") {
+		warnings = append(warnings, "DOJO_CHECKOUT_URL does not end with /: links are this URL followed directly by the intent id")
+	}
+
+	var errs []string
+	if len(missing) > 0 {
+		errs = append(errs, "missing required environment variables: "+strings.Join(missing, ", "))
+	}
+	errs = append(errs, problems...)
+	if len(errs) > 0 {
+		return c, warnings, errors.New(strings.Join(errs, "\n"))
+	}
+	return c, warnings, nil
+}
+
+// redacted shows whether a secret is set, never its value.
+func redacted(s string) string {
+	if s == "" {
+		return "unset"
+	}
+	return "set"
+}
+
+// redisLocation describes where Redis is without its credentials.
+func redisLocation(raw string) string {
+	if raw == "" {
+		return "embedded"
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "unparseable"
+	}
+	return u.Scheme + "://" + u.Host + u.Path
+}
+
+// logFields adds the configuration to a log event, with secrets redacted.
+func (c config) logFields(e *zerolog.Event) *zerolog.Event {
+	return e.Str("port", c.Port).
+		Str("slack_signing_secret", redacted(c.SlackSigningSecret)).
+		Str("slack_bot_token", redacted(c.SlackBotToken)).
+		Str("slack_app_token", redacted(c.SlackAppToken)).
+		Str("slack_api_url", c.SlackAPIURL).
+		Str("dojo_api_key", redacted(c.DojoAPIKey)).
+		Int("dojo_webhook_secrets", len(c.DojoWebhookSecrets)).
+		Str("dojo_api_url", c.DojoAPIURL).
+		Str("dojo_api_version", c.DojoAPIVersion).
+		Str("dojo_checkout_url", c.DojoCheckoutURL).
+		Str("dojo_payment_source", c.DojoPaymentSource).
+		Dur("dojo_timeout", c.DojoTimeout).
+		Str("redis", redisLocation(c.RedisURL)).
+		Str("redis_prefix", c.RedisPrefix).
+		Str("log_level", c.LogLevel.String()).
+		Dur("ack_budget", c.AckBudget).
+		Dur("retype_window", c.RetypeWindow)
+}

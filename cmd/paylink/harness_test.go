@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/paylink/paylink/bot"
+	"github.com/paylink/paylink/bot/fakeslack"
+	"github.com/paylink/paylink/dojo/dojotest"
+)
+
+const (
+	testSigningSecret = "e2e-signing-secret"
+	testBotToken      = "xoxb-test"
+	testDojoKey       = "sk_sandbox_e2e_key_0123456789"
+	testWebhookSecret = "ws_e2e_webhook_secret"
+)
+
+// redisTarget is a Redis for one test: the real one named by REDIS_URL, or miniredis.
+type redisTarget struct {
+	name   string
+	url    string
+	prefix string
+	rdb    *redis.Client
+}
+
+// redisTargets returns miniredis and, when REDIS_URL is set, the real Redis, each with
+// a prefix of its own so tests sharing a real Redis don't see each other's keys.
+func redisTargets(t *testing.T) []redisTarget {
+	t.Helper()
+	mr := miniredis.RunT(t)
+	targets := []redisTarget{{name: "miniredis", url: "redis://" + mr.Addr()}}
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		targets = append(targets, redisTarget{name: "redis", url: u})
+	} else {
+		t.Log("REDIS_URL is not set: skipping the real-Redis variant (CI sets it)")
+	}
+	for i := range targets {
+		opt, err := redis.ParseURL(targets[i].url)
+		if err != nil {
+			t.Fatalf("parse %s: %v", targets[i].url, err)
+		}
+		targets[i].rdb = redis.NewClient(opt)
+		t.Cleanup(func() { targets[i].rdb.Close() })
+		b := make([]byte, 6)
+		rand.Read(b)
+		targets[i].prefix = "paylinktest:" + hex.EncodeToString(b) + ":"
+	}
+	return targets
+}
+
+// keys lists the keys under the target's prefix matching pattern (after the prefix).
+func (r redisTarget) keys(t *testing.T, pattern string) []string {
+	t.Helper()
+	var out []string
+	iter := r.rdb.Scan(context.Background(), 0, r.prefix+pattern, 1000).Iterator()
+	for iter.Next(context.Background()) {
+		out = append(out, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	return out
+}
+
+// env is a test's configuration for run.
+type env map[string]string
+
+func (e env) lookup(name string) (string, bool) {
+	v, ok := e[name]
+	return v, ok
+}
+
+// harness is one paylink process (run in this test binary) with its fakes.
+type harness struct {
+	t     *testing.T
+	url   string
+	dojo  *dojotest.Server
+	slack *fakeslack.Server
+	redis redisTarget
+	out   *syncBuffer
+	stop  func() error // cancels run's context and returns its error
+}
+
+// syncBuffer collects log output from run.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// freePort returns a TCP port that was free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// startPaylink runs paylink against fresh fakes and the given Redis, with extra
+// settings on top of the defaults, and waits until /healthz answers.
+func startPaylink(t *testing.T, r redisTarget, extra env) *harness {
+	t.Helper()
+	h := &harness{
+		t:     t,
+		dojo:  dojotest.NewServer(t, dojotest.WithAPIKey(testDojoKey)),
+		slack: fakeslack.New(t, fakeslack.WithToken(testBotToken)),
+		redis: r,
+		out:   &syncBuffer{},
+	}
+	port := freePort(t)
+	e := env{
+		"PORT":                 port,
+		"SLACK_SIGNING_SECRET": testSigningSecret,
+		"SLACK_BOT_TOKEN":      testBotToken,
+		"SLACK_API_URL":        h.slack.APIURL(),
+		"DOJO_API_KEY":         testDojoKey,
+		"DOJO_API_URL":         h.dojo.URL,
+		"DOJO_WEBHOOK_SECRET":  testWebhookSecret,
+		"PAYLINK_REDIS_PREFIX": r.prefix,
+		"LOG_LEVEL":            "debug",
+	}
+	if r.url != "" {
+		e["REDIS_URL"] = r.url
+	}
+	for k, v := range extra {
+		e[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"paylink"}, e.lookup, h.out, h.out) }()
+	var once sync.Once
+	var runErr error
+	h.stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case runErr = <-done:
+			case <-time.After(30 * time.Second):
+				t.Errorf("run did not return within 30s of cancellation")
+			}
+		})
+		return runErr
+	}
+	t.Cleanup(func() {
+		if err := h.stop(); err != nil {
+			t.Errorf("run returned %v", err)
+		}
+		if t.Failed() {
+			t.Logf("paylink log:\n%s", h.out.String())
+		}
+	})
+	h.url = "http://127.0.0.1:" + port
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			t.Fatalf("run returned early: %v\n%s", err, h.out.String())
+		default:
+		}
+		resp, err := http.Get(h.url + bot.PathHealthz)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("paylink did not become healthy: %v\n%s", err, h.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return h
+}
+
+// commandForm is a slash command as Slack sends it.
+func (h *harness) commandForm(text, responseName string) url.Values {
+	return url.Values{
+		"token":                 {"deprecated-verification-token"},
+		"team_id":               {"T0001"},
+		"team_domain":           {"example"},
+		"channel_id":            {"C2147483705"},
+		"channel_name":          {"support"},
+		"user_id":               {"U2147483697"},
+		"user_name":             {"steve"},
+		"command":               {"/paylink"},
+		"text":                  {text},
+		"api_app_id":            {"A123456"},
+		"is_enterprise_install": {"false"},
+		"response_url":          {h.slack.ResponseURL(responseName)},
+		"trigger_id":            {"13345224609.738474920.8088930838d88f008e0"},
+	}
+}
+
+// sendCommand signs form as Slack does and POSTs it to /slack/commands.
+func (h *harness) sendCommand(form url.Values) (*http.Response, string, time.Duration) {
+	h.t.Helper()
+	body := form.Encode()
+	ts, sig := bot.SignSlackRequest(testSigningSecret, time.Now(), []byte(body))
+	req, _ := http.NewRequest(http.MethodPost, h.url+bot.PathCommands, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", sig)
+	return h.do(req)
+}
+
+func (h *harness) do(req *http.Request) (*http.Response, string, time.Duration) {
+	h.t.Helper()
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b), time.Since(start)
+}
+
+// dojoCalls counts the API requests the fake Dojo received.
+func (h *harness) dojoCalls() int {
+	return len(h.dojo.Requests())
+}

@@ -1,0 +1,158 @@
+// Command paylink is a Slack bot that creates Dojo payment links from a slash command
+// and reports in the channel when they are paid.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
+
+	"github.com/paylink/paylink/bot"
+	"github.com/paylink/paylink/dojo"
+	"github.com/paylink/paylink/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.LookupEnv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "paylink:", err)
+		os.Exit(1)
+	}
+}
+
+// shutdownGrace bounds a clean shutdown: in-flight requests, then background work.
+const shutdownGrace = 20 * time.Second
+
+// run builds paylink from its configuration and serves until ctx ends, then shuts down
+// cleanly: it stops accepting requests, finishes the ones in flight, drains background
+// work, and closes Redis.
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	cfg, warnings, err := loadConfig(lookup)
+	if err != nil {
+		return err
+	}
+	log := zerolog.New(stdout).Level(cfg.LogLevel).With().Timestamp().Str("service", "paylink").Logger()
+	for _, w := range warnings {
+		log.Warn().Msg(w)
+	}
+
+	rdb, closeRedis, err := openRedis(log, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+	st := store.New(rdb, store.Options{Prefix: cfg.RedisPrefix})
+
+	links := dojo.NewClient(dojo.Config{
+		BaseURL:    cfg.DojoAPIURL,
+		APIKey:     cfg.DojoAPIKey,
+		Version:    cfg.DojoAPIVersion,
+		HTTPClient: newHTTPClient(cfg.DojoTimeout),
+		Timeout:    cfg.DojoTimeout,
+	})
+	slackHTTP := newHTTPClient(10 * time.Second)
+	api := slack.New(cfg.SlackBotToken, slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionHTTPClient(slackHTTP))
+
+	if len(cfg.DojoWebhookSecrets) == 0 {
+		log.Warn().Msg("DOJO_WEBHOOK_SECRET is not set: " + bot.PathDojoWebhooks + " answers 503 and only reconciliation reports payments")
+	}
+
+	tasks := bot.NewTasks(log)
+	handler := bot.NewServer(bot.Deps{
+		Log: log,
+		Config: bot.Config{
+			CheckoutURL:   cfg.DojoCheckoutURL,
+			PaymentSource: cfg.DojoPaymentSource,
+			TestMode:      dojo.IsSandboxKey(cfg.DojoAPIKey),
+			MaxAmounts:    cfg.MaxAmounts,
+			AckBudget:     cfg.AckBudget,
+			WorkTimeout:   cfg.DojoTimeout + 30*time.Second,
+			RetypeWindow:  cfg.RetypeWindow,
+		},
+		Verifier:   bot.NewSlackVerifier(cfg.SlackSigningSecret, time.Now),
+		Links:      links,
+		Store:      st,
+		Slack:      api,
+		HTTPClient: slackHTTP,
+		Tasks:      tasks,
+		Now:        time.Now,
+	})
+
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          nil,
+	}
+	ln, err := net.Listen("tcp", ":"+cfg.Port)
+	if err != nil {
+		return fmt.Errorf("listen on port %s: %w", cfg.Port, err)
+	}
+	cfg.logFields(log.Info()).Str("addr", ln.Addr().String()).Bool("test_mode", dojo.IsSandboxKey(cfg.DojoAPIKey)).Msg("paylink started")
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+
+	log.Info().Msg("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error().Err(err).Msg("http shutdown")
+	}
+	if err := tasks.Drain(sctx); err != nil {
+		log.Error().Err(err).Msg("background work cut short at shutdown")
+	}
+	log.Info().Msg("paylink stopped")
+	return nil
+}
+
+// openRedis connects to REDIS_URL, or starts an embedded in-process Redis when it is
+// empty. The returned func closes what was opened.
+func openRedis(log zerolog.Logger, rawURL string) (redis.UniversalClient, func(), error) {
+	if rawURL == "" {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, nil, fmt.Errorf("start embedded redis: %w", err)
+		}
+		log.Warn().Msg("REDIS_URL is not set: using an embedded in-process Redis; links and payments are lost when paylink stops, and replicas can't share it")
+		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		return rdb, func() { rdb.Close(); mr.Close() }, nil
+	}
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, nil, errors.New("REDIS_URL is not a redis:// or rediss:// URL")
+	}
+	rdb := redis.NewClient(opt)
+	return rdb, func() { rdb.Close() }, nil
+}
+
+// newHTTPClient returns a client for outbound API calls with an overall timeout and
+// enough idle connections for bursts.
+func newHTTPClient(timeout time.Duration) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 128
+	t.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Timeout: timeout, Transport: t}
+}

@@ -1,0 +1,465 @@
+// Package dojotest is a fake Dojo API for tests. It speaks Dojo's documented wire
+// format (Basic key auth, the version header, JSON bodies, RFC 7807 errors), validates
+// requests the way Dojo does, keeps payment intents in memory, and records every
+// request it receives. It can be made slow or made to fail, and it can sign and send
+// webhooks as Dojo does.
+package dojotest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"github.com/paylink/paylink/dojo"
+)
+
+// Request is one request the fake received.
+type Request struct {
+	Method string
+	Path   string
+	Query  url.Values
+	Header http.Header
+	Body   []byte
+}
+
+// Server is a fake Dojo API.
+type Server struct {
+	*httptest.Server
+	key     string
+	version string
+
+	mu       sync.Mutex
+	requests []Request
+	intents  map[string]*dojo.PaymentIntent
+	order    []string // intent ids in creation order
+	refunds  map[string]dojo.Refund
+	latency  time.Duration
+	failures []failure
+}
+
+type failure struct {
+	status int
+	body   string
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithAPIKey sets the only API key the fake accepts (default "sk_sandbox_test").
+func WithAPIKey(key string) Option { return func(s *Server) { s.key = key } }
+
+// WithVersion sets the version header the fake requires (default dojo.DefaultVersion).
+func WithVersion(v string) Option { return func(s *Server) { s.version = v } }
+
+// NewServer starts a fake Dojo, closed when the test ends.
+func NewServer(tb testing.TB, opts ...Option) *Server {
+	tb.Helper()
+	s := &Server{
+		key:     "sk_sandbox_test",
+		version: dojo.DefaultVersion,
+		intents: map[string]*dojo.PaymentIntent{},
+		refunds: map[string]dojo.Refund{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Requests returns every API request received so far, in order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Created returns the payment intents created so far, oldest first, as they are now.
+func (s *Server) Created() []dojo.PaymentIntent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]dojo.PaymentIntent, 0, len(s.order))
+	for _, id := range s.order {
+		out = append(out, *s.intents[id])
+	}
+	return out
+}
+
+// Intent returns the intent with id as it is now.
+func (s *Server) Intent(id string) (dojo.PaymentIntent, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pi, ok := s.intents[id]
+	if !ok {
+		return dojo.PaymentIntent{}, false
+	}
+	return *pi, true
+}
+
+// SetLatency delays every answer by d (a slow Dojo). Requests whose client gives up
+// first are still recorded, and still take effect, as a real server's would.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// FailNext makes the next n requests fail with status and body (a problem JSON).
+func (s *Server) FailNext(n, status int, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.failures = append(s.failures, failure{status: status, body: body})
+	}
+}
+
+// SetStatus moves an intent to status, as a customer paying (Captured) or an operator
+// acting in Dojo's dashboard would.
+func (s *Server) SetStatus(id string, status dojo.Status) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pi, ok := s.intents[id]
+	if !ok {
+		return false
+	}
+	pi.Status = status
+	pi.UpdatedAt = time.Now().UTC()
+	return true
+}
+
+// AddIntent stores an intent as if it had been created earlier.
+func (s *Server) AddIntent(pi dojo.PaymentIntent) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cp := pi
+	s.intents[pi.ID] = &cp
+	s.order = append(s.order, pi.ID)
+}
+
+// Event returns a webhook body for the intent's status change, as Dojo sends it.
+func Event(intentID string, status dojo.Status) []byte {
+	b, _ := json.Marshal(dojo.Event{
+		ID:        "evt_" + randomID(),
+		Event:     dojo.EventStatusUpdated,
+		AccountID: "acc_test",
+		CreatedAt: time.Now().UTC(),
+		Data:      dojo.EventData{PaymentIntentID: intentID, PaymentStatus: status, CaptureMode: "Auto"},
+	})
+	return b
+}
+
+// SendWebhook POSTs body to url signed with secret, as Dojo delivers it, and returns
+// the status code.
+func SendWebhook(ctx context.Context, target, secret string, body []byte) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(dojo.SignatureHeader, dojo.SignWebhook(secret, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+var (
+	intentPath = regexp.MustCompile(`^/payment-intents/([A-Za-z0-9_-]+)$`)
+	refundPath = regexp.MustCompile(`^/payment-intents/([A-Za-z0-9_-]+)/refunds$`)
+	datePat    = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+)
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	s.mu.Lock()
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body})
+	latency := s.latency
+	var fail *failure
+	if len(s.failures) > 0 {
+		f := s.failures[0]
+		s.failures = s.failures[1:]
+		fail = &f
+	}
+	s.mu.Unlock()
+
+	if latency > 0 {
+		time.Sleep(latency)
+	}
+	if fail != nil {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(fail.status)
+		io.WriteString(w, fail.body)
+		return
+	}
+	if r.Header.Get("Authorization") != "Basic "+s.key {
+		problem(w, http.StatusUnauthorized, "Unauthorized", "", nil)
+		return
+	}
+	if v := r.Header.Get("version"); !datePat.MatchString(v) {
+		problem(w, http.StatusBadRequest, "One or more validation errors occurred.", "", map[string][]string{"version": {"The version header is required."}})
+		return
+	}
+	if len(body) > 0 && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		problem(w, http.StatusUnsupportedMediaType, "Unsupported Media Type", "", nil)
+		return
+	}
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/payment-intents":
+		s.create(w, body)
+	case r.Method == http.MethodPost && r.URL.Path == "/payment-intents/search":
+		s.search(w, body)
+	case r.Method == http.MethodGet && intentPath.MatchString(r.URL.Path):
+		s.get(w, r, intentPath.FindStringSubmatch(r.URL.Path)[1])
+	case r.Method == http.MethodDelete && intentPath.MatchString(r.URL.Path):
+		s.cancel(w, intentPath.FindStringSubmatch(r.URL.Path)[1])
+	case r.Method == http.MethodPost && refundPath.MatchString(r.URL.Path):
+		s.refund(w, r, body, refundPath.FindStringSubmatch(r.URL.Path)[1])
+	default:
+		problem(w, http.StatusNotFound, "Not Found", "", nil)
+	}
+}
+
+func (s *Server) create(w http.ResponseWriter, body []byte) {
+	var req struct {
+		Amount        *dojo.Money       `json:"amount"`
+		Reference     *string           `json:"reference"`
+		Description   string            `json:"description"`
+		PaymentSource string            `json:"paymentSource"`
+		Metadata      map[string]string `json:"metadata"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&req); err != nil {
+		problem(w, http.StatusBadRequest, "One or more validation errors occurred.", "", map[string][]string{"$": {"The JSON value could not be converted."}})
+		return
+	}
+	errs := map[string][]string{}
+	switch {
+	case req.Amount == nil:
+		errs["Amount"] = []string{"The Amount field is required."}
+	case req.Amount.Value <= 0:
+		errs["Amount.Value"] = []string{"The field Value must be greater than 0."}
+	case req.Amount.CurrencyCode != "GBP" && req.Amount.CurrencyCode != "EUR":
+		errs["Amount.CurrencyCode"] = []string{"The currency code is not supported."}
+	}
+	if req.Reference == nil || *req.Reference == "" {
+		errs["Reference"] = []string{"The Reference field is required."}
+	} else if n := len(utf16.Encode([]rune(*req.Reference))); n > 60 {
+		errs["Reference"] = []string{"The field Reference must be a string with a maximum length of 60."}
+	}
+	if len(req.Description) > 1024 {
+		errs["Description"] = []string{"The field Description must be a string with a maximum length of 1024."}
+	}
+	if len(errs) > 0 {
+		problem(w, http.StatusBadRequest, "One or more validation errors occurred.", "", errs)
+		return
+	}
+	now := time.Now().UTC()
+	expire := now.Add(30 * 24 * time.Hour)
+	id := "pi_sandbox_" + randomID()
+	total := *req.Amount
+	pi := &dojo.PaymentIntent{
+		ID:            id,
+		Status:        dojo.StatusCreated,
+		CaptureMode:   "Auto",
+		Amount:        *req.Amount,
+		TotalAmount:   &total,
+		Reference:     *req.Reference,
+		Description:   req.Description,
+		PaymentSource: req.PaymentSource,
+		Metadata:      req.Metadata,
+		PaymentLink:   "https://pay.dojo.tech:443/checkout/" + id,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+		ExpireAt:      &expire,
+	}
+	s.mu.Lock()
+	s.intents[id] = pi
+	s.order = append(s.order, id)
+	out := *pi
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request, id string) {
+	s.mu.Lock()
+	pi, ok := s.intents[id]
+	var out dojo.PaymentIntent
+	if ok {
+		out = *pi
+	}
+	s.mu.Unlock()
+	if !ok || out.Status == dojo.StatusCanceled && r.URL.Query().Get("returnCanceled") != "true" {
+		problem(w, http.StatusNotFound, "Not Found", "Payment intent not found.", nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) cancel(w http.ResponseWriter, id string) {
+	s.mu.Lock()
+	pi, ok := s.intents[id]
+	var out dojo.PaymentIntent
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusNotFound
+	} else if pi.Status != dojo.StatusCreated {
+		status = http.StatusConflict
+	} else {
+		pi.Status = dojo.StatusCanceled
+		pi.UpdatedAt = time.Now().UTC()
+		out = *pi
+	}
+	s.mu.Unlock()
+	switch status {
+	case http.StatusNotFound:
+		problem(w, status, "Not Found", "Payment intent not found.", nil)
+	case http.StatusConflict:
+		problem(w, status, "Conflict", "Only a payment intent in status Created can be canceled.", nil)
+	default:
+		writeJSON(w, status, out)
+	}
+}
+
+func (s *Server) search(w http.ResponseWriter, body []byte) {
+	var req dojo.SearchRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		problem(w, http.StatusBadRequest, "One or more validation errors occurred.", "", map[string][]string{"$": {"The JSON value could not be converted."}})
+		return
+	}
+	limit := 50
+	if req.Cursor != nil && req.Cursor.Limit != 0 {
+		if req.Cursor.Limit < 1 || req.Cursor.Limit > 100 {
+			problem(w, http.StatusBadRequest, "One or more validation errors occurred.", "", map[string][]string{"Cursor.Limit": {"The field Limit must be between 1 and 100."}})
+			return
+		}
+		limit = req.Cursor.Limit
+	}
+	want := map[dojo.Status]bool{}
+	for _, st := range req.Statuses {
+		want[st] = true
+	}
+	s.mu.Lock()
+	var all []dojo.PaymentIntent
+	for _, id := range s.order {
+		pi := s.intents[id]
+		if len(want) > 0 && !want[pi.Status] {
+			continue
+		}
+		if req.StartDate != nil && pi.CreatedAt.Before(*req.StartDate) || req.EndDate != nil && pi.CreatedAt.After(*req.EndDate) {
+			continue
+		}
+		all = append(all, *pi)
+	}
+	s.mu.Unlock()
+	sort.SliceStable(all, func(i, j int) bool { return all[i].CreatedAt.After(all[j].CreatedAt) })
+	start := 0
+	if req.Cursor != nil && req.Cursor.After != "" {
+		for i, pi := range all {
+			if pi.ID == req.Cursor.After {
+				start = i + 1
+			}
+		}
+	}
+	end := min(start+limit, len(all))
+	res := dojo.SearchResult{Data: all[start:end]}
+	if res.Data == nil {
+		res.Data = []dojo.PaymentIntent{}
+	}
+	if end < len(all) {
+		res.After = all[end-1].ID
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) refund(w http.ResponseWriter, r *http.Request, body []byte, id string) {
+	key := r.Header.Get("idempotencyKey")
+	if key == "" || len(key) > 100 {
+		problem(w, http.StatusBadRequest, "One or more validation errors occurred.", "", map[string][]string{"idempotencyKey": {"The idempotencyKey header is required."}})
+		return
+	}
+	var req dojo.RefundRequest
+	if err := json.Unmarshal(body, &req); err != nil || req.Amount <= 0 {
+		problem(w, http.StatusBadRequest, "One or more validation errors occurred.", "", map[string][]string{"Amount": {"The field Amount must be greater than 0."}})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prev, ok := s.refunds[id+"/"+key]; ok {
+		writeJSON(w, http.StatusOK, prev)
+		return
+	}
+	pi, ok := s.intents[id]
+	switch {
+	case !ok:
+		problem(w, http.StatusNotFound, "Not Found", "Payment intent not found.", nil)
+		return
+	case pi.Status != dojo.StatusCaptured && pi.Status != dojo.StatusRefunded:
+		problem(w, http.StatusConflict, "Conflict", "Only a captured payment can be refunded.", nil)
+		return
+	case pi.RefundedAmount+req.Amount > pi.Amount.Value:
+		problem(w, http.StatusBadRequest, "Bad Request", "The refund amount exceeds the amount captured.", nil)
+		return
+	}
+	pi.RefundedAmount += req.Amount
+	pi.Status = dojo.StatusRefunded
+	pi.UpdatedAt = time.Now().UTC()
+	ref := dojo.Refund{PaymentIntentID: id, RefundID: "rfnd_" + randomID(), RefundReason: req.RefundReason, Notes: req.Notes}
+	s.refunds[id+"/"+key] = ref
+	writeJSON(w, http.StatusOK, ref)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// problem answers with an RFC 7807 body shaped like Dojo's.
+func problem(w http.ResponseWriter, status int, title, detail string, errs map[string][]string) {
+	p := map[string]any{
+		"type":    "https://tools.ietf.org/html/rfc7231",
+		"title":   title,
+		"status":  status,
+		"traceId": fmt.Sprintf("00-%s-%s-01", randomHex(16), randomHex(8)),
+	}
+	if detail != "" {
+		p["detail"] = detail
+	}
+	if errs != nil {
+		p["errors"] = errs
+	}
+	w.Header().Set("Content-Type", "application/problem+json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// randomID returns 22 base64url characters (16 random bytes), like Dojo's ids.
+func randomID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return fmt.Sprintf("%x", b)
+}

@@ -1,0 +1,216 @@
+package store_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/paylink/paylink/store"
+)
+
+// backend is a Redis a test runs against.
+type backend struct {
+	name string
+	rdb  redis.UniversalClient
+	mr   *miniredis.Miniredis // nil for a real Redis
+}
+
+// backends returns miniredis and, when REDIS_URL is set, the real Redis it names.
+func backends(t *testing.T) []backend {
+	t.Helper()
+	mr := miniredis.RunT(t)
+	mem := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { mem.Close() })
+	out := []backend{{name: "miniredis", rdb: mem, mr: mr}}
+	if url := os.Getenv("REDIS_URL"); url != "" {
+		opt, err := redis.ParseURL(url)
+		if err != nil {
+			t.Fatalf("REDIS_URL: %v", err)
+		}
+		real := redis.NewClient(opt)
+		t.Cleanup(func() { real.Close() })
+		out = append(out, backend{name: "redis", rdb: real})
+	} else {
+		t.Log("REDIS_URL is not set: running against miniredis only")
+	}
+	return out
+}
+
+// uniquePrefix keeps tests on a shared real Redis apart.
+func uniquePrefix(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 6)
+	rand.Read(b)
+	return "paylinktest:" + hex.EncodeToString(b) + ":"
+}
+
+func sampleLink(id string) store.Link {
+	return store.Link{
+		IntentID:    id,
+		TeamID:      "T1",
+		ChannelID:   "C1",
+		UserID:      "U1",
+		ResponseURL: "https://hooks.slack.com/commands/T1/1/x",
+		Amount:      1000,
+		Currency:    "GBP",
+		Reference:   "ref-123 <!channel> & co",
+		Status:      "Created",
+		CreatedAt:   time.UnixMilli(1_700_000_000_123).UTC(),
+		TestMode:    true,
+	}
+}
+
+func TestSaveAndGetLink(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			prefix := uniquePrefix(t)
+			s := store.New(b.rdb, store.Options{Prefix: prefix})
+			want := sampleLink("pi_sandbox_abc")
+			if err := s.SaveLink(ctx, want, "fp1", 10*time.Minute); err != nil {
+				t.Fatalf("SaveLink: %v", err)
+			}
+			got, err := s.Link(ctx, want.IntentID)
+			if err != nil {
+				t.Fatalf("Link: %v", err)
+			}
+			if *got != want {
+				t.Errorf("Link() = %+v, want %+v", *got, want)
+			}
+			ttl := b.rdb.PTTL(ctx, prefix+"link:{pi_sandbox_abc}").Val()
+			if ttl < 30*24*time.Hour {
+				t.Errorf("link TTL = %v, want more than Dojo's 30-day intent life", ttl)
+			}
+			if _, err := s.Link(ctx, "pi_missing"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("Link(missing) error = %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+func TestSetLinkMessage(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			prefix := uniquePrefix(t)
+			s := store.New(b.rdb, store.Options{Prefix: prefix})
+			l := sampleLink("pi_1")
+			if err := s.SaveLink(ctx, l, "", 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SetLinkMessage(ctx, "pi_1", "C1", "1700000000.000100"); err != nil {
+				t.Fatalf("SetLinkMessage: %v", err)
+			}
+			got, _ := s.Link(ctx, "pi_1")
+			if got.MessageChannel != "C1" || got.MessageTS != "1700000000.000100" {
+				t.Errorf("message = %q/%q, want C1/1700000000.000100", got.MessageChannel, got.MessageTS)
+			}
+			if ttl := b.rdb.PTTL(ctx, prefix+"link:{pi_1}").Val(); ttl <= 0 {
+				t.Errorf("TTL after update = %v, want it kept", ttl)
+			}
+			if err := s.SetLinkMessage(ctx, "pi_gone", "C1", "1.2"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("SetLinkMessage(missing) = %v, want ErrNotFound", err)
+			}
+			if n := b.rdb.Exists(ctx, prefix+"link:{pi_gone}").Val(); n != 0 {
+				t.Errorf("SetLinkMessage created a record for a missing link")
+			}
+		})
+	}
+}
+
+func TestClaimCommand(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := store.New(b.rdb, store.Options{Prefix: uniquePrefix(t)})
+
+			first, err := s.ClaimCommand(ctx, "fp", "tok1", time.Minute)
+			if err != nil || !first.Won {
+				t.Fatalf("first claim = %+v, %v; want won", first, err)
+			}
+			second, err := s.ClaimCommand(ctx, "fp", "tok2", time.Minute)
+			if err != nil || second.Won || second.IntentID != "" {
+				t.Fatalf("claim while pending = %+v, %v; want neither won nor an intent", second, err)
+			}
+			// Another caller's token can't release the claim.
+			if err := s.ReleaseCommand(ctx, "fp", "tok2"); err != nil {
+				t.Fatal(err)
+			}
+			if c, _ := s.ClaimCommand(ctx, "fp", "tok3", time.Minute); c.Won {
+				t.Fatalf("claim released by a stranger's token")
+			}
+			if err := s.SaveLink(ctx, sampleLink("pi_made"), "fp", 10*time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			again, err := s.ClaimCommand(ctx, "fp", "tok4", time.Minute)
+			if err != nil || again.Won || again.IntentID != "pi_made" {
+				t.Fatalf("claim after save = %+v, %v; want the existing intent pi_made", again, err)
+			}
+			// Releasing after the save leaves the intent in place.
+			if err := s.ReleaseCommand(ctx, "fp", "tok1"); err != nil {
+				t.Fatal(err)
+			}
+			if c, _ := s.ClaimCommand(ctx, "fp", "tok5", time.Minute); c.IntentID != "pi_made" {
+				t.Fatalf("release after save dropped the intent: %+v", c)
+			}
+
+			// A failed attempt releases its claim and the command can be tried again.
+			if c, _ := s.ClaimCommand(ctx, "fp2", "a", time.Minute); !c.Won {
+				t.Fatal("want won")
+			}
+			if err := s.ReleaseCommand(ctx, "fp2", "a"); err != nil {
+				t.Fatal(err)
+			}
+			if c, _ := s.ClaimCommand(ctx, "fp2", "b", time.Minute); !c.Won {
+				t.Fatalf("claim after release = %+v, want won", c)
+			}
+		})
+	}
+}
+
+func TestClaimLapses(t *testing.T) {
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	ctx := context.Background()
+	s := store.New(rdb, store.Options{})
+	if c, _ := s.ClaimCommand(ctx, "fp", "t", time.Minute); !c.Won {
+		t.Fatal("want won")
+	}
+	mr.FastForward(61 * time.Second)
+	if c, _ := s.ClaimCommand(ctx, "fp", "t2", time.Minute); !c.Won {
+		t.Fatalf("a pending claim never settled must lapse; got %+v", c)
+	}
+	if err := s.SaveLink(ctx, sampleLink("pi_x"), "fp", 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	mr.FastForward(10*time.Minute + time.Second)
+	if c, _ := s.ClaimCommand(ctx, "fp", "t3", time.Minute); !c.Won {
+		t.Fatalf("the re-type window must end after 10 minutes; got %+v", c)
+	}
+}
+
+func TestRedisDown(t *testing.T) {
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer rdb.Close()
+	s := store.New(rdb, store.Options{})
+	mr.Close()
+	ctx := context.Background()
+	if err := s.Ping(ctx); err == nil {
+		t.Error("Ping with Redis down = nil, want an error")
+	}
+	if _, err := s.ClaimCommand(ctx, "fp", "t", time.Minute); err == nil {
+		t.Error("ClaimCommand with Redis down = nil error")
+	}
+	if err := s.SaveLink(ctx, sampleLink("pi"), "fp", time.Minute); err == nil {
+		t.Error("SaveLink with Redis down = nil error")
+	}
+}
