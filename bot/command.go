@@ -77,14 +77,14 @@ func ParseCommand(text string) (Command, error) {
 	switch {
 	case looksLikeAmount(first):
 		amountTok = first
-		if isCurrencyWord(second) {
+		if takesCode(first, second) {
 			codeTok, refText = second, rest2
 		} else {
 			refText = rest
 		}
-	case isCurrencyWord(first) && second != "":
+	case isCurrencyWord(first) && looksLikeAmount(second):
 		codeTok, amountTok, refText = first, second, rest2
-	case isCurrencyWord(first):
+	case isCurrencyWord(first) && second == "":
 		return Command{}, &UsageError{Problem: "The amount is missing."}
 	default:
 		return Command{}, usageErrorf("%q is not an amount. Start with the amount and its currency.", clip(first))
@@ -124,21 +124,41 @@ func nextField(s string) (string, string) {
 	return s[:i], strings.TrimLeftFunc(s[i:], unicode.IsSpace)
 }
 
-// looksLikeAmount reports whether tok is meant as an amount: it has a digit (of any
-// script, so look-alike digits are refused with a clear reason) or a currency symbol,
-// or is a word like NaN or Inf.
+// looksLikeAmount reports whether tok is meant as an amount: it starts with a digit
+// (of any script, so look-alike digits are refused with a clear reason), a sign, a
+// point or comma, a currency symbol or a currency code followed by a digit, or it is a
+// word like NaN or Inf.
 func looksLikeAmount(tok string) bool {
 	if tok == "" {
 		return false
 	}
-	if strings.ContainsFunc(tok, unicode.IsDigit) || strings.ContainsAny(tok, "£€$¥") {
+	r, _ := utf8.DecodeRuneInString(tok)
+	switch {
+	case unicode.IsDigit(r), strings.ContainsRune("+-.,£€$¥", r):
+		return true
+	case len(tok) > 3 && isCurrencyWord(tok[:3]) && isASCIIDigitByte(tok[3]):
 		return true
 	}
-	switch strings.ToLower(strings.TrimLeft(tok, "+-")) {
+	switch strings.ToLower(tok) {
 	case "nan", "inf", "infinity":
 		return true
 	}
-	return strings.HasPrefix(tok, "-") || strings.HasPrefix(tok, ".")
+	return false
+}
+
+// takesCode reports whether word, after the amount tok, is the amount's currency code
+// rather than the start of the reference. When the amount already names its currency
+// (£10, 10GBP), only an accepted code is taken, so "£10 ref" keeps "ref" as the
+// reference; otherwise any three letters are, so "10 USD x" is refused for its currency.
+func takesCode(tok, word string) bool {
+	if !isCurrencyWord(word) {
+		return false
+	}
+	if strings.ContainsAny(tok, "£€$¥") || strings.ContainsFunc(tok, unicode.IsLetter) {
+		_, ok := dojo.LookupCurrency(word)
+		return ok
+	}
+	return true
 }
 
 // isCurrencyWord reports whether tok is written like a currency code: three letters.

@@ -186,7 +186,7 @@ func ParseAmount(s string, cur Currency) (int64, error) {
 	if digits == "" {
 		return fail("it must be more than zero")
 	}
-	if len(digits) > 18 {
+	if len(digits) > 19 {
 		return fail("it is far too large")
 	}
 	v, err := strconv.ParseInt(digits, 10, 64)

@@ -1,0 +1,212 @@
+package bot
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/paylink/paylink/dojo"
+)
+
+func TestParseCommandAccepts(t *testing.T) {
+	gbp := func(v int64) dojo.Money { return dojo.Money{Value: v, CurrencyCode: "GBP"} }
+	eur := func(v int64) dojo.Money { return dojo.Money{Value: v, CurrencyCode: "EUR"} }
+	tests := []struct {
+		text   string
+		amount dojo.Money
+		ref    string
+	}{
+		{"10.00 GBP ref-123", gbp(1000), "ref-123"},
+		{"10 GBP ref-123", gbp(1000), "ref-123"},
+		{"10.5 GBP ref-123", gbp(1050), "ref-123"},
+		{"0.01 GBP a", gbp(1), "a"},
+		{"1,250.00 GBP ref", gbp(125000), "ref"},
+		{"1,250 GBP ref", gbp(125000), "ref"},
+		{"1,000,000 EUR big", eur(100000000), "big"},
+		{"£10 ref-123", gbp(1000), "ref-123"},
+		{"€10 ref-123", eur(1000), "ref-123"},
+		{"10£ ref", gbp(1000), "ref"},
+		{"10€ ref", eur(1000), "ref"},
+		{"£10 GBP ref", gbp(1000), "ref"},
+		{"GBP 10 ref-123", gbp(1000), "ref-123"},
+		{"gbp 10 ref-123", gbp(1000), "ref-123"},
+		{"10 gbp ref-123", gbp(1000), "ref-123"},
+		{"10 Eur ref-123", eur(1000), "ref-123"},
+		{"EUR £10 ref", dojo.Money{}, ""}, // conflict: see rejects
+		{"10GBP ref", gbp(1000), "ref"},
+		{"eur10 ref", eur(1000), "ref"},
+		{"25 EUR Order 236", eur(2500), "Order 236"},
+		{"  10   GBP   Order   236  ", gbp(1000), "Order   236"},
+		{"010.50 GBP ref", gbp(1050), "ref"},
+		{"10 GBP &lt;!channel&gt; &amp; co", gbp(1000), "<!channel> & co"},
+		{"10 GBP &amp;lt;", gbp(1000), "&lt;"},
+		{"10 GBP Zoë’s café ☕", gbp(1000), "Zoë’s café ☕"},
+		{"10 GBP " + strings.Repeat("x", 60), gbp(1000), strings.Repeat("x", 60)},
+		{"10 GBP " + strings.Repeat("é", 60), gbp(1000), strings.Repeat("é", 60)},
+		{"10000 GBP max", gbp(1000000), "max"},
+		{"92233720368547758.07 GBP huge", gbp(9223372036854775807), "huge"},
+		{"10\u00a0GBP\u00a0ref", gbp(1000), "ref"},
+	}
+	for _, tt := range tests {
+		if tt.ref == "" {
+			continue
+		}
+		t.Run(tt.text, func(t *testing.T) {
+			cmd, err := ParseCommand(tt.text)
+			if err != nil {
+				t.Fatalf("ParseCommand(%q): %v", tt.text, err)
+			}
+			if cmd.Kind != CommandCreate || cmd.Amount != tt.amount || cmd.Reference != tt.ref {
+				t.Errorf("ParseCommand(%q) = %+v, want %v %q", tt.text, cmd, tt.amount, tt.ref)
+			}
+		})
+	}
+}
+
+func TestParseCommandHelp(t *testing.T) {
+	for _, text := range []string{"", "   ", "help", "HELP", " Help "} {
+		cmd, err := ParseCommand(text)
+		if err != nil || cmd.Kind != CommandHelp {
+			t.Errorf("ParseCommand(%q) = %+v, %v; want help", text, cmd, err)
+		}
+	}
+}
+
+func TestParseCommandRejects(t *testing.T) {
+	tests := []struct {
+		text string
+		want string // in the problem
+	}{
+		{"0 GBP ref", "more than zero"},
+		{"0.00 GBP ref", "more than zero"},
+		{"-5 GBP ref", "more than zero"},
+		{"-0.01 GBP ref", "more than zero"},
+		{"+5 GBP ref", "without a sign"},
+		{"10.001 GBP ref", "at most 2 decimal places"},
+		{"10.5.0 GBP ref", "more than one decimal point"},
+		{"10. GBP ref", "after the decimal point"},
+		{".50 GBP ref", "before the decimal point"},
+		{"1e3 GBP ref", "exponent"},
+		{"1E3 GBP ref", "exponent"},
+		{"NaN GBP ref", "not a number"},
+		{"nan GBP ref", "not a number"},
+		{"Inf GBP ref", "not a number"},
+		{"-Inf GBP ref", "more than zero"},
+		{"Infinity GBP ref", "not a number"},
+		{"0x10 GBP ref", "digits"},
+		{"1_000 GBP ref", "digits"},
+		{"١٠ GBP ref", "digits"}, // Arabic-Indic digits
+		{"１０ GBP ref", "digits"}, // full-width digits
+		{"10,50 EUR ref", "point for decimals"},
+		{"1,25,000 GBP ref", "thousands"},
+		{"1,2500 GBP ref", "thousands"},
+		{",100 GBP ref", "thousands"},
+		{"99999999999999999999999 GBP ref", "too large"},
+		{"92233720368547758.08 GBP ref", "too large"},
+		{"10 USD ref", "GBP"},
+		{"10 usd ref", "USD"},
+		{"$10 ref", "$"},
+		{"¥10 ref", "¥"},
+		{"10 JPY ref", "JPY"},
+		{"£10 EUR ref", "disagree"},
+		{"£€10 ref", "once"},
+		{"10 ref", "REF is not one of them"},
+		{"10 order 5", "currency is missing"},
+		{"10", "currency is missing"},
+		{"GBP", "amount is missing"},
+		{"ref-123 10 GBP", "not an amount"},
+		{"ten GBP ref", "not an amount"},
+		{"10 GBP", "reference is missing"},
+		{"10 GBP    ", "reference is missing"},
+		{"10 GBP " + strings.Repeat("x", 61), "at most 60"},
+		{"10 GBP " + strings.Repeat("😀", 31), "at most 60"}, // 62 UTF-16 units
+		{"10 GBP a\u200bb", "invisible"},
+		{"10 GBP a\u202eb", "invisible"},
+		{"10 GBP a\nb", "control"},
+		{"10 GBP a\tb", "control"},
+		{"10 GBP a\u2028b", "invisible"},
+		{"10 GBP a\x00b", "control"},
+		{"10 GBP \xff", "could not be read"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			cmd, err := ParseCommand(tt.text)
+			var ue *UsageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("ParseCommand(%q) = %+v, %v; want a *UsageError", tt.text, cmd, err)
+			}
+			if !strings.Contains(ue.Problem, tt.want) {
+				t.Errorf("problem %q lacks %q", ue.Problem, tt.want)
+			}
+			msg := ue.Message()
+			if !strings.Contains(msg, Usage) || !strings.Contains(msg, "Example: /paylink 10.00 GBP ref-123") {
+				t.Errorf("message %q lacks the usage line and example", msg)
+			}
+		})
+	}
+}
+
+// TestRejectionsEchoNothingActive: what a user typed comes back without anything mrkdwn
+// would act on.
+func TestRejectionsEchoNothingActive(t *testing.T) {
+	for _, text := range []string{"<!channel> GBP ref", "10 <!here> ref", "<https://x|y>10 GBP ref"} {
+		_, err := ParseCommand(text)
+		var ue *UsageError
+		if !errors.As(err, &ue) {
+			t.Fatalf("ParseCommand(%q) accepted", text)
+		}
+		if strings.Contains(ue.Message(), "<!") || strings.Contains(ue.Message(), "<http") {
+			t.Errorf("ParseCommand(%q) message %q echoes something active", text, ue.Message())
+		}
+	}
+}
+
+// FuzzParseCommand checks the parser's promises on any input: it never panics; what it
+// accepts is a positive amount in an accepted currency, and a reference of 1–60
+// characters with no control or invisible characters; what it refuses comes with the
+// usage line.
+func FuzzParseCommand(f *testing.F) {
+	for _, s := range []string{
+		"10.00 GBP ref-123", "£10 ref", "GBP 10 Order 236", "1,250.00 eur x", "10€ y",
+		"1e3 GBP r", "NaN GBP r", "-1 GBP r", "10.001 GBP r", "١٠ GBP r", "help", "",
+		"10 GBP &lt;!channel&gt;", "10 GBP a\u202eb", "92233720368547758.07 GBP r", "gbp10 r",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		cmd, err := ParseCommand(text)
+		if err != nil {
+			var ue *UsageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("ParseCommand(%q) error %v is not a *UsageError", text, err)
+			}
+			if !strings.Contains(ue.Message(), Usage) {
+				t.Fatalf("message lacks the usage line")
+			}
+			return
+		}
+		if cmd.Kind == CommandHelp {
+			return
+		}
+		if cmd.Amount.Value <= 0 {
+			t.Fatalf("ParseCommand(%q) accepted amount %d", text, cmd.Amount.Value)
+		}
+		if _, ok := dojo.LookupCurrency(cmd.Amount.CurrencyCode); !ok {
+			t.Fatalf("ParseCommand(%q) accepted currency %q", text, cmd.Amount.CurrencyCode)
+		}
+		n := len(utf16.Encode([]rune(cmd.Reference)))
+		if n < 1 || n > MaxReferenceLen || !utf8.ValidString(cmd.Reference) {
+			t.Fatalf("ParseCommand(%q) accepted reference %q", text, cmd.Reference)
+		}
+		if strings.TrimSpace(cmd.Reference) != cmd.Reference {
+			t.Fatalf("reference %q is not trimmed", cmd.Reference)
+		}
+		for _, r := range cmd.Reference {
+			if hiddenRune(r) {
+				t.Fatalf("reference %q holds %U", cmd.Reference, r)
+			}
+		}
+	})
+}

@@ -1,0 +1,217 @@
+package dojo_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paylink/paylink/dojo"
+	"github.com/paylink/paylink/dojo/dojotest"
+)
+
+const testKey = "sk_sandbox_client_test_key_123"
+
+func newClient(srv *dojotest.Server, timeout time.Duration) *dojo.Client {
+	return dojo.NewClient(dojo.Config{BaseURL: srv.URL, APIKey: testKey, Timeout: timeout})
+}
+
+func TestCreatePaymentIntentWireFormat(t *testing.T) {
+	srv := dojotest.NewServer(t, dojotest.WithAPIKey(testKey))
+	c := newClient(srv, time.Second)
+	pi, err := c.CreatePaymentIntent(context.Background(), dojo.CreateRequest{
+		Amount:        dojo.Money{Value: 1000, CurrencyCode: "GBP"},
+		Reference:     "ref-123",
+		Description:   "asked in #support",
+		PaymentSource: "payment-links",
+		Metadata:      map[string]string{"slackChannelId": "C1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(pi.ID, "pi_sandbox_") || pi.Status != dojo.StatusCreated || pi.Amount.Value != 1000 {
+		t.Errorf("intent = %+v", pi)
+	}
+	reqs := srv.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("%d requests, want 1", len(reqs))
+	}
+	r := reqs[0]
+	if r.Method != "POST" || r.Path != "/payment-intents" {
+		t.Errorf("request %s %s", r.Method, r.Path)
+	}
+	for h, want := range map[string]string{"Authorization": "Basic " + testKey, "Version": "2026-02-27", "Content-Type": "application/json"} {
+		if got := r.Header.Get(h); got != want {
+			t.Errorf("header %s = %q, want %q", h, got, want)
+		}
+	}
+	var body map[string]any
+	json.Unmarshal(r.Body, &body)
+	want := `{"amount":{"currencyCode":"GBP","value":1000},"description":"asked in #support","metadata":{"slackChannelId":"C1"},"paymentSource":"payment-links","reference":"ref-123"}`
+	if got, _ := json.Marshal(body); string(got) != want {
+		t.Errorf("body %s\nwant %s", got, want)
+	}
+}
+
+func TestCreateOmitsEmptyPaymentSource(t *testing.T) {
+	srv := dojotest.NewServer(t, dojotest.WithAPIKey(testKey))
+	c := newClient(srv, time.Second)
+	if _, err := c.CreatePaymentIntent(context.Background(), dojo.CreateRequest{Amount: dojo.Money{Value: 1, CurrencyCode: "EUR"}, Reference: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(srv.Requests()[0].Body), "paymentSource") {
+		t.Errorf("body %s carries paymentSource", srv.Requests()[0].Body)
+	}
+}
+
+func TestErrorsDecodeProblemDetails(t *testing.T) {
+	tests := []struct {
+		name        string
+		status      int
+		body        string
+		wantMessage []string
+		temporary   bool
+	}{
+		{"validation", 400, `{"errors":{"Reference":["The Reference field is required."]},"type":"https://tools.ietf.org/html/rfc7231#section-6.5.1","title":"One or more validation errors occurred.","status":400,"traceId":"00-a405f077df056a498323ffbcec05923f-aa63e6f4dbbc734a-01"}`,
+			[]string{"One or more validation errors occurred.", "The Reference field is required.", "00-a405f077df056a498323ffbcec05923f-aa63e6f4dbbc734a-01"}, false},
+		{"unauthorized", 401, `{"title":"Unauthorized","status":401,"traceId":"t1"}`, []string{"Unauthorized", "DOJO_API_KEY", "t1"}, false},
+		{"problem details with detail", 500, `{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"try later","instance":"/payment-intents"}`, []string{"Internal Server Error", "try later"}, true},
+		{"not JSON", 502, `Bad gateway`, []string{"HTTP 502", "Bad gateway"}, true},
+		{"HTML", 503, `<html>down</html>`, []string{"Service Unavailable"}, true},
+		{"key echoed back", 400, `{"title":"Bad key ` + testKey + `","status":400}`, []string{"[redacted]"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := dojotest.NewServer(t, dojotest.WithAPIKey(testKey))
+			srv.FailNext(1, tt.status, tt.body)
+			_, err := newClient(srv, time.Second).CreatePaymentIntent(context.Background(), dojo.CreateRequest{Amount: dojo.Money{Value: 1, CurrencyCode: "GBP"}, Reference: "r"})
+			var de *dojo.Error
+			if !errors.As(err, &de) {
+				t.Fatalf("error %v is not a *dojo.Error", err)
+			}
+			if de.StatusCode != tt.status || de.Temporary() != tt.temporary {
+				t.Errorf("status %d temporary %v", de.StatusCode, de.Temporary())
+			}
+			for _, w := range tt.wantMessage {
+				if !strings.Contains(de.Message(), w) {
+					t.Errorf("Message() %q lacks %q", de.Message(), w)
+				}
+			}
+			if strings.Contains(de.Error()+de.Message(), testKey) {
+				t.Errorf("the API key leaked: %s", de.Error())
+			}
+			if n := len(srv.Requests()); n != 1 {
+				t.Errorf("create was sent %d times, want once (never retried)", n)
+			}
+		})
+	}
+}
+
+func TestCreateTimeoutIsNotRetried(t *testing.T) {
+	srv := dojotest.NewServer(t, dojotest.WithAPIKey(testKey))
+	srv.SetLatency(500 * time.Millisecond)
+	start := time.Now()
+	_, err := newClient(srv, 100*time.Millisecond).CreatePaymentIntent(context.Background(), dojo.CreateRequest{Amount: dojo.Money{Value: 1, CurrencyCode: "GBP"}, Reference: "r"})
+	var de *dojo.Error
+	if !errors.As(err, &de) || !de.Timeout || !de.Temporary() {
+		t.Fatalf("error %v, want a timeout", err)
+	}
+	if took := time.Since(start); took > 400*time.Millisecond {
+		t.Errorf("took %v with a 100ms timeout", took)
+	}
+	if strings.Contains(de.Error(), testKey) {
+		t.Errorf("key in %q", de.Error())
+	}
+	time.Sleep(600 * time.Millisecond)
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("create was sent %d times, want 1", n)
+	}
+}
+
+func TestGetRetriesTemporaryFailures(t *testing.T) {
+	srv := dojotest.NewServer(t, dojotest.WithAPIKey(testKey))
+	c := newClient(srv, time.Second)
+	pi, err := c.CreatePaymentIntent(context.Background(), dojo.CreateRequest{Amount: dojo.Money{Value: 1, CurrencyCode: "GBP"}, Reference: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.FailNext(2, 503, `{"title":"Service Unavailable","status":503}`)
+	got, err := c.PaymentIntent(context.Background(), pi.ID)
+	if err != nil || got.ID != pi.ID {
+		t.Fatalf("PaymentIntent after two 503s = %+v, %v", got, err)
+	}
+	if n := len(srv.Requests()); n != 4 {
+		t.Errorf("%d requests, want 1 create + 3 gets", n)
+	}
+	if _, err := c.PaymentIntent(context.Background(), "pi_unknown"); !dojo.IsNotFound(err) {
+		t.Errorf("unknown intent: %v, want 404", err)
+	}
+}
+
+func TestCancelAndGetCanceled(t *testing.T) {
+	srv := dojotest.NewServer(t, dojotest.WithAPIKey(testKey))
+	c := newClient(srv, time.Second)
+	pi, _ := c.CreatePaymentIntent(context.Background(), dojo.CreateRequest{Amount: dojo.Money{Value: 1, CurrencyCode: "GBP"}, Reference: "r"})
+	got, err := c.CancelPaymentIntent(context.Background(), pi.ID)
+	if err != nil || got.Status != dojo.StatusCanceled {
+		t.Fatalf("cancel = %+v, %v", got, err)
+	}
+	if got, err := c.PaymentIntent(context.Background(), pi.ID); err != nil || got.Status != dojo.StatusCanceled {
+		t.Errorf("get canceled = %+v, %v", got, err)
+	}
+	_, err = c.CancelPaymentIntent(context.Background(), pi.ID)
+	var de *dojo.Error
+	if !errors.As(err, &de) || de.StatusCode != http.StatusConflict {
+		t.Errorf("second cancel = %v, want 409", err)
+	}
+}
+
+func TestSearchAndRefund(t *testing.T) {
+	srv := dojotest.NewServer(t, dojotest.WithAPIKey(testKey))
+	c := newClient(srv, time.Second)
+	var ids []string
+	for range 3 {
+		pi, _ := c.CreatePaymentIntent(context.Background(), dojo.CreateRequest{Amount: dojo.Money{Value: 500, CurrencyCode: "GBP"}, Reference: "r"})
+		ids = append(ids, pi.ID)
+	}
+	srv.SetStatus(ids[1], dojo.StatusCaptured)
+	res, err := c.SearchPaymentIntents(context.Background(), dojo.SearchRequest{Statuses: []dojo.Status{dojo.StatusCaptured}})
+	if err != nil || len(res.Data) != 1 || res.Data[0].ID != ids[1] {
+		t.Fatalf("search = %+v, %v", res, err)
+	}
+	r1, err := c.RefundPaymentIntent(context.Background(), ids[1], "key-1", dojo.RefundRequest{Amount: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := c.RefundPaymentIntent(context.Background(), ids[1], "key-1", dojo.RefundRequest{Amount: 200})
+	if err != nil || r2.RefundID != r1.RefundID {
+		t.Errorf("refund with the same key twice: %v %v, want the same refund", r1, r2)
+	}
+	if pi, _ := srv.Intent(ids[1]); pi.RefundedAmount != 200 {
+		t.Errorf("refunded %d, want 200 once", pi.RefundedAmount)
+	}
+	if _, err := c.RefundPaymentIntent(context.Background(), ids[1], "", dojo.RefundRequest{Amount: 1}); err == nil {
+		t.Errorf("refund without an idempotency key was sent")
+	}
+}
+
+func TestWrongKeyIsRefused(t *testing.T) {
+	srv := dojotest.NewServer(t, dojotest.WithAPIKey(testKey))
+	c := dojo.NewClient(dojo.Config{BaseURL: srv.URL, APIKey: "sk_sandbox_wrong_key_0000"})
+	_, err := c.CreatePaymentIntent(context.Background(), dojo.CreateRequest{Amount: dojo.Money{Value: 1, CurrencyCode: "GBP"}, Reference: "r"})
+	var de *dojo.Error
+	if !errors.As(err, &de) || de.StatusCode != 401 {
+		t.Fatalf("error %v, want 401", err)
+	}
+}
+
+func TestIsSandboxKey(t *testing.T) {
+	for key, want := range map[string]bool{"sk_sandbox_abc": true, "sk_prod_abc": false, "": false, "SK_SANDBOX_x": false} {
+		if got := dojo.IsSandboxKey(key); got != want {
+			t.Errorf("IsSandboxKey(%q) = %v", key, got)
+		}
+	}
+}
