@@ -27,6 +27,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	redis.SetLogger(redisLogger{log: zerolog.New(os.Stdout).With().Timestamp().Str("service", "paylink").Str("component", "redis").Logger()})
 	if err := run(ctx, os.Args, os.LookupEnv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "paylink:", err)
 		os.Exit(1)
@@ -155,4 +156,12 @@ func newHTTPClient(timeout time.Duration) *http.Client {
 	t.MaxIdleConnsPerHost = 128
 	t.IdleConnTimeout = 90 * time.Second
 	return &http.Client{Timeout: timeout, Transport: t}
+}
+
+// redisLogger sends go-redis's own messages (pool dial failures and the like) to the JSON
+// log at warn level, instead of plain text on stderr.
+type redisLogger struct{ log zerolog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.Warn().Msgf(format, v...)
 }
