@@ -35,6 +35,32 @@ type LinkStore interface {
 	Ping(ctx context.Context) error
 }
 
+// EventStore records status changes and carries their notifications. *store.Store
+// satisfies it.
+type EventStore interface {
+	Link(ctx context.Context, intentID string) (*store.Link, error)
+	LinkExists(ctx context.Context, intentID string) (bool, error)
+	SetNoticePosted(ctx context.Context, intentID, status, ts, current string) error
+	RecordStatus(ctx context.Context, intentID, status, eventID, source string) (store.StatusChange, error)
+	EnsureGroup(ctx context.Context) error
+	ReadNotifications(ctx context.Context, consumer string, count int, block time.Duration) ([]store.Notification, error)
+	ClaimStale(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]store.Notification, error)
+	Touch(ctx context.Context, consumer string, entryIDs ...string) error
+	Ack(ctx context.Context, entryID string) error
+	Retry(ctx context.Context, n store.Notification, due time.Time, count bool) error
+	PromoteDue(ctx context.Context, limit int) (int, error)
+	DeadLetter(ctx context.Context, n store.Notification, reason string) error
+	Backlog(ctx context.Context) (store.Backlog, error)
+	OpenLinks(ctx context.Context, since time.Time, limit int) ([]string, error)
+	TryLock(ctx context.Context, name, token string, ttl time.Duration) (bool, error)
+}
+
+// Store is all paylink keeps in Redis.
+type Store interface {
+	LinkStore
+	EventStore
+}
+
 // commandBodyLimit caps a slash command's body; Slack's are well under 4 KiB.
 const commandBodyLimit = 64 << 10
 

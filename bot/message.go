@@ -6,6 +6,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/paylink/paylink/dojo"
+	"github.com/paylink/paylink/store"
 )
 
 // mrkdwnEscaper escapes the three characters that Slack's mrkdwn gives meaning to.
@@ -39,6 +40,7 @@ type linkCard struct {
 	URL       string // the checkout link
 	IntentID  string
 	TestMode  bool
+	Status    string // Dojo's status; "" or Created shows an open link
 }
 
 // testModeNote marks every message made with a sandbox key.
@@ -48,6 +50,9 @@ const testModeNote = ":warning: *TEST MODE*: made with a Dojo sandbox key; no re
 // user typed is escaped; user text is marked verbatim so Slack does not turn URLs or
 // channel names in it into links.
 func (c linkCard) render() (string, []slack.Block) {
+	if store.Closed(c.Status) {
+		return c.closedBlocks()
+	}
 	ref := escapeMrkdwn(c.Reference)
 	amount := c.Amount.String()
 	var text strings.Builder
@@ -67,7 +72,7 @@ func (c linkCard) render() (string, []slack.Block) {
 		slack.NewSectionBlock(nil, []*slack.TextBlockObject{
 			slack.NewTextBlockObject(slack.MarkdownType, "*Reference*\n"+ref, false, true),
 			slack.NewTextBlockObject(slack.MarkdownType, "*Requested by*\n<@"+c.UserID+">", false, true),
-			slack.NewTextBlockObject(slack.MarkdownType, "*Status*\nOpen: waiting for payment", false, true),
+			slack.NewTextBlockObject(slack.MarkdownType, "*Status*\n"+statusLine(c.Status), false, true),
 		}, nil),
 		slack.NewSectionBlock(
 			slack.NewTextBlockObject(slack.MarkdownType, "Send this link to the customer:\n`"+c.URL+"`", false, true),

@@ -11,6 +11,12 @@ import (
 // addRoutes lists every route paylink serves.
 func addRoutes(mux *http.ServeMux, d Deps, l *linker) {
 	mux.Handle("POST "+PathCommands, handleCommand(d.Verifier, l))
+	mux.Handle("POST "+PathDojoWebhooks, &webhooks{
+		secrets: d.Config.WebhookSecrets,
+		store:   d.Store,
+		links:   d.Links,
+		adopt:   &adopter{store: d.Store, links: d.Links, testMode: d.Config.TestMode, now: d.Now},
+	})
 	mux.Handle("GET "+PathHealthz, handleHealthz())
 	mux.Handle("GET "+PathReadyz, handleReadyz(d.Store))
 }

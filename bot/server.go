@@ -20,6 +20,9 @@ type Config struct {
 	AckBudget     time.Duration // how long a command waits for Dojo before acknowledging
 	WorkTimeout   time.Duration // how long the work a command starts may take in all
 	RetypeWindow  time.Duration // the same command again within this returns the same link
+	// WebhookSecrets verify Dojo's webhooks; several may be active while one is rotated.
+	// None: /dojo/webhooks answers 503 and reconciliation alone reports payments.
+	WebhookSecrets []string
 }
 
 // Defaults for the timing settings.
@@ -35,11 +38,13 @@ type Deps struct {
 	Config     Config
 	Verifier   *SlackVerifier
 	Links      PaymentLinks
-	Store      LinkStore
+	Store      Store
 	Slack      *slack.Client
 	HTTPClient *http.Client // for response_url posts
 	Tasks      *Tasks
 	Now        func() time.Time
+	Notify     NotifyConfig
+	Reconcile  ReconcileConfig
 }
 
 // NewServer returns the HTTP handler for every route paylink serves.

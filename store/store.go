@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -91,6 +92,9 @@ type Link struct {
 	// chat.postMessage; both are empty when the link went out through response_url.
 	MessageChannel string
 	MessageTS      string
+	// Notices maps a status to the ts of the notice posted for it, once posted, so a
+	// notification handled twice (its consumer died after posting) posts once.
+	Notices map[string]string
 }
 
 // Hash field names of a link record.
@@ -107,6 +111,8 @@ const (
 	fTestMode    = "test_mode"
 	fMsgChannel  = "msg_channel"
 	fMsgTS       = "msg_ts"
+
+	fNoticePrefix = "notice:"
 )
 
 func (l Link) fields() []any {
@@ -132,7 +138,14 @@ func linkFromHash(intentID string, h map[string]string) (*Link, error) {
 		return nil, fmt.Errorf("store: link %s has a bad amount %q", intentID, h[fAmount])
 	}
 	created, _ := strconv.ParseInt(h[fCreated], 10, 64)
+	notices := map[string]string{}
+	for k, v := range h {
+		if st, ok := strings.CutPrefix(k, fNoticePrefix); ok {
+			notices[st] = v
+		}
+	}
 	return &Link{
+		Notices:        notices,
 		IntentID:       intentID,
 		TeamID:         h[fTeam],
 		ChannelID:      h[fChannel],
@@ -223,6 +236,9 @@ func (s *Store) SaveLink(ctx context.Context, l Link, fingerprint string, window
 	if fingerprint != "" {
 		pipe.Set(ctx, s.claimKey(fingerprint), l.IntentID, window)
 	}
+	if l.Status == "" || l.Status == "Created" || l.Status == "Authorized" {
+		pipe.ZAdd(ctx, s.openKey(), redis.Z{Score: float64(l.CreatedAt.UnixMilli()), Member: l.IntentID})
+	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("store: save link %s: %w", l.IntentID, err)
 	}
@@ -253,4 +269,27 @@ func (s *Store) SetLinkMessage(ctx context.Context, intentID, channel, ts string
 		return ErrNotFound
 	}
 	return nil
+}
+
+// SetNoticePosted records that the notice for status was posted as ts, and the link's
+// status. ErrNotFound if the record is gone. One round trip.
+func (s *Store) SetNoticePosted(ctx context.Context, intentID, status, ts, current string) error {
+	n, err := hsetIfExists.Run(ctx, s.rdb, []string{s.linkKey(intentID)},
+		fNoticePrefix+status, ts, fStatus, current).Int()
+	if err != nil {
+		return fmt.Errorf("store: set notice %s: %w", intentID, err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// LinkExists reports whether intentID has a record. One round trip.
+func (s *Store) LinkExists(ctx context.Context, intentID string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.linkKey(intentID)).Result()
+	if err != nil {
+		return false, fmt.Errorf("store: link exists %s: %w", intentID, err)
+	}
+	return n == 1, nil
 }

@@ -188,7 +188,7 @@ func TestCommandRejections(t *testing.T) {
 	if n := h.dojoCalls(); n != 0 {
 		t.Errorf("Dojo received %d requests for rejected commands, want 0", n)
 	}
-	if keys := r.keys(t, "*"); len(keys) != 0 {
+	if keys := append(r.keys(t, "link:*"), r.keys(t, "cmd:*")...); len(keys) != 0 {
 		t.Errorf("rejected commands left keys in Redis: %v", keys)
 	}
 	if n := len(h.slack.AllCalls()); n != 0 {
@@ -258,7 +258,7 @@ func TestCommandBadRequests(t *testing.T) {
 	if n := h.dojoCalls(); n != 0 {
 		t.Errorf("Dojo received %d requests, want 0", n)
 	}
-	if keys := r.keys(t, "*"); len(keys) != 0 {
+	if keys := append(r.keys(t, "link:*"), r.keys(t, "cmd:*")...); len(keys) != 0 {
 		t.Errorf("refused requests left keys in Redis: %v", keys)
 	}
 }

@@ -39,6 +39,9 @@ type config struct {
 	MaxAmounts   bot.MaxAmounts
 	AckBudget    time.Duration
 	RetypeWindow time.Duration
+
+	Notify    bot.NotifyConfig
+	Reconcile bot.ReconcileConfig
 }
 
 // loadConfig reads the configuration through lookup (os.LookupEnv in production). It
@@ -96,6 +99,31 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		AckBudget:          duration("PAYLINK_ACK_BUDGET", bot.DefaultAckBudget),
 		RetypeWindow:       duration("PAYLINK_RETYPE_WINDOW", bot.DefaultRetypeWindow),
 	}
+	positive := func(name string, def int) int {
+		v := get(name, "")
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			problems = append(problems, fmt.Sprintf("%s=%q is not a positive whole number", name, v))
+			return def
+		}
+		return n
+	}
+	d := bot.DefaultNotifyConfig
+	c.Notify = bot.NotifyConfig{
+		Workers:     positive("PAYLINK_NOTIFY_WORKERS", d.Workers),
+		ClaimIdle:   duration("PAYLINK_NOTIFY_CLAIM_IDLE", d.ClaimIdle),
+		RetryBase:   duration("PAYLINK_NOTIFY_RETRY_BASE", d.RetryBase),
+		RetryMax:    duration("PAYLINK_NOTIFY_RETRY_MAX", d.RetryMax),
+		MaxAttempts: positive("PAYLINK_NOTIFY_MAX_ATTEMPTS", d.MaxAttempts),
+		MaxWait:     d.MaxWait,
+	}
+	c.Reconcile = bot.ReconcileConfig{
+		Interval: duration("PAYLINK_RECONCILE_INTERVAL", 5*time.Minute),
+		Rate:     float64(positive("PAYLINK_RECONCILE_RATE", 5)),
+	}
 	for _, s := range strings.Split(get("DOJO_WEBHOOK_SECRET", ""), ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			c.DojoWebhookSecrets = append(c.DojoWebhookSecrets, s)
@@ -118,7 +146,7 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 	c.LogLevel = level
 	c.MaxAmounts, err = bot.ParseMaxAmounts(get("PAYLINK_MAX_AMOUNT", ""))
 	if err != nil {
-		problems = append(problems, "PAYLINK_MAX_AMOUNT: "+err.Error())
+		problems = append(problems, err.Error())
 	}
 	if c.AckBudget > 2500*time.Millisecond {
 		problems = append(problems, "PAYLINK_ACK_BUDGET must be at most 2.5s: Slack wants an answer within 3s")
@@ -183,5 +211,10 @@ func (c config) logFields(e *zerolog.Event) *zerolog.Event {
 		Str("redis_prefix", c.RedisPrefix).
 		Str("log_level", c.LogLevel.String()).
 		Dur("ack_budget", c.AckBudget).
-		Dur("retype_window", c.RetypeWindow)
+		Dur("retype_window", c.RetypeWindow).
+		Int("notify_workers", c.Notify.Workers).
+		Dur("notify_claim_idle", c.Notify.ClaimIdle).
+		Dur("notify_retry_base", c.Notify.RetryBase).
+		Int("notify_max_attempts", c.Notify.MaxAttempts).
+		Dur("reconcile_interval", c.Reconcile.Interval)
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -72,16 +73,17 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 
 	tasks := bot.NewTasks(log)
-	handler := bot.NewServer(bot.Deps{
+	deps := bot.Deps{
 		Log: log,
 		Config: bot.Config{
-			CheckoutURL:   cfg.DojoCheckoutURL,
-			PaymentSource: cfg.DojoPaymentSource,
-			TestMode:      dojo.IsSandboxKey(cfg.DojoAPIKey),
-			MaxAmounts:    cfg.MaxAmounts,
-			AckBudget:     cfg.AckBudget,
-			WorkTimeout:   cfg.DojoTimeout + 30*time.Second,
-			RetypeWindow:  cfg.RetypeWindow,
+			CheckoutURL:    cfg.DojoCheckoutURL,
+			PaymentSource:  cfg.DojoPaymentSource,
+			TestMode:       dojo.IsSandboxKey(cfg.DojoAPIKey),
+			MaxAmounts:     cfg.MaxAmounts,
+			AckBudget:      cfg.AckBudget,
+			WorkTimeout:    cfg.DojoTimeout + 30*time.Second,
+			RetypeWindow:   cfg.RetypeWindow,
+			WebhookSecrets: cfg.DojoWebhookSecrets,
 		},
 		Verifier:   bot.NewSlackVerifier(cfg.SlackSigningSecret, time.Now),
 		Links:      links,
@@ -90,7 +92,17 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		HTTPClient: slackHTTP,
 		Tasks:      tasks,
 		Now:        time.Now,
-	})
+		Notify:     cfg.Notify,
+		Reconcile:  cfg.Reconcile,
+	}
+	handler := bot.NewServer(deps)
+
+	// The notifier and reconciler run until shutdown, beside the HTTP server.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var workers sync.WaitGroup
+	workers.Go(func() { bot.NewNotifier(deps).Run(workCtx) })
+	workers.Go(func() { bot.NewReconciler(deps).Run(workCtx) })
 
 	srv := &http.Server{
 		Handler:           handler,
@@ -124,6 +136,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err := tasks.Drain(sctx); err != nil {
 		log.Error().Err(err).Msg("background work cut short at shutdown")
 	}
+	stopWork()
+	workers.Wait()
 	log.Info().Msg("paylink stopped")
 	return nil
 }

@@ -1,0 +1,421 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
+
+	"github.com/paylink/paylink/dojo"
+	"github.com/paylink/paylink/store"
+)
+
+// NotifyConfig tunes the notification worker.
+type NotifyConfig struct {
+	Workers     int           // consumers reading the stream in this process
+	ClaimIdle   time.Duration // a notice held this long by a silent consumer is taken over
+	RetryBase   time.Duration // first retry delay; it doubles each attempt, up to RetryMax
+	RetryMax    time.Duration
+	MaxAttempts int           // then the notice is dead-lettered
+	MaxWait     time.Duration // the longest Retry-After waited out in place
+}
+
+// Defaults for NotifyConfig: 12 attempts from 5 s doubling to 15 min span about 66
+// minutes before a notice is dead-lettered.
+var DefaultNotifyConfig = NotifyConfig{
+	Workers:     4,
+	ClaimIdle:   10 * time.Second,
+	RetryBase:   5 * time.Second,
+	RetryMax:    15 * time.Minute,
+	MaxAttempts: 12,
+	MaxWait:     60 * time.Second,
+}
+
+// maxDeliveries bounds how often a notice may be handed out without being settled
+// (each time its consumer died holding it) before it is dead-lettered.
+const maxDeliveries = 6
+
+// Notifier delivers status notices from the Redis stream to Slack: a thread reply under
+// the link message, and an update of the link message. Any number of notifiers, in any
+// number of processes, share the work through the stream's consumer group.
+type Notifier struct {
+	cfg      NotifyConfig
+	checkout string
+	store    Store
+	links    PaymentLinks
+	slack    *slack.Client
+	log      zerolog.Logger
+	now      func() time.Time
+	name     string
+	adopt    *adopter
+}
+
+// NewNotifier returns a notifier built from d.
+func NewNotifier(d Deps) *Notifier {
+	cfg := d.Notify
+	def := DefaultNotifyConfig
+	if cfg.Workers <= 0 {
+		cfg.Workers = def.Workers
+	}
+	if cfg.ClaimIdle <= 0 {
+		cfg.ClaimIdle = def.ClaimIdle
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = def.RetryBase
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = def.RetryMax
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = def.MaxAttempts
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = def.MaxWait
+	}
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return &Notifier{
+		cfg:      cfg,
+		checkout: d.Config.CheckoutURL,
+		store:    d.Store,
+		links:    d.Links,
+		slack:    d.Slack,
+		log:      d.Log.With().Str("component", "notifier").Logger(),
+		now:      now,
+		name:     fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b)),
+		adopt:    &adopter{store: d.Store, links: d.Links, testMode: d.Config.TestMode, now: now},
+	}
+}
+
+// Run delivers notices until ctx ends. A notice being delivered when ctx ends is left
+// pending; another consumer (or this one, restarted) takes it over.
+func (n *Notifier) Run(ctx context.Context) {
+	for {
+		err := n.store.EnsureGroup(ctx)
+		if err == nil {
+			break
+		}
+		n.log.Error().Err(err).Msg("could not create the notification consumer group; retrying")
+		if !sleep(ctx, time.Second) {
+			return
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range n.cfg.Workers {
+		wg.Go(func() { n.consume(ctx, fmt.Sprintf("%s-%d", n.name, i)) })
+	}
+	wg.Go(func() { n.reclaim(ctx, n.name+"-r") })
+	wg.Go(func() { n.promote(ctx) })
+	wg.Wait()
+}
+
+// consume reads new notices as consumer and delivers them one at a time.
+func (n *Notifier) consume(ctx context.Context, consumer string) {
+	for ctx.Err() == nil {
+		batch, err := n.store.ReadNotifications(ctx, consumer, 1, time.Second)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			n.log.Warn().Err(err).Msg("could not read notifications; retrying")
+			sleep(ctx, time.Second)
+			continue
+		}
+		for _, note := range batch {
+			n.handle(ctx, consumer, note)
+		}
+	}
+}
+
+// reclaim takes over notices that a consumer has held idle for ClaimIdle: it died.
+func (n *Notifier) reclaim(ctx context.Context, consumer string) {
+	every := max(n.cfg.ClaimIdle/4, 100*time.Millisecond)
+	for sleep(ctx, every) {
+		batch, err := n.store.ClaimStale(ctx, consumer, n.cfg.ClaimIdle, 10)
+		if err != nil {
+			if ctx.Err() == nil {
+				n.log.Warn().Err(err).Msg("could not claim stale notifications")
+			}
+			continue
+		}
+		for _, note := range batch {
+			n.log.Info().Str("intent", note.IntentID).Str("status", note.Status).Int64("deliveries", note.Deliveries).Msg("took over a notification from a silent consumer")
+			n.handle(ctx, consumer, note)
+		}
+	}
+}
+
+// promote moves scheduled retries whose time has come back into the stream.
+func (n *Notifier) promote(ctx context.Context) {
+	every := min(max(n.cfg.RetryBase/4, 50*time.Millisecond), time.Second)
+	for sleep(ctx, every) {
+		if _, err := n.store.PromoteDue(ctx, 100); err != nil && ctx.Err() == nil {
+			n.log.Warn().Err(err).Msg("could not promote notification retries")
+		}
+	}
+}
+
+// handle delivers one notice, keeping it claimed while it works.
+func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notification) {
+	log := n.log.With().Str("intent", note.IntentID).Str("status", note.Status).Str("entry", note.EntryID).
+		Int("attempt", note.Attempt).Str("source", note.Source).Logger()
+	hctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go n.heartbeat(hctx, consumer, note.EntryID)
+
+	out := n.deliver(hctx, log, note)
+	if ctx.Err() != nil && out.kind != settled {
+		return // shutting down: the notice stays pending for another consumer
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var err error
+	switch out.kind {
+	case settled:
+		err = n.store.Ack(sctx, note.EntryID)
+	case retry:
+		if out.count && note.Attempt >= n.cfg.MaxAttempts {
+			log.Error().Str("reason", out.reason).Msg("notification dead-lettered after its last attempt")
+			err = n.store.DeadLetter(sctx, note, out.reason)
+			break
+		}
+		delay := out.after
+		if delay == 0 {
+			delay = n.backoff(note.Attempt)
+		}
+		log.Warn().Str("reason", out.reason).Dur("retry_in", delay).Msg("notification will be retried")
+		err = n.store.Retry(sctx, note, n.now().Add(delay), out.count)
+	case dead:
+		log.Error().Str("reason", out.reason).Msg("notification dead-lettered")
+		err = n.store.DeadLetter(sctx, note, out.reason)
+	}
+	if err != nil {
+		// Left pending: it will be taken over after ClaimIdle.
+		log.Error().Err(err).Msg("could not settle the notification; it stays pending")
+	}
+}
+
+// backoff is the delay before attempt+1.
+func (n *Notifier) backoff(attempt int) time.Duration {
+	d := n.cfg.RetryBase
+	for i := 1; i < attempt && d < n.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	return min(d, n.cfg.RetryMax)
+}
+
+// heartbeat keeps the entry claimed by consumer while it is being worked on, so a
+// long wait (a rate limit) is not mistaken for a dead consumer.
+func (n *Notifier) heartbeat(ctx context.Context, consumer, entryID string) {
+	every := max(n.cfg.ClaimIdle/3, 50*time.Millisecond)
+	for sleep(ctx, every) {
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		if err := n.store.Touch(tctx, consumer, entryID); err != nil {
+			n.log.Warn().Err(err).Str("entry", entryID).Msg("could not renew a notification claim")
+		}
+		cancel()
+	}
+}
+
+type outcomeKind int
+
+const (
+	settled outcomeKind = iota // done (or nothing to do): acknowledge
+	retry                      // try again later
+	dead                       // give up now
+)
+
+type outcome struct {
+	kind   outcomeKind
+	reason string
+	after  time.Duration // retry: a delay decided by the failure (Retry-After)
+	count  bool          // retry: counts towards MaxAttempts
+}
+
+func done() outcome                    { return outcome{kind: settled} }
+func retryLater(reason string) outcome { return outcome{kind: retry, reason: reason, count: true} }
+func giveUp(reason string) outcome     { return outcome{kind: dead, reason: reason} }
+func holdFor(reason string, d time.Duration) outcome {
+	return outcome{kind: retry, reason: reason, after: d}
+}
+
+// deliver does the work of one notice: confirm with Dojo, post the notice once, update
+// the link message.
+func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.Notification) outcome {
+	if note.Deliveries > maxDeliveries {
+		return giveUp(fmt.Sprintf("handed out %d times without being settled", note.Deliveries))
+	}
+	if !store.Notifies(note.Status) {
+		return done()
+	}
+	link, err := n.store.Link(ctx, note.IntentID)
+	if errors.Is(err, store.ErrNotFound) {
+		ours, aerr := n.adopt.known(ctx, log, note.IntentID)
+		if aerr != nil {
+			return retryLater("looking up the intent: " + aerr.Error())
+		}
+		if !ours {
+			log.Warn().Msg("notification for a link with no record and no Slack metadata: dropped")
+			return done()
+		}
+		link, err = n.store.Link(ctx, note.IntentID)
+	}
+	if err != nil {
+		return retryLater("reading the link record: " + err.Error())
+	}
+
+	// Confirm with Dojo: a webhook's signature has no timestamp, so an old genuine
+	// delivery could be replayed; Dojo's own answer is what is announced.
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	pi, err := n.links.PaymentIntent(cctx, note.IntentID)
+	cancel()
+	switch {
+	case dojo.IsNotFound(err):
+		log.Warn().Msg("Dojo does not know this intent: notice not posted")
+		return done()
+	case err != nil:
+		return retryLater("confirming with Dojo: " + err.Error())
+	case !confirms(pi.Status, dojo.Status(note.Status)):
+		if note.Attempt < 3 {
+			return retryLater(fmt.Sprintf("Dojo reports %s, not %s", pi.Status, note.Status))
+		}
+		log.Warn().Str("dojo_status", string(pi.Status)).Msg("Dojo does not confirm the status: notice not posted")
+		return done()
+	}
+	current := string(pi.Status)
+
+	if link.Notices[note.Status] == "" {
+		if out, ok := n.postNotice(ctx, log, link, note.Status, current); !ok {
+			return out
+		}
+	}
+	if link.MessageTS != "" {
+		n.updateCard(ctx, log, link, current)
+	}
+	return done()
+}
+
+// confirms reports whether Dojo's current status shows the announced one happened.
+func confirms(current, announced dojo.Status) bool {
+	switch announced {
+	case dojo.StatusCaptured:
+		return current == dojo.StatusCaptured || current == dojo.StatusRefunded || current == dojo.StatusReversed
+	default:
+		return current == announced
+	}
+}
+
+// postNotice posts the thread reply (or, when the channel can't be reached, a DM to
+// the agent) and records it. It reports false with the outcome when it did not.
+func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *store.Link, status, current string) (outcome, bool) {
+	channel := link.MessageChannel
+	if channel == "" {
+		channel = link.ChannelID
+	}
+	opts := []slack.MsgOption{
+		slack.MsgOptionText(noticeText(link, status), false),
+		slack.MsgOptionDisableLinkUnfurl(),
+		slack.MsgOptionDisableMediaUnfurl(),
+	}
+	if link.MessageTS != "" {
+		opts = append(opts, slack.MsgOptionTS(link.MessageTS))
+		if status == string(dojo.StatusCaptured) {
+			opts = append(opts, slack.MsgOptionBroadcast())
+		}
+	}
+	_, ts, err := n.post(ctx, channel, opts...)
+	if err != nil && channelUnreachable(slackErrorCode(err)) && link.UserID != "" {
+		log.Info().Str("slack_error", slackErrorCode(err)).Msg("channel unreachable: sending the notice to the agent as a DM")
+		_, ts, err = n.post(ctx, link.UserID,
+			slack.MsgOptionText(dmNoticeText(link, status), false),
+			slack.MsgOptionDisableLinkUnfurl(),
+			slack.MsgOptionDisableMediaUnfurl())
+	}
+	if err != nil {
+		return n.classify(log, err), false
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := n.store.SetNoticePosted(sctx, link.IntentID, status, ts, current); err != nil {
+		log.Error().Err(err).Msg("notice posted but not recorded")
+	}
+	log.Info().Str("outcome", "posted").Str("ts", ts).Msg("status notice")
+	return outcome{}, true
+}
+
+// post calls chat.postMessage, waiting out a rate limit of up to MaxWait in place.
+func (n *Notifier) post(ctx context.Context, channel string, opts ...slack.MsgOption) (string, string, error) {
+	for {
+		ch, ts, err := n.slack.PostMessageContext(ctx, channel, opts...)
+		var rl *slack.RateLimitedError
+		if !errors.As(err, &rl) || rl.RetryAfter > n.cfg.MaxWait {
+			return ch, ts, err
+		}
+		n.log.Info().Dur("retry_after", rl.RetryAfter).Msg("Slack rate limit: waiting")
+		if !sleep(ctx, max(rl.RetryAfter, 100*time.Millisecond)) {
+			return "", "", ctx.Err()
+		}
+	}
+}
+
+// classify turns a Slack failure into what to do with the notice.
+func (n *Notifier) classify(log zerolog.Logger, err error) outcome {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return holdFor("Slack rate limit", rl.RetryAfter)
+	}
+	code := slackErrorCode(err)
+	switch code {
+	case "invalid_auth", "token_revoked", "account_inactive", "not_authed", "token_expired", "missing_scope", "not_allowed_token_type":
+		log.Error().Str("slack_error", code).Msg("Slack refuses paylink's token: notices are held until it is fixed")
+		return outcome{kind: retry, reason: "Slack token refused: " + code}
+	case "channel_not_found", "not_in_channel", "is_archived", "user_not_found", "cannot_dm_bot", "msg_too_long", "invalid_blocks", "no_text", "invalid_arguments":
+		return giveUp("Slack refused the notice: " + code)
+	}
+	return retryLater("Slack: " + code)
+}
+
+// updateCard shows the link's new status on the link message. Best effort: the notice
+// in the thread is what matters.
+func (n *Notifier) updateCard(ctx context.Context, log zerolog.Logger, link *store.Link, status string) {
+	text, blocks := cardFor(link, n.checkout, status).render()
+	for range 3 {
+		_, _, _, err := n.slack.UpdateMessageContext(ctx, link.MessageChannel, link.MessageTS,
+			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		var rl *slack.RateLimitedError
+		if errors.As(err, &rl) && rl.RetryAfter <= n.cfg.MaxWait {
+			if !sleep(ctx, max(rl.RetryAfter, 100*time.Millisecond)) {
+				return
+			}
+			continue
+		}
+		if err != nil {
+			log.Warn().Str("slack_error", slackErrorCode(err)).Msg("could not update the link message")
+		}
+		return
+	}
+}
+
+// sleep waits d or until ctx ends; it reports whether the full wait passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,169 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/paylink/paylink/dojo"
+	"github.com/paylink/paylink/store"
+)
+
+// webhookBodyLimit caps a Dojo webhook body; events are well under 1 KiB.
+const webhookBodyLimit = 1 << 20
+
+// maxIntentAge is how old an intent may be and still be reported: Dojo voids unpaid
+// intents after 30 days. An older event is a replay and is ignored.
+const maxIntentAge = 31 * 24 * time.Hour
+
+// webhooks serves POST /dojo/webhooks.
+type webhooks struct {
+	secrets []string
+	store   Store
+	links   PaymentLinks
+	adopt   *adopter
+}
+
+// ServeHTTP verifies the signature on the raw body before anything else, records the
+// status change once and queues its notice in one atomic step, and answers 2xx only
+// when that is safely in Redis: 503 otherwise, so Dojo delivers it again.
+func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	log := zerolog.Ctx(r.Context())
+	if len(h.secrets) == 0 {
+		log.Error().Msg("webhook refused: DOJO_WEBHOOK_SECRET is not set")
+		http.Error(w, "webhooks are not configured", http.StatusServiceUnavailable)
+		return
+	}
+	body, err := readBody(w, r, webhookBodyLimit)
+	switch {
+	case errors.Is(err, errTooLarge):
+		log.Warn().Msg("webhook body too large")
+		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		return
+	case err != nil:
+		http.Error(w, "could not read the request body", http.StatusBadRequest)
+		return
+	}
+	if err := dojo.VerifySignature(r.Header.Get(dojo.SignatureHeader), body, h.secrets); err != nil {
+		log.Warn().Msg("webhook rejected: bad signature")
+		http.Error(w, "invalid signature", http.StatusUnauthorized)
+		return
+	}
+	ev, err := dojo.DecodeEvent(body)
+	if err != nil {
+		log.Warn().Err(err).Msg("webhook rejected: malformed event")
+		http.Error(w, "malformed event", http.StatusBadRequest)
+		return
+	}
+	elog := log.With().Str("event_id", truncate(ev.ID, 80)).Str("event", truncate(ev.Event, 80)).
+		Str("intent", truncate(ev.Data.PaymentIntentID, 100)).Str("status", truncate(string(ev.Data.PaymentStatus), 40)).Logger()
+	if ev.Event != dojo.EventStatusUpdated {
+		elog.Debug().Str("outcome", "ignored").Msg("webhook: event not acted on")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if !validIntentID(ev.Data.PaymentIntentID) || !ev.Data.PaymentStatus.Valid() {
+		elog.Warn().Str("outcome", "ignored").Msg("webhook: unusable intent id or status")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	ctx := r.Context()
+	ours, err := h.adopt.known(ctx, elog, ev.Data.PaymentIntentID)
+	if err != nil {
+		elog.Error().Err(err).Str("outcome", "unavailable").Msg("webhook: could not look the intent up")
+		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if !ours {
+		elog.Debug().Str("outcome", "not_ours").Msg("webhook: intent paylink did not create")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	change, err := recordWithImplied(ctx, h.store, ev.Data.PaymentIntentID, string(ev.Data.PaymentStatus), ev.ID, "webhook")
+	if err != nil {
+		elog.Error().Err(err).Str("outcome", "unavailable").Msg("webhook: could not record")
+		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	outcome := "duplicate"
+	if change.Queued {
+		outcome = "queued"
+	} else if change.Recorded {
+		outcome = "recorded"
+	}
+	elog.Info().Str("outcome", outcome).Str("current", change.Current).Msg("webhook")
+	w.WriteHeader(http.StatusOK)
+}
+
+// recordWithImplied records status, and first the Captured that a Refunded or Reversed
+// implies (a payment must have been taken to be refunded), so a missed "Paid" is still
+// reported. It returns the change for status itself.
+func recordWithImplied(ctx context.Context, st Store, intentID, status, eventID, source string) (store.StatusChange, error) {
+	if status == string(dojo.StatusRefunded) || status == string(dojo.StatusReversed) {
+		if _, err := st.RecordStatus(ctx, intentID, string(dojo.StatusCaptured), eventID+":implied", source); err != nil {
+			return store.StatusChange{}, err
+		}
+	}
+	return st.RecordStatus(ctx, intentID, status, eventID, source)
+}
+
+// adopter finds out whether an intent is paylink's: it has a record, or Dojo's copy
+// carries the Slack ids paylink puts in metadata (then the record is rebuilt from it,
+// for a record Redis lost).
+type adopter struct {
+	store    Store
+	links    PaymentLinks
+	testMode bool
+	now      func() time.Time
+}
+
+func (a *adopter) known(ctx context.Context, log zerolog.Logger, intentID string) (bool, error) {
+	ok, err := a.store.LinkExists(ctx, intentID)
+	if err != nil || ok {
+		return ok, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	pi, err := a.links.PaymentIntent(cctx, intentID)
+	if dojo.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	team, channel, user := pi.Metadata[MetaTeam], pi.Metadata[MetaChannel], pi.Metadata[MetaUser]
+	if channel == "" || user == "" {
+		return false, nil
+	}
+	if !pi.CreatedAt.IsZero() && a.now().Sub(pi.CreatedAt) > maxIntentAge {
+		log.Warn().Time("created", pi.CreatedAt).Msg("webhook for an intent older than 31 days: ignored")
+		return false, nil
+	}
+	created := pi.CreatedAt
+	if created.IsZero() {
+		created = a.now()
+	}
+	link := store.Link{
+		IntentID:  pi.ID,
+		TeamID:    team,
+		ChannelID: channel,
+		UserID:    user,
+		Amount:    pi.Amount.Value,
+		Currency:  pi.Amount.CurrencyCode,
+		Reference: pi.Reference,
+		Status:    string(dojo.StatusCreated),
+		CreatedAt: created.UTC(),
+		TestMode:  a.testMode,
+	}
+	if pi.ID != intentID {
+		link.IntentID = intentID
+	}
+	if err := a.store.SaveLink(ctx, link, "", 0); err != nil {
+		return false, err
+	}
+	log.Info().Str("channel", channel).Msg("link record rebuilt from the intent's metadata")
+	return true, nil
+}
