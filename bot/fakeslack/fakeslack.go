@@ -5,6 +5,7 @@
 package fakeslack
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,7 +32,8 @@ type Call struct {
 	Broadcast   bool
 	UnfurlLinks *bool
 	UnfurlMedia *bool
-	Failed      string // the error the fake answered with, if any
+	Failed      string    // the error the fake answered with, if any
+	At          time.Time // when the call arrived
 }
 
 // ResponseCall is one message posted to a response_url.
@@ -212,7 +214,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	latency := s.latency
 	s.mu.Unlock()
 	if latency > 0 {
-		time.Sleep(latency)
+		// Read the body first: the server notices a caller that went away only once the
+		// body has been read.
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			return // the caller went away first: as if the request never arrived
+		}
 	}
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/api/"):
@@ -292,6 +302,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request, method string) {
 		Broadcast:   p.Get("reply_broadcast") == "true",
 		UnfurlLinks: boolParam(p, "unfurl_links"),
 		UnfurlMedia: boolParam(p, "unfurl_media"),
+		At:          time.Now(),
 	}
 	if b := p.Get("blocks"); b != "" {
 		call.Blocks = canonicalJSON(b)

@@ -482,7 +482,7 @@ func TestHealthAndReady(t *testing.T) {
 
 func TestNotReadyWithoutRedis(t *testing.T) {
 	mr := miniredis.RunT(t)
-	h := startPaylink(t, redisTarget{name: "miniredis", url: "redis://" + mr.Addr(), prefix: "p:"}, nil)
+	h := startPaylink(t, miniTarget(t, mr), nil)
 	mr.Close()
 	resp, err := http.Get(h.url + bot.PathReadyz)
 	if err != nil {

@@ -64,6 +64,13 @@ func redisTargets(t *testing.T) []redisTarget {
 	return targets
 }
 
+// miniTarget is a redisTarget on a miniredis the test controls.
+func miniTarget(t *testing.T, mr *miniredis.Miniredis) redisTarget {
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	return redisTarget{name: "miniredis", url: "redis://" + mr.Addr(), prefix: "p:", rdb: rdb}
+}
+
 // keys lists the keys under the target's prefix matching pattern (after the prefix).
 func (r redisTarget) keys(t *testing.T, pattern string) []string {
 	t.Helper()
@@ -130,10 +137,19 @@ func freePort(t *testing.T) string {
 // settings on top of the defaults, and waits until /healthz answers.
 func startPaylink(t *testing.T, r redisTarget, extra env) *harness {
 	t.Helper()
+	return startPaylinkWith(t, r, extra,
+		dojotest.NewServer(t, dojotest.WithAPIKey(testDojoKey)),
+		fakeslack.New(t, fakeslack.WithToken(testBotToken)))
+}
+
+// startPaylinkWith runs paylink against the given fakes, so several replicas can share
+// them.
+func startPaylinkWith(t *testing.T, r redisTarget, extra env, d *dojotest.Server, s *fakeslack.Server) *harness {
+	t.Helper()
 	h := &harness{
 		t:     t,
-		dojo:  dojotest.NewServer(t, dojotest.WithAPIKey(testDojoKey)),
-		slack: fakeslack.New(t, fakeslack.WithToken(testBotToken)),
+		dojo:  d,
+		slack: s,
 		redis: r,
 		out:   &syncBuffer{},
 	}
