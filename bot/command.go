@@ -3,7 +3,9 @@ package bot
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -25,15 +27,29 @@ const MaxReferenceLen = 60
 type CommandKind int
 
 const (
-	CommandHelp   CommandKind = iota // "/paylink" alone or "/paylink help"
+	CommandHelp   CommandKind = iota // "/paylink help"
 	CommandCreate                    // "/paylink 10.00 GBP ref-123"
+	CommandForm                      // "/paylink" alone: open the form
+	CommandList                      // "/paylink list"
+	CommandStatus                    // "/paylink status <reference or intent id>"
+	CommandCancel                    // "/paylink cancel <reference or intent id>"
+)
+
+// Expiry bounds for --expires: Dojo voids an unpaid intent after 30 days by default.
+const (
+	DefaultExpiry = 30 * 24 * time.Hour
+	MinExpiry     = 15 * time.Minute
+	MaxExpiry     = 30 * 24 * time.Hour
 )
 
 // Command is a parsed /paylink command.
 type Command struct {
-	Kind      CommandKind
-	Amount    dojo.Money // CommandCreate: the amount in minor units
-	Reference string     // CommandCreate: Slack's escaping undone, trimmed
+	Kind        CommandKind
+	Amount      dojo.Money    // CommandCreate: the amount in minor units
+	Reference   string        // CommandCreate: Slack's escaping undone, trimmed
+	Expires     time.Duration // CommandCreate: --expires, 0 for Dojo's default
+	Description string        // CommandCreate from the form: shown to the customer by Dojo
+	Target      string        // CommandStatus, CommandCancel: a reference or an intent id
 }
 
 // UsageError is a command the agent must write differently. Problem names what was
@@ -64,11 +80,18 @@ var slackUnescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 // for anything it can't accept.
 func ParseCommand(text string) (Command, error) {
 	text = strings.TrimSpace(text)
-	if text == "" || strings.EqualFold(text, "help") {
-		return Command{Kind: CommandHelp}, nil
+	if text == "" {
+		return Command{Kind: CommandForm}, nil
 	}
 	if !utf8.ValidString(text) {
 		return Command{}, &UsageError{Problem: "The command contains characters that could not be read."}
+	}
+	if cmd, ok, err := parseSubcommand(text); ok {
+		return cmd, err
+	}
+	text, expires, err := cutExpires(text)
+	if err != nil {
+		return Command{}, err
 	}
 	first, rest := nextField(text)
 	second, rest2 := nextField(rest)
@@ -110,7 +133,108 @@ func ParseCommand(text string) (Command, error) {
 		Kind:      CommandCreate,
 		Amount:    dojo.Money{Value: value, CurrencyCode: cur.Code},
 		Reference: ref,
+		Expires:   expires,
 	}, nil
+}
+
+// parseSubcommand recognises help, list, status and cancel. A command that creates a
+// link starts with an amount, a currency code or a currency sign, none of which can be
+// one of these words, so the two can't be confused.
+func parseSubcommand(text string) (Command, bool, error) {
+	word, rest := nextField(text)
+	switch strings.ToLower(word) {
+	case "help":
+		return Command{Kind: CommandHelp}, true, nil
+	case "list":
+		if rest != "" {
+			return Command{}, true, &UsageError{Problem: "`/paylink list` takes nothing after it: it lists the last 10 links asked for in this channel."}
+		}
+		return Command{Kind: CommandList}, true, nil
+	case "status", "cancel":
+		kind := CommandStatus
+		if strings.EqualFold(word, "cancel") {
+			kind = CommandCancel
+		}
+		target := strings.TrimSpace(slackUnescaper.Replace(rest))
+		if target == "" {
+			return Command{}, true, usageErrorf("Say which link: `/paylink %s <reference or intent id>`.", strings.ToLower(word))
+		}
+		if n := len(utf16.Encode([]rune(target))); n > 100 {
+			return Command{}, true, usageErrorf("%q is not a reference or an intent id.", clip(target))
+		}
+		return Command{Kind: kind, Target: target}, true, nil
+	}
+	return Command{}, false, nil
+}
+
+// cutExpires takes "--expires 24h" (or "--expires=24h") out of text. The duration is
+// a whole number of minutes (m), hours (h) or days (d), from 15 minutes to 30 days.
+func cutExpires(text string) (string, time.Duration, error) {
+	fields := strings.Fields(text)
+	for i, f := range fields {
+		lower := strings.ToLower(f)
+		if lower != "--expires" && !strings.HasPrefix(lower, "--expires=") {
+			continue
+		}
+		value, hasValue := strings.CutPrefix(lower, "--expires=")
+		drop := 1
+		if !hasValue {
+			if i+1 >= len(fields) {
+				return "", 0, &UsageError{Problem: "`--expires` needs a duration, like `--expires 24h` or `--expires 7d`."}
+			}
+			value, drop = strings.ToLower(fields[i+1]), 2
+		}
+		d, err := parseExpiry(value)
+		if err != nil {
+			return "", 0, err
+		}
+		// Rebuild the text without the option, keeping the reference's own spacing.
+		idx := strings.Index(text, f)
+		end := idx + len(f)
+		if drop == 2 {
+			next := strings.Index(text[end:], fields[i+1])
+			end += next + len(fields[i+1])
+		}
+		return strings.TrimSpace(text[:idx] + " " + text[end:]), d, nil
+	}
+	return text, 0, nil
+}
+
+// parseExpiry reads "90m", "24h" or "7d".
+func parseExpiry(s string) (time.Duration, error) {
+	bad := usageErrorf("%q is not a duration `--expires` takes: write minutes, hours or days, like `90m`, `24h` or `7d`.", clip(s))
+	if len(s) < 2 || len(s) > 6 {
+		return 0, bad
+	}
+	n, err := strconv.Atoi(s[:len(s)-1])
+	if err != nil || n <= 0 || !allASCIIDigits(s[:len(s)-1]) {
+		return 0, bad
+	}
+	var unit time.Duration
+	switch s[len(s)-1] {
+	case 'm':
+		unit = time.Minute
+	case 'h':
+		unit = time.Hour
+	case 'd':
+		unit = 24 * time.Hour
+	default:
+		return 0, bad
+	}
+	d := time.Duration(n) * unit
+	if d < MinExpiry || d > MaxExpiry {
+		return 0, usageErrorf("`--expires %s` is out of range: a link can last from 15 minutes to 30 days.", s)
+	}
+	return d, nil
+}
+
+func allASCIIDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isASCIIDigitByte(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // nextField splits off the first whitespace-separated field of s and returns it with
@@ -230,7 +354,12 @@ func resolveCurrency(amountTok, codeTok string) (dojo.Currency, string, error) {
 // parseReference undoes Slack's escaping and checks the reference Dojo will show the
 // customer: 1–60 characters, no control, invisible or direction-changing characters.
 func parseReference(s string) (string, error) {
-	ref := strings.TrimSpace(slackUnescaper.Replace(s))
+	return checkReference(slackUnescaper.Replace(s))
+}
+
+// checkReference checks a reference as typed (no Slack escaping to undo).
+func checkReference(s string) (string, error) {
+	ref := strings.TrimSpace(s)
 	if ref == "" {
 		return "", &UsageError{Problem: "The reference is missing: add one after the currency, such as an order number."}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -65,11 +66,67 @@ func TestParseCommandAccepts(t *testing.T) {
 	}
 }
 
-func TestParseCommandHelp(t *testing.T) {
-	for _, text := range []string{"", "   ", "help", "HELP", " Help "} {
-		cmd, err := ParseCommand(text)
-		if err != nil || cmd.Kind != CommandHelp {
-			t.Errorf("ParseCommand(%q) = %+v, %v; want help", text, cmd, err)
+func TestParseSubcommands(t *testing.T) {
+	tests := []struct {
+		text   string
+		kind   CommandKind
+		target string
+	}{
+		{"", CommandForm, ""},
+		{"   ", CommandForm, ""},
+		{"help", CommandHelp, ""},
+		{"HELP", CommandHelp, ""},
+		{" Help ", CommandHelp, ""},
+		{"help me", CommandHelp, ""},
+		{"list", CommandList, ""},
+		{"LIST", CommandList, ""},
+		{"status ref-123", CommandStatus, "ref-123"},
+		{"status Order 236", CommandStatus, "Order 236"},
+		{"Status pi_sandbox_abc", CommandStatus, "pi_sandbox_abc"},
+		{"cancel ref-123", CommandCancel, "ref-123"},
+		{"cancel &lt;odd&gt;", CommandCancel, "<odd>"},
+	}
+	for _, tt := range tests {
+		cmd, err := ParseCommand(tt.text)
+		if err != nil || cmd.Kind != tt.kind || cmd.Target != tt.target {
+			t.Errorf("ParseCommand(%q) = %+v, %v; want kind %d target %q", tt.text, cmd, err, tt.kind, tt.target)
+		}
+	}
+	for _, bad := range []string{"status", "cancel  ", "list everything"} {
+		if _, err := ParseCommand(bad); err == nil {
+			t.Errorf("ParseCommand(%q) accepted", bad)
+		}
+	}
+}
+
+func TestParseExpires(t *testing.T) {
+	tests := []struct {
+		text    string
+		expires time.Duration
+		ref     string
+		err     string
+	}{
+		{"10 GBP ref-1 --expires 24h", 24 * time.Hour, "ref-1", ""},
+		{"--expires=7d 10 GBP ref-1", 7 * 24 * time.Hour, "ref-1", ""},
+		{"10 GBP Order  236 --EXPIRES 90m", 90 * time.Minute, "Order  236", ""},
+		{"10 GBP ref --expires 30d", 30 * 24 * time.Hour, "ref", ""},
+		{"10 GBP ref --expires 31d", 0, "", "15 minutes to 30 days"},
+		{"10 GBP ref --expires 5m", 0, "", "15 minutes to 30 days"},
+		{"10 GBP ref --expires", 0, "", "needs a duration"},
+		{"10 GBP ref --expires 1w", 0, "", "minutes, hours or days"},
+		{"10 GBP ref --expires 1.5h", 0, "", "minutes, hours or days"},
+		{"10 GBP ref --expires -1h", 0, "", "minutes, hours or days"},
+	}
+	for _, tt := range tests {
+		cmd, err := ParseCommand(tt.text)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("ParseCommand(%q) = %+v, %v; want an error with %q", tt.text, cmd, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || cmd.Expires != tt.expires || cmd.Reference != tt.ref {
+			t.Errorf("ParseCommand(%q) = %+v, %v", tt.text, cmd, err)
 		}
 	}
 }
@@ -187,8 +244,11 @@ func FuzzParseCommand(f *testing.F) {
 			}
 			return
 		}
-		if cmd.Kind == CommandHelp {
+		if cmd.Kind != CommandCreate {
 			return
+		}
+		if cmd.Expires != 0 && (cmd.Expires < MinExpiry || cmd.Expires > MaxExpiry) {
+			t.Fatalf("ParseCommand(%q) accepted expiry %v", text, cmd.Expires)
 		}
 		if cmd.Amount.Value <= 0 {
 			t.Fatalf("ParseCommand(%q) accepted amount %d", text, cmd.Amount.Value)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,10 +29,13 @@ type PaymentLinks interface {
 
 // LinkStore keeps link records and command claims. *store.Store satisfies it.
 type LinkStore interface {
-	ClaimCommand(ctx context.Context, fingerprint, token string, pendingTTL time.Duration) (store.Claim, error)
+	ClaimCommand(ctx context.Context, fingerprint, token string, pendingTTL time.Duration, dup store.DupCheck) (store.Claim, error)
 	ReleaseCommand(ctx context.Context, fingerprint, token string) error
 	SaveLink(ctx context.Context, l store.Link, fingerprint string, window time.Duration) error
 	SetLinkMessage(ctx context.Context, intentID, channel, ts string) error
+	SetLinkStatus(ctx context.Context, intentID, status string, at time.Time) error
+	ChannelLinks(ctx context.Context, team, channel string, n int) ([]*store.Link, error)
+	LinksByReference(ctx context.Context, team, reference string, n int) ([]*store.Link, error)
 	Ping(ctx context.Context) error
 }
 
@@ -69,7 +73,7 @@ const commandBodyLimit = 64 << 10
 type linker struct {
 	cfg   Config
 	links PaymentLinks
-	store LinkStore
+	store Store
 	slack *slack.Client
 	hc    *http.Client
 	tasks *Tasks
@@ -121,9 +125,27 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 			writeEphemeral(w, "Sorry, that command could not be read.\n"+Usage)
 			return
 		}
+		reqID := w.Header().Get(RequestIDHeader)
 		switch cmd.Kind {
 		case CommandHelp:
 			writeEphemeral(w, helpText)
+			return
+		case CommandForm:
+			if err := l.openForm(r.Context(), sc); err != nil {
+				clog.Warn().Err(err).Msg("could not open the form; answering with help")
+				writeEphemeral(w, helpText)
+				return
+			}
+			w.WriteHeader(http.StatusOK)
+			return
+		case CommandList:
+			writeReply(w, l.list(r.Context(), clog, sc))
+			return
+		case CommandStatus, CommandCancel:
+			rep, _ := l.run(createJob{}, func(ctx context.Context, h *handoff) {
+				l.subcommand(ctx, clog, sc, cmd, h)
+			}, "Asking Dojo… the answer will follow here in a moment.")
+			writeReply(w, rep)
 			return
 		case CommandCreate:
 		default:
@@ -138,12 +160,11 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 				return
 			}
 		}
-		reqID := w.Header().Get(RequestIDHeader)
-		text, ok := l.start(clog, reqID, sc, cmd)
+		rep, ok := l.start(clog, reqID, sc, cmd)
 		if !ok {
 			clog.Info().Str("outcome", "slow").Msg("slash command acknowledged before Dojo answered")
 		}
-		writeEphemeral(w, text)
+		writeReply(w, rep)
 	})
 }
 
@@ -167,12 +188,21 @@ func slashCommand(f url.Values) slack.SlashCommand {
 // writeEphemeral answers a slash command with a message only its author sees. An empty
 // text answers with an empty 200, which shows nothing.
 func writeEphemeral(w http.ResponseWriter, text string) {
-	if text == "" {
+	writeReply(w, reply{Text: text})
+}
+
+// writeReply answers a slash command with r, seen only by its author.
+func writeReply(w http.ResponseWriter, r reply) {
+	if r.Text == "" && r.Blocks == nil {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	msg := slack.Msg{ResponseType: slack.ResponseTypeEphemeral, Text: r.Text}
+	if r.Blocks != nil {
+		msg.Blocks = slack.Blocks{BlockSet: r.Blocks}
+	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(slack.Msg{ResponseType: slack.ResponseTypeEphemeral, Text: text})
+	json.NewEncoder(w).Encode(msg)
 }
 
 // handoff passes the first answer of a background job to the request that started it,
@@ -180,64 +210,84 @@ func writeEphemeral(w http.ResponseWriter, text string) {
 type handoff struct {
 	mu     sync.Mutex
 	gaveUp bool
-	ch     chan string
+	ch     chan reply
 }
+
+// reply is an answer to the agent: text, and blocks when it has buttons.
+type reply struct {
+	Text   string
+	Blocks []slack.Block
+}
+
+// newHandoff returns a handoff for a request that waits for the answer.
+func newHandoff() *handoff { return &handoff{ch: make(chan reply, 1)} }
+
+// noWaiter returns a handoff nobody waits on: every answer goes through response_url.
+func noWaiter() *handoff { return &handoff{gaveUp: true} }
 
 // deliver offers the job's answer to the waiting request. It reports false when the
 // request has already been answered and the job must deliver the text itself.
-func (h *handoff) deliver(text string) bool {
+func (h *handoff) deliver(r reply) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.gaveUp {
 		return false
 	}
-	h.ch <- text
+	h.ch <- r
 	return true
 }
 
 // giveUp stops the request waiting. It returns the job's answer if one arrived just now.
-func (h *handoff) giveUp() (string, bool) {
+func (h *handoff) giveUp() (reply, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	select {
-	case text := <-h.ch:
-		return text, true
+	case r := <-h.ch:
+		return r, true
 	default:
 		h.gaveUp = true
-		return "", false
+		return reply{}, false
 	}
 }
 
 // start runs the creation of a link in the background and waits up to cfg.AckBudget
-// for its first answer: the text to acknowledge the command with ("" when the link is
+// for its first answer: what to acknowledge the command with (empty when the link is
 // made and about to be posted). When the budget runs out first, it returns a note that
 // the link is on its way, and false; the job then reports through response_url.
-func (l *linker) start(log zerolog.Logger, reqID string, sc slack.SlashCommand, cmd Command) (string, bool) {
-	h := &handoff{ch: make(chan string, 1)}
+func (l *linker) start(log zerolog.Logger, reqID string, sc slack.SlashCommand, cmd Command) (reply, bool) {
 	job := createJob{log: log, reqID: reqID, sc: sc, cmd: cmd}
-	if !l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) { l.create(ctx, job, h) }) {
-		return "Paylink is restarting, so no link was created. Please try again in a few seconds.", true
+	return l.run(job, func(ctx context.Context, h *handoff) { l.create(ctx, job, h) },
+		fmt.Sprintf("Creating a %s payment link for %s… Dojo is taking a moment; the link will appear in this channel as soon as it is ready.",
+			cmd.Amount, escapeMrkdwn(cmd.Reference)))
+}
+
+// run starts work in the background and waits up to cfg.AckBudget for its first
+// answer; after that it returns slowText, and false.
+func (l *linker) run(log createJob, work func(context.Context, *handoff), slowText string) (reply, bool) {
+	h := newHandoff()
+	if !l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) { work(ctx, h) }) {
+		return reply{Text: "Paylink is restarting, so nothing was done. Please try again in a few seconds."}, true
 	}
 	timer := time.NewTimer(l.cfg.AckBudget)
 	defer timer.Stop()
 	select {
-	case text := <-h.ch:
-		return text, true
+	case r := <-h.ch:
+		return r, true
 	case <-timer.C:
 	}
-	if text, ok := h.giveUp(); ok {
-		return text, true
+	if r, ok := h.giveUp(); ok {
+		return r, true
 	}
-	return fmt.Sprintf("Creating a %s payment link for %s… Dojo is taking a moment; the link will appear in this channel as soon as it is ready.",
-		cmd.Amount, escapeMrkdwn(cmd.Reference)), false
+	return reply{Text: slowText}, false
 }
 
 // createJob is one slash command on its way to a link.
 type createJob struct {
-	log   zerolog.Logger
-	reqID string
-	sc    slack.SlashCommand
-	cmd   Command
+	log    zerolog.Logger
+	reqID  string
+	sc     slack.SlashCommand
+	cmd    Command
+	anyway bool // skip the duplicate guard: the agent chose "Create another anyway"
 }
 
 // fingerprint identifies "the same command" for the re-type guard: same workspace,
@@ -256,12 +306,13 @@ func (j createJob) fingerprint() string {
 // is shown when any step before the post fails.
 func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	answered := false
-	answer := func(text string) {
+	answerReply := func(r reply) {
 		answered = true
-		if !h.deliver(text) && text != "" {
-			l.respondEphemeral(ctx, j, text)
+		if !h.deliver(r) && (r.Text != "" || r.Blocks != nil) {
+			l.respond(ctx, j.log, j.sc.ResponseURL, r)
 		}
 	}
+	answer := func(text string) { answerReply(reply{Text: text}) }
 	defer func() {
 		if !answered {
 			answer("Sorry, something went wrong and no link was created. Please try again.")
@@ -269,10 +320,16 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	}()
 	log := j.log
 	fp := j.fingerprint()
-	claim, err := l.store.ClaimCommand(ctx, fp, j.reqID, l.cfg.WorkTimeout+time.Minute)
+	claim, err := l.store.ClaimCommand(ctx, fp, j.reqID, l.cfg.WorkTimeout+time.Minute,
+		store.DupCheck{Team: j.sc.TeamID, Reference: j.cmd.Reference, Skip: j.anyway})
 	if err != nil {
 		log.Error().Err(err).Str("outcome", "store_error").Msg("slash command: claim")
 		answer("Paylink could not reach its database, so no link was created. Please try again in a minute.")
+		return
+	}
+	if len(claim.Open) > 0 {
+		log.Info().Str("outcome", "duplicate_reference").Strs("open", claim.Open).Msg("slash command")
+		answerReply(l.duplicateReply(ctx, j, claim.Open))
 		return
 	}
 	if !claim.Won {
@@ -318,7 +375,16 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 		Reference:   j.cmd.Reference,
 		Status:      string(dojo.StatusCreated),
 		CreatedAt:   l.now().UTC(),
+		Description: j.cmd.Description,
 		TestMode:    l.cfg.TestMode,
+	}
+	switch {
+	case pi.ExpireAt != nil && !pi.ExpireAt.IsZero():
+		link.ExpiresAt = pi.ExpireAt.UTC()
+	case j.cmd.Expires > 0:
+		link.ExpiresAt = link.CreatedAt.Add(j.cmd.Expires)
+	default:
+		link.ExpiresAt = link.CreatedAt.Add(DefaultExpiry)
 	}
 	if err := l.store.SaveLink(ctx, link, fp, l.cfg.RetypeWindow); err != nil {
 		release()
@@ -330,7 +396,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	log.Info().Str("outcome", "created").Str("intent", pi.ID).Dur("dojo_ms", dojoTook).
 		Int64("amount", link.Amount).Str("currency", link.Currency).Msg("slash command")
 	answer("")
-	l.announce(ctx, j, link)
+	l.announce(ctx, j, &link)
 }
 
 // createRequest is the Dojo request for a job: amount, reference, payment source, a
@@ -345,10 +411,20 @@ func (l *linker) createRequest(j createJob) dojo.CreateRequest {
 	if j.sc.ChannelName != "" {
 		where = "#" + j.sc.ChannelName + " (" + j.sc.ChannelID + ")"
 	}
+	desc := fmt.Sprintf("Payment link requested in Slack by %s in %s, workspace %s", who, where, j.sc.TeamID)
+	if j.cmd.Description != "" {
+		desc = j.cmd.Description + " (" + desc + ")"
+	}
+	var expireAt *time.Time
+	if j.cmd.Expires > 0 {
+		t := l.now().Add(j.cmd.Expires).UTC()
+		expireAt = &t
+	}
 	return dojo.CreateRequest{
 		Amount:        j.cmd.Amount,
 		Reference:     j.cmd.Reference,
-		Description:   truncate(fmt.Sprintf("Payment link requested in Slack by %s in %s, workspace %s", who, where, j.sc.TeamID), 1024),
+		ExpireAt:      expireAt,
+		Description:   truncate(desc, 1024),
 		PaymentSource: l.cfg.PaymentSource,
 		Metadata: map[string]string{
 			MetaTeam:    j.sc.TeamID,
@@ -407,17 +483,9 @@ func (l *linker) cancelUnrecorded(ctx context.Context, log zerolog.Logger, id st
 // records its ts. Where the bot can't post (a private channel or DM it is not in) the
 // command's response_url carries the link into the channel instead; if Slack refuses
 // for another reason, the agent gets the link privately.
-func (l *linker) announce(ctx context.Context, j createJob, link store.Link) {
+func (l *linker) announce(ctx context.Context, j createJob, link *store.Link) {
 	log := j.log.With().Str("intent", link.IntentID).Logger()
-	card := linkCard{
-		Amount:    j.cmd.Amount,
-		Reference: link.Reference,
-		UserID:    link.UserID,
-		URL:       l.cfg.CheckoutURL + link.IntentID,
-		IntentID:  link.IntentID,
-		TestMode:  link.TestMode,
-	}
-	text, blocks := card.render()
+	text, blocks := renderCard(link, l.cfg.CheckoutURL)
 	channel, ts, err := postMessage(ctx, l.slack, link.ChannelID,
 		slack.MsgOptionText(text, false),
 		slack.MsgOptionBlocks(blocks...),
@@ -449,25 +517,67 @@ func (l *linker) announce(ctx context.Context, j createJob, link store.Link) {
 		log.Error().Err(err).Str("slack_error", code).Msg("could not post the link")
 	}
 	l.respondEphemeral(ctx, j, fmt.Sprintf("Paylink could not post the link in this channel (Slack said %q). Here it is, to send to the customer: %s",
-		code, card.URL))
+		code, l.cfg.CheckoutURL+link.IntentID))
+}
+
+// duplicateReply tells the agent a link for the same reference is still open and
+// offers to create another anyway.
+func (l *linker) duplicateReply(ctx context.Context, j createJob, open []string) reply {
+	var lines []string
+	for i, id := range open {
+		if i == 3 {
+			break
+		}
+		if rec, err := l.store.Link(ctx, id); err == nil {
+			lines = append(lines, listLine(rec, l.cfg.CheckoutURL))
+		} else {
+			lines = append(lines, "• `"+l.cfg.CheckoutURL+id+"`")
+		}
+	}
+	text := fmt.Sprintf("A payment link for %s is still open, so no second one was created:\n%s\nSend the customer that link, or create another anyway.",
+		escapeMrkdwn(j.cmd.Reference), strings.Join(lines, "\n"))
+	value, _ := json.Marshal(anywayValue{Amount: j.cmd.Amount.Value, Currency: j.cmd.Amount.CurrencyCode,
+		Reference: j.cmd.Reference, Expires: int64(j.cmd.Expires / time.Second), Description: j.cmd.Description})
+	return reply{Text: text, Blocks: []slack.Block{
+		slack.NewSectionBlock(mrkdwn(text), nil, nil),
+		slack.NewActionBlock("duplicate_actions",
+			slack.NewButtonBlockElement(actionCreateAnyway, string(value), plain("Create another anyway"))),
+	}}
+}
+
+// anywayValue is the "Create another anyway" button's value: the command to run again.
+type anywayValue struct {
+	Amount      int64  `json:"a"`
+	Currency    string `json:"c"`
+	Reference   string `json:"r"`
+	Expires     int64  `json:"e,omitempty"` // seconds
+	Description string `json:"d,omitempty"`
+}
+
+// respond posts r to a response_url as an ephemeral message.
+func (l *linker) respond(ctx context.Context, log zerolog.Logger, responseURL string, r reply) {
+	if responseURL == "" {
+		log.Error().Msg("no response_url to answer through")
+		return
+	}
+	msg := &slack.WebhookMessage{
+		ResponseType: slack.ResponseTypeEphemeral,
+		Text:         r.Text,
+		UnfurlLinks:  new(false),
+		UnfurlMedia:  new(false),
+	}
+	if r.Blocks != nil {
+		msg.Blocks = &slack.Blocks{BlockSet: r.Blocks}
+	}
+	if err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, l.hc, msg); err != nil {
+		log.Error().Err(err).Msg("could not answer through response_url")
+	}
 }
 
 // respondEphemeral tells the command's author something after the command was
 // acknowledged, through its response_url.
 func (l *linker) respondEphemeral(ctx context.Context, j createJob, text string) {
-	if j.sc.ResponseURL == "" {
-		j.log.Error().Msg("no response_url to answer through")
-		return
-	}
-	msg := &slack.WebhookMessage{
-		ResponseType: slack.ResponseTypeEphemeral,
-		Text:         text,
-		UnfurlLinks:  new(false),
-		UnfurlMedia:  new(false),
-	}
-	if err := slack.PostWebhookCustomHTTPContext(ctx, j.sc.ResponseURL, l.hc, msg); err != nil {
-		j.log.Error().Err(err).Msg("could not answer through response_url")
-	}
+	l.respond(ctx, j.log, j.sc.ResponseURL, reply{Text: text})
 }
 
 // postMessage calls chat.postMessage, waiting out Slack's rate limit (429 with

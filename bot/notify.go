@@ -287,6 +287,11 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 		return done()
 	case err != nil:
 		return retryLater("confirming with Dojo: " + err.Error())
+	case note.Status == StatusExpired:
+		if !(pi.Status == dojo.StatusCreated || pi.Status == dojo.StatusCanceled) || !expired(link, pi, n.now()) {
+			log.Warn().Str("dojo_status", string(pi.Status)).Msg("link not expired after all: notice not posted")
+			return done()
+		}
 	case !confirms(pi.Status, dojo.Status(note.Status)):
 		if note.Attempt < 3 {
 			return retryLater(fmt.Sprintf("Dojo reports %s, not %s", pi.Status, note.Status))
@@ -295,6 +300,9 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 		return done()
 	}
 	current := string(pi.Status)
+	if note.Status == StatusExpired {
+		current = StatusExpired
+	}
 
 	if link.Notices[note.Status] == "" {
 		if out, ok := n.postNotice(ctx, log, link, note.Status, current); !ok {
@@ -390,7 +398,12 @@ func (n *Notifier) classify(log zerolog.Logger, err error) outcome {
 // updateCard shows the link's new status on the link message. Best effort: the notice
 // in the thread is what matters.
 func (n *Notifier) updateCard(ctx context.Context, log zerolog.Logger, link *store.Link, status string) {
-	text, blocks := cardFor(link, n.checkout, status).render()
+	shown := *link
+	shown.Status = status
+	if shown.StatusAt.IsZero() || link.Status != status {
+		shown.StatusAt = n.now()
+	}
+	text, blocks := renderCard(&shown, n.checkout)
 	for range 3 {
 		_, _, _, err := n.slack.UpdateMessageContext(ctx, link.MessageChannel, link.MessageTS,
 			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))

@@ -86,17 +86,20 @@ func (r *Reconciler) RunOnce(ctx context.Context) int {
 			r.log.Debug().Err(err).Str("intent", id).Msg("reconciliation: could not get the intent")
 			continue
 		}
-		if pi.Status == dojo.StatusCreated || !pi.Status.Valid() {
+		status := string(pi.Status)
+		if pi.Status == dojo.StatusCreated && pi.ExpireAt != nil && r.now().After(*pi.ExpireAt) {
+			status = StatusExpired
+		} else if pi.Status == dojo.StatusCreated || !pi.Status.Valid() {
 			continue
 		}
-		ch, err := recordWithImplied(ctx, r.store, id, string(pi.Status), "reconcile", "reconcile")
+		ch, err := recordWithImplied(ctx, r.store, id, status, "reconcile", "reconcile")
 		if err != nil {
 			r.log.Warn().Err(err).Str("intent", id).Msg("reconciliation: could not record")
 			continue
 		}
 		if ch.Recorded {
 			changes++
-			r.log.Info().Str("intent", id).Str("status", string(pi.Status)).Bool("queued", ch.Queued).Msg("reconciliation found a status change")
+			r.log.Info().Str("intent", id).Str("status", status).Bool("queued", ch.Queued).Msg("reconciliation found a status change")
 		}
 	}
 	r.log.Debug().Int("checked", len(ids)).Int("changes", changes).Dur("took", r.now().Sub(start)).Msg("reconciliation run")

@@ -11,6 +11,7 @@ import (
 // addRoutes lists every route paylink serves.
 func addRoutes(mux *http.ServeMux, d Deps, l *linker) {
 	mux.Handle("POST "+PathCommands, handleCommand(d.Verifier, l))
+	mux.Handle("POST "+PathInteractions, handleInteractions(d.Verifier, l))
 	mux.Handle("POST "+PathDojoWebhooks, &webhooks{
 		secrets: d.Config.WebhookSecrets,
 		store:   d.Store,

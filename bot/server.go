@@ -23,6 +23,10 @@ type Config struct {
 	// WebhookSecrets verify Dojo's webhooks; several may be active while one is rotated.
 	// None: /dojo/webhooks answers 503 and reconciliation alone reports payments.
 	WebhookSecrets []string
+	// Admins may cancel any link.
+	Admins map[string]bool
+	// Policy says who may create links where.
+	Policy Policy
 }
 
 // Defaults for the timing settings.

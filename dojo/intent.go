@@ -44,6 +44,7 @@ type CreateRequest struct {
 	Description   string            `json:"description,omitempty"`
 	PaymentSource string            `json:"paymentSource,omitempty"`
 	Metadata      map[string]string `json:"metadata,omitempty"`
+	ExpireAt      *time.Time        `json:"expireAt,omitempty"` // nil: Dojo voids it after 30 days
 }
 
 // PaymentIntent is the part of Dojo's PaymentIntent that paylink reads. Dojo's answers

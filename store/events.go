@@ -32,14 +32,14 @@ const streamMaxLen = 100000
 // statusRank orders statuses so a late event never moves a link back: a late Created
 // after Captured is recorded as seen but changes nothing.
 var statusRank = map[string]int{
-	"Created": 0, "Authorized": 1, "Captured": 2, "Canceled": 2, "Reversed": 3, "Refunded": 3,
+	"Created": 0, "Authorized": 1, "Captured": 2, "Canceled": 2, "Expired": 2, "Reversed": 3, "Refunded": 3,
 }
 
 // Notifies reports whether a status change is announced in Slack. Created and
 // Authorized are not: nothing has happened that the agent must act on.
 func Notifies(status string) bool {
 	switch status {
-	case "Captured", "Canceled", "Reversed", "Refunded":
+	case "Captured", "Canceled", "Expired", "Reversed", "Refunded":
 		return true
 	}
 	return false
@@ -50,7 +50,7 @@ func Closed(status string) bool { return terminal(status) }
 
 // terminal statuses close a link: it leaves the reconciliation set.
 func terminal(status string) bool {
-	return status == "Captured" || status == "Canceled" || status == "Reversed" || status == "Refunded"
+	return status == "Captured" || status == "Canceled" || status == "Expired" || status == "Reversed" || status == "Refunded"
 }
 
 // recordStatus applies one status change once. KEYS[1] the intent's status hash,

@@ -8,8 +8,11 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,8 +75,22 @@ func (s *Store) linkKey(intentID string) string {
 // claimKey holds a command fingerprint's claim: "pending:<token>" while its intent is
 // being created, then the intent id.
 func (s *Store) claimKey(fingerprint string) string {
-	return s.prefix + "cmd:" + fingerprint
+	return s.prefix + "{events}:cmd:" + fingerprint
 }
+
+// refKey indexes a workspace's links by reference (case-insensitive), scored by expiry.
+func (s *Store) refKey(team, reference string) string {
+	h := sha256.Sum256([]byte(team + "\x00" + strings.ToLower(strings.TrimSpace(reference))))
+	return s.prefix + "{events}:ref:" + hex.EncodeToString(h[:12])
+}
+
+// channelKey lists a channel's links, scored by creation time.
+func (s *Store) channelKey(team, channel string) string {
+	return s.prefix + "{events}:chan:" + team + ":" + channel
+}
+
+// channelListLen is how many links a channel's list keeps.
+const channelListLen = 50
 
 // Link is the record of one payment link: who asked for it, where, and what became of it.
 type Link struct {
@@ -87,7 +104,11 @@ type Link struct {
 	Reference   string
 	Status      string // Dojo's payment-intent status, e.g. "Created", "Captured"
 	CreatedAt   time.Time
+	ExpiresAt   time.Time // when Dojo voids the link if unpaid
+	Description string
 	TestMode    bool
+	// StatusAt is when the link reached Status, once it moved on from Created.
+	StatusAt time.Time
 	// MessageChannel and MessageTS identify the link message once it is posted with
 	// chat.postMessage; both are empty when the link went out through response_url.
 	MessageChannel string
@@ -108,6 +129,9 @@ const (
 	fReference   = "reference"
 	fStatus      = "status"
 	fCreated     = "created_ms"
+	fExpires     = "expires_ms"
+	fDescription = "description"
+	fStatusAt    = "status_ms"
 	fTestMode    = "test_mode"
 	fMsgChannel  = "msg_channel"
 	fMsgTS       = "msg_ts"
@@ -126,6 +150,8 @@ func (l Link) fields() []any {
 		fReference, l.Reference,
 		fStatus, l.Status,
 		fCreated, strconv.FormatInt(l.CreatedAt.UnixMilli(), 10),
+		fExpires, strconv.FormatInt(l.ExpiresAt.UnixMilli(), 10),
+		fDescription, l.Description,
 		fTestMode, strconv.FormatBool(l.TestMode),
 		fMsgChannel, l.MessageChannel,
 		fMsgTS, l.MessageTS,
@@ -138,6 +164,11 @@ func linkFromHash(intentID string, h map[string]string) (*Link, error) {
 		return nil, fmt.Errorf("store: link %s has a bad amount %q", intentID, h[fAmount])
 	}
 	created, _ := strconv.ParseInt(h[fCreated], 10, 64)
+	expires, _ := strconv.ParseInt(h[fExpires], 10, 64)
+	var statusAt time.Time
+	if ms, err := strconv.ParseInt(h[fStatusAt], 10, 64); err == nil && ms > 0 {
+		statusAt = time.UnixMilli(ms).UTC()
+	}
 	notices := map[string]string{}
 	for k, v := range h {
 		if st, ok := strings.CutPrefix(k, fNoticePrefix); ok {
@@ -156,6 +187,9 @@ func linkFromHash(intentID string, h map[string]string) (*Link, error) {
 		Reference:      h[fReference],
 		Status:         h[fStatus],
 		CreatedAt:      time.UnixMilli(created).UTC(),
+		ExpiresAt:      time.UnixMilli(expires).UTC(),
+		Description:    h[fDescription],
+		StatusAt:       statusAt,
 		TestMode:       h[fTestMode] == "true",
 		MessageChannel: h[fMsgChannel],
 		MessageTS:      h[fMsgTS],
@@ -183,28 +217,68 @@ type Claim struct {
 	Won bool
 	// IntentID is the intent an earlier identical command already created, if any.
 	IntentID string
+	// Open lists links for the same reference in the workspace that can still be paid,
+	// newest first, when the duplicate check found any; the claim is then not taken.
+	Open []string
 	// Token identifies a won claim, for ReleaseCommand.
 	Token string
 }
+
+// DupCheck asks ClaimCommand to refuse the claim while a link for the same reference
+// in the same workspace can still be paid.
+type DupCheck struct {
+	Team, Reference string
+	Skip            bool // "create another anyway"
+}
+
+// claimScript takes a command's claim and checks for open links with the same
+// reference, in one step. KEYS[1] the claim, KEYS[2] the reference index. ARGV: claim
+// value, TTL ms, check (0/1), now ms, status key prefix. Status hashes are read by
+// derived names: they share the {events} hash tag, so the script stays in one slot.
+var claimScript = redis.NewScript(`
+local prev = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2], 'GET')
+if prev then return {'claimed', prev} end
+if ARGV[3] == '1' then
+  local ids = redis.call('ZREVRANGEBYSCORE', KEYS[2], '+inf', '(' .. ARGV[4], 'LIMIT', 0, 20)
+  local open = {'open'}
+  for _, id in ipairs(ids) do
+    local cur = redis.call('HGET', ARGV[5] .. id, '_current')
+    if not cur or cur == 'Created' or cur == 'Authorized' then table.insert(open, id) end
+  end
+  if #open > 1 then
+    redis.call('DEL', KEYS[1])
+    return open
+  end
+end
+return {'won'}`)
 
 // ClaimCommand reserves a command fingerprint so that the same command typed again
 // within window does not create a second payment intent. The caller that wins must
 // either SaveLink (which turns the claim into the intent id for the rest of window) or
 // ReleaseCommand. A claim that is never settled lapses after pendingTTL. If an earlier
 // identical command already made its link, Claim.IntentID names it; if one is still
-// being made, Won and IntentID are both empty. One round trip.
-func (s *Store) ClaimCommand(ctx context.Context, fingerprint, token string, pendingTTL time.Duration) (Claim, error) {
-	prev, err := s.rdb.SetArgs(ctx, s.claimKey(fingerprint), "pending:"+token,
-		redis.SetArgs{Mode: "NX", TTL: pendingTTL, Get: true}).Result()
-	switch {
-	case errors.Is(err, redis.Nil):
-		return Claim{Won: true, Token: token}, nil
-	case err != nil:
+// being made, Won and IntentID are both empty. Unless dup.Skip, a link for the same
+// reference that can still be paid stops the claim and is listed in Claim.Open. One
+// round trip.
+func (s *Store) ClaimCommand(ctx context.Context, fingerprint, token string, pendingTTL time.Duration, dup DupCheck) (Claim, error) {
+	check := "0"
+	if !dup.Skip && dup.Reference != "" {
+		check = "1"
+	}
+	res, err := claimScript.Run(ctx, s.rdb, []string{s.claimKey(fingerprint), s.refKey(dup.Team, dup.Reference)},
+		"pending:"+token, pendingTTL.Milliseconds(), check, s.now().UnixMilli(), s.prefix+"{events}:status:").StringSlice()
+	if err != nil {
 		return Claim{}, fmt.Errorf("store: claim command: %w", err)
-	case len(prev) >= 8 && prev[:8] == "pending:":
+	}
+	switch {
+	case res[0] == "won":
+		return Claim{Won: true, Token: token}, nil
+	case res[0] == "open":
+		return Claim{Open: res[1:]}, nil
+	case strings.HasPrefix(res[1], "pending:"):
 		return Claim{}, nil
 	default:
-		return Claim{IntentID: prev}, nil
+		return Claim{IntentID: res[1]}, nil
 	}
 }
 
@@ -238,6 +312,21 @@ func (s *Store) SaveLink(ctx context.Context, l Link, fingerprint string, window
 	}
 	if l.Status == "" || l.Status == "Created" || l.Status == "Authorized" {
 		pipe.ZAdd(ctx, s.openKey(), redis.Z{Score: float64(l.CreatedAt.UnixMilli()), Member: l.IntentID})
+	}
+	expires := l.ExpiresAt
+	if expires.IsZero() {
+		expires = l.CreatedAt.Add(30 * 24 * time.Hour)
+	}
+	if l.Reference != "" {
+		rk := s.refKey(l.TeamID, l.Reference)
+		pipe.ZAdd(ctx, rk, redis.Z{Score: float64(expires.UnixMilli()), Member: l.IntentID})
+		pipe.PExpire(ctx, rk, s.linkTTL)
+	}
+	if l.ChannelID != "" {
+		ck := s.channelKey(l.TeamID, l.ChannelID)
+		pipe.ZAdd(ctx, ck, redis.Z{Score: float64(l.CreatedAt.UnixMilli()), Member: l.IntentID})
+		pipe.ZRemRangeByRank(ctx, ck, 0, -channelListLen-1)
+		pipe.PExpire(ctx, ck, s.linkTTL)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("store: save link %s: %w", l.IntentID, err)
@@ -275,7 +364,7 @@ func (s *Store) SetLinkMessage(ctx context.Context, intentID, channel, ts string
 // status. ErrNotFound if the record is gone. One round trip.
 func (s *Store) SetNoticePosted(ctx context.Context, intentID, status, ts, current string) error {
 	n, err := hsetIfExists.Run(ctx, s.rdb, []string{s.linkKey(intentID)},
-		fNoticePrefix+status, ts, fStatus, current).Int()
+		fNoticePrefix+status, ts, fStatus, current, fStatusAt, strconv.FormatInt(s.now().UnixMilli(), 10)).Int()
 	if err != nil {
 		return fmt.Errorf("store: set notice %s: %w", intentID, err)
 	}
@@ -292,4 +381,70 @@ func (s *Store) LinkExists(ctx context.Context, intentID string) (bool, error) {
 		return false, fmt.Errorf("store: link exists %s: %w", intentID, err)
 	}
 	return n == 1, nil
+}
+
+// ChannelLinks returns up to n of the links asked for in a channel, newest first.
+// Records that expired are left out. Two round trips.
+func (s *Store) ChannelLinks(ctx context.Context, team, channel string, n int) ([]*Link, error) {
+	ids, err := s.rdb.ZRevRange(ctx, s.channelKey(team, channel), 0, int64(n-1)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: channel links: %w", err)
+	}
+	return s.links(ctx, ids)
+}
+
+// LinksByReference returns the links of a workspace with reference (any letter case),
+// newest first. Two round trips.
+func (s *Store) LinksByReference(ctx context.Context, team, reference string, n int) ([]*Link, error) {
+	ids, err := s.rdb.ZRevRange(ctx, s.refKey(team, reference), 0, int64(n-1)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: links by reference: %w", err)
+	}
+	links, err := s.links(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	// The index is scored by expiry; order by creation.
+	slices.SortStableFunc(links, func(a, b *Link) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return links, nil
+}
+
+// links reads records in one round trip, skipping those that are gone.
+func (s *Store) links(ctx context.Context, ids []string) ([]*Link, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.HGetAll(ctx, s.linkKey(id))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("store: read links: %w", err)
+	}
+	var out []*Link
+	for i, c := range cmds {
+		if len(c.Val()) == 0 {
+			continue
+		}
+		l, err := linkFromHash(ids[i], c.Val())
+		if err != nil {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// SetLinkStatus records the status the link shows and when it got there. One round trip.
+func (s *Store) SetLinkStatus(ctx context.Context, intentID, status string, at time.Time) error {
+	n, err := hsetIfExists.Run(ctx, s.rdb, []string{s.linkKey(intentID)},
+		fStatus, status, fStatusAt, strconv.FormatInt(at.UnixMilli(), 10)).Int()
+	if err != nil {
+		return fmt.Errorf("store: set link status %s: %w", intentID, err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }

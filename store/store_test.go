@@ -133,11 +133,11 @@ func TestClaimCommand(t *testing.T) {
 			ctx := context.Background()
 			s := store.New(b.rdb, store.Options{Prefix: uniquePrefix(t)})
 
-			first, err := s.ClaimCommand(ctx, "fp", "tok1", time.Minute)
+			first, err := s.ClaimCommand(ctx, "fp", "tok1", time.Minute, store.DupCheck{})
 			if err != nil || !first.Won {
 				t.Fatalf("first claim = %+v, %v; want won", first, err)
 			}
-			second, err := s.ClaimCommand(ctx, "fp", "tok2", time.Minute)
+			second, err := s.ClaimCommand(ctx, "fp", "tok2", time.Minute, store.DupCheck{})
 			if err != nil || second.Won || second.IntentID != "" {
 				t.Fatalf("claim while pending = %+v, %v; want neither won nor an intent", second, err)
 			}
@@ -145,13 +145,13 @@ func TestClaimCommand(t *testing.T) {
 			if err := s.ReleaseCommand(ctx, "fp", "tok2"); err != nil {
 				t.Fatal(err)
 			}
-			if c, _ := s.ClaimCommand(ctx, "fp", "tok3", time.Minute); c.Won {
+			if c, _ := s.ClaimCommand(ctx, "fp", "tok3", time.Minute, store.DupCheck{}); c.Won {
 				t.Fatalf("claim released by a stranger's token")
 			}
 			if err := s.SaveLink(ctx, sampleLink("pi_made"), "fp", 10*time.Minute); err != nil {
 				t.Fatal(err)
 			}
-			again, err := s.ClaimCommand(ctx, "fp", "tok4", time.Minute)
+			again, err := s.ClaimCommand(ctx, "fp", "tok4", time.Minute, store.DupCheck{})
 			if err != nil || again.Won || again.IntentID != "pi_made" {
 				t.Fatalf("claim after save = %+v, %v; want the existing intent pi_made", again, err)
 			}
@@ -159,18 +159,18 @@ func TestClaimCommand(t *testing.T) {
 			if err := s.ReleaseCommand(ctx, "fp", "tok1"); err != nil {
 				t.Fatal(err)
 			}
-			if c, _ := s.ClaimCommand(ctx, "fp", "tok5", time.Minute); c.IntentID != "pi_made" {
+			if c, _ := s.ClaimCommand(ctx, "fp", "tok5", time.Minute, store.DupCheck{}); c.IntentID != "pi_made" {
 				t.Fatalf("release after save dropped the intent: %+v", c)
 			}
 
 			// A failed attempt releases its claim and the command can be tried again.
-			if c, _ := s.ClaimCommand(ctx, "fp2", "a", time.Minute); !c.Won {
+			if c, _ := s.ClaimCommand(ctx, "fp2", "a", time.Minute, store.DupCheck{}); !c.Won {
 				t.Fatal("want won")
 			}
 			if err := s.ReleaseCommand(ctx, "fp2", "a"); err != nil {
 				t.Fatal(err)
 			}
-			if c, _ := s.ClaimCommand(ctx, "fp2", "b", time.Minute); !c.Won {
+			if c, _ := s.ClaimCommand(ctx, "fp2", "b", time.Minute, store.DupCheck{}); !c.Won {
 				t.Fatalf("claim after release = %+v, want won", c)
 			}
 		})
@@ -183,18 +183,18 @@ func TestClaimLapses(t *testing.T) {
 	defer rdb.Close()
 	ctx := context.Background()
 	s := store.New(rdb, store.Options{})
-	if c, _ := s.ClaimCommand(ctx, "fp", "t", time.Minute); !c.Won {
+	if c, _ := s.ClaimCommand(ctx, "fp", "t", time.Minute, store.DupCheck{}); !c.Won {
 		t.Fatal("want won")
 	}
 	mr.FastForward(61 * time.Second)
-	if c, _ := s.ClaimCommand(ctx, "fp", "t2", time.Minute); !c.Won {
+	if c, _ := s.ClaimCommand(ctx, "fp", "t2", time.Minute, store.DupCheck{}); !c.Won {
 		t.Fatalf("a pending claim never settled must lapse; got %+v", c)
 	}
 	if err := s.SaveLink(ctx, sampleLink("pi_x"), "fp", 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	mr.FastForward(10*time.Minute + time.Second)
-	if c, _ := s.ClaimCommand(ctx, "fp", "t3", time.Minute); !c.Won {
+	if c, _ := s.ClaimCommand(ctx, "fp", "t3", time.Minute, store.DupCheck{}); !c.Won {
 		t.Fatalf("the re-type window must end after 10 minutes; got %+v", c)
 	}
 }
@@ -209,7 +209,7 @@ func TestRedisDown(t *testing.T) {
 	if err := s.Ping(ctx); err == nil {
 		t.Error("Ping with Redis down = nil, want an error")
 	}
-	if _, err := s.ClaimCommand(ctx, "fp", "t", time.Minute); err == nil {
+	if _, err := s.ClaimCommand(ctx, "fp", "t", time.Minute, store.DupCheck{}); err == nil {
 		t.Error("ClaimCommand with Redis down = nil error")
 	}
 	if err := s.SaveLink(ctx, sampleLink("pi"), "fp", time.Minute); err == nil {

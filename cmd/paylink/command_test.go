@@ -179,7 +179,7 @@ func TestCommandRejections(t *testing.T) {
 			t.Errorf("%q: answer %q lacks %q", tt.text, text, tt.want)
 		}
 	}
-	for _, text := range []string{"", "help", "HELP"} {
+	for _, text := range []string{"help", "HELP"} {
 		_, body, _ := h.sendCommand(h.commandForm(text, "r"))
 		if got := ephemeralText(t, body); !strings.Contains(got, "Usage: /paylink") || !strings.Contains(got, "Example") {
 			t.Errorf("%q: help answer %q", text, got)

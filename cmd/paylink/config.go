@@ -42,6 +42,8 @@ type config struct {
 
 	Notify    bot.NotifyConfig
 	Reconcile bot.ReconcileConfig
+
+	Admins map[string]bool
 }
 
 // loadConfig reads the configuration through lookup (os.LookupEnv in production). It
@@ -124,6 +126,7 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		Interval: duration("PAYLINK_RECONCILE_INTERVAL", 5*time.Minute),
 		Rate:     float64(positive("PAYLINK_RECONCILE_RATE", 5)),
 	}
+	c.Admins = idSet(get("PAYLINK_ADMINS", ""))
 	for _, s := range strings.Split(get("DOJO_WEBHOOK_SECRET", ""), ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			c.DojoWebhookSecrets = append(c.DojoWebhookSecrets, s)
@@ -171,6 +174,17 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		return c, warnings, errors.New(strings.Join(errs, "\n"))
 	}
 	return c, warnings, nil
+}
+
+// idSet reads a comma-separated list of Slack ids.
+func idSet(s string) map[string]bool {
+	out := map[string]bool{}
+	for _, id := range strings.Split(s, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			out[id] = true
+		}
+	}
+	return out
 }
 
 // redacted shows whether a secret is set, never its value.

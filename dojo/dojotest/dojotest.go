@@ -244,6 +244,7 @@ func (s *Server) create(w http.ResponseWriter, body []byte) {
 		Description   string            `json:"description"`
 		PaymentSource string            `json:"paymentSource"`
 		Metadata      map[string]string `json:"metadata"`
+		ExpireAt      *time.Time        `json:"expireAt"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&req); err != nil {
@@ -273,6 +274,13 @@ func (s *Server) create(w http.ResponseWriter, body []byte) {
 	}
 	now := time.Now().UTC()
 	expire := now.Add(30 * 24 * time.Hour)
+	if req.ExpireAt != nil {
+		if !req.ExpireAt.After(now) {
+			problem(w, http.StatusBadRequest, "One or more validation errors occurred.", "", map[string][]string{"ExpireAt": {"The expiry must be in the future."}})
+			return
+		}
+		expire = req.ExpireAt.UTC()
+	}
 	id := "pi_sandbox_" + randomID()
 	total := *req.Amount
 	pi := &dojo.PaymentIntent{

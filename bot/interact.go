@@ -1,0 +1,202 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
+
+	"github.com/paylink/paylink/dojo"
+	"github.com/paylink/paylink/store"
+)
+
+// interactionBodyLimit caps an interaction payload: it carries the message or view it
+// came from, a few KiB to tens of KiB.
+const interactionBodyLimit = 256 << 10
+
+// handleInteractions serves POST /slack/interactions: buttons (block_actions) and the
+// form (view_submission). It verifies the signature on the raw body first, answers
+// within 3 seconds, and does slow work (Dojo, Slack) in the background, reporting
+// through response_url and the card.
+func handleInteractions(verifier *SlackVerifier, l *linker) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log := zerolog.Ctx(r.Context())
+		body, err := readBody(w, r, interactionBodyLimit)
+		switch {
+		case errors.Is(err, errTooLarge):
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		case err != nil:
+			http.Error(w, "could not read the request body", http.StatusBadRequest)
+			return
+		}
+		if err := verifier.Verify(r.Header, body); err != nil {
+			log.Warn().Err(err).Msg("interaction rejected: bad signature")
+			http.Error(w, "invalid request signature", http.StatusUnauthorized)
+			return
+		}
+		cb, err := decodeInteraction(body)
+		if err != nil {
+			log.Warn().Err(err).Msg("interaction rejected: malformed payload")
+			http.Error(w, "malformed payload", http.StatusBadRequest)
+			return
+		}
+		ilog := log.With().Str("team", cb.Team.ID).Str("user", cb.User.ID).Str("type", string(cb.Type)).Logger()
+		reqID := w.Header().Get(RequestIDHeader)
+		switch cb.Type {
+		case slack.InteractionTypeBlockActions:
+			for _, a := range cb.ActionCallback.BlockActions {
+				if l.blockAction(ilog, reqID, cb, a) {
+					break
+				}
+			}
+			w.WriteHeader(http.StatusOK)
+		case slack.InteractionTypeViewSubmission:
+			l.submitForm(w, ilog, reqID, cb)
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
+	})
+}
+
+// decodeInteraction reads the payload field of an interaction form.
+func decodeInteraction(body []byte) (*slack.InteractionCallback, error) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, err
+	}
+	payload := form.Get("payload")
+	if payload == "" {
+		return nil, errors.New("no payload")
+	}
+	var cb slack.InteractionCallback
+	if err := json.Unmarshal([]byte(payload), &cb); err != nil {
+		return nil, err
+	}
+	if cb.Type == "" || cb.User.ID == "" {
+		return nil, errors.New("payload without type or user")
+	}
+	return &cb, nil
+}
+
+// blockAction starts the work of one button. It reports whether it acted.
+func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.InteractionCallback, a *slack.BlockAction) bool {
+	log = log.With().Str("action", a.ActionID).Logger()
+	switch a.ActionID {
+	case actionRefresh, actionCancel, actionNewLink:
+		if !validIntentID(a.Value) {
+			return false
+		}
+		l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) {
+			rec, err := l.store.Link(ctx, a.Value)
+			if err == nil && rec.TeamID != cb.Team.ID {
+				err = store.ErrNotFound
+			}
+			if err != nil {
+				log.Warn().Err(err).Str("intent", a.Value).Msg("button for a link with no record")
+				l.respond(ctx, log, cb.ResponseURL, reply{Text: "Paylink no longer has a record of this link."})
+				return
+			}
+			switch a.ActionID {
+			case actionRefresh:
+				text := l.refresh(ctx, log, rec)
+				l.updateCardFrom(ctx, log, rec, cb)
+				l.respond(ctx, log, cb.ResponseURL, reply{Text: text})
+			case actionCancel:
+				l.respond(ctx, log, cb.ResponseURL, reply{Text: l.cancelLink(ctx, log, rec, cb.User.ID)})
+			case actionNewLink:
+				cmd := Command{Kind: CommandCreate, Amount: dojo.Money{Value: rec.Amount, CurrencyCode: rec.Currency},
+					Reference: rec.Reference, Description: rec.Description}
+				l.createFromInteraction(ctx, log, reqID, cb, rec.ChannelID, cmd, false)
+			}
+		})
+		return true
+	case actionCreateAnyway:
+		var v anywayValue
+		if err := json.Unmarshal([]byte(a.Value), &v); err != nil {
+			return false
+		}
+		cur, ok := dojo.LookupCurrency(v.Currency)
+		ref, err := checkReference(v.Reference)
+		if !ok || err != nil || v.Amount <= 0 {
+			return false
+		}
+		cmd := Command{Kind: CommandCreate, Amount: dojo.Money{Value: v.Amount, CurrencyCode: cur.Code}, Reference: ref, Description: v.Description}
+		if d := timeSeconds(v.Expires); d >= MinExpiry && d <= MaxExpiry {
+			cmd.Expires = d
+		}
+		if err := l.cfg.MaxAmounts.Check(cmd.Amount); err != nil {
+			return false
+		}
+		channel := cb.Channel.ID
+		if channel == "" {
+			channel = cb.Container.ChannelID
+		}
+		l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) {
+			l.createFromInteraction(ctx, log, reqID, cb, channel, cmd, true)
+		})
+		return true
+	}
+	return false
+}
+
+// createFromInteraction makes a link for a button or the form; answers go through
+// response_url.
+func (l *linker) createFromInteraction(ctx context.Context, log zerolog.Logger, reqID string, cb *slack.InteractionCallback, channel string, cmd Command, anyway bool) {
+	sc := slack.SlashCommand{
+		TeamID:      cb.Team.ID,
+		TeamDomain:  cb.Team.Domain,
+		ChannelID:   channel,
+		UserID:      cb.User.ID,
+		UserName:    cb.User.Name,
+		ResponseURL: cb.ResponseURL,
+	}
+	if msg := l.cfg.Policy.refuse(ctx, l, sc); msg != "" {
+		l.respond(ctx, log, sc.ResponseURL, reply{Text: msg})
+		return
+	}
+	l.create(ctx, createJob{log: log.With().Str("channel", channel).Logger(), reqID: reqID, sc: sc, cmd: cmd, anyway: anyway}, noWaiter())
+}
+
+// updateCardFrom re-renders the card a button was pressed on.
+func (l *linker) updateCardFrom(ctx context.Context, log zerolog.Logger, rec *store.Link, cb *slack.InteractionCallback) {
+	channel, ts := cb.Container.ChannelID, cb.Container.MessageTs
+	if channel == "" || ts == "" || cb.Container.IsEphemeral {
+		return
+	}
+	text, blocks := renderCard(rec, l.cfg.CheckoutURL)
+	if _, _, _, err := l.slack.UpdateMessageContext(ctx, channel, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+		log.Warn().Str("slack_error", slackErrorCode(err)).Msg("could not update the card")
+	}
+}
+
+// submitForm answers a form submission: problems shown on their fields, or the form
+// closed and the link on its way.
+func (l *linker) submitForm(w http.ResponseWriter, log zerolog.Logger, reqID string, cb *slack.InteractionCallback) {
+	if cb.View.CallbackID != formCallbackID {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	var origin formOrigin
+	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &origin); err != nil || origin.Channel == "" {
+		http.Error(w, "malformed form", http.StatusBadRequest)
+		return
+	}
+	cmd, problems := parseForm(cb.View.State, l.cfg.MaxAmounts)
+	if problems != nil {
+		log.Info().Str("outcome", "rejected").Interface("problems", problems).Msg("form")
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(slack.NewErrorsViewSubmissionResponse(problems))
+		return
+	}
+	fcb := *cb
+	fcb.ResponseURL = origin.ResponseURL
+	l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) {
+		l.createFromInteraction(ctx, log, reqID, &fcb, origin.Channel, cmd, false)
+	})
+	w.WriteHeader(http.StatusOK)
+}

@@ -1,0 +1,166 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
+
+	"github.com/paylink/paylink/dojo"
+	"github.com/paylink/paylink/store"
+)
+
+// listLen is how many links /paylink list shows.
+const listLen = 10
+
+// list answers /paylink list: the last links asked for in this channel, with status.
+func (l *linker) list(ctx context.Context, log zerolog.Logger, sc slack.SlashCommand) reply {
+	links, err := l.store.ChannelLinks(ctx, sc.TeamID, sc.ChannelID, listLen)
+	if err != nil {
+		log.Error().Err(err).Msg("list: store")
+		return reply{Text: "Paylink could not reach its database. Please try again in a minute."}
+	}
+	if len(links) == 0 {
+		return reply{Text: "No payment links have been asked for in this channel yet. " + Usage}
+	}
+	lines := []string{fmt.Sprintf("The last %d payment links asked for in this channel:", len(links))}
+	for _, rec := range links {
+		lines = append(lines, listLine(rec, l.cfg.CheckoutURL))
+	}
+	return reply{Text: strings.Join(lines, "\n")}
+}
+
+// findLink finds the link a status or cancel command names: an intent id of this
+// workspace, or the newest link with the reference (an open one first, for cancel).
+func (l *linker) findLink(ctx context.Context, team, target string, preferOpen bool) (*store.Link, error) {
+	if strings.HasPrefix(target, "pi_") && validIntentID(target) {
+		rec, err := l.store.Link(ctx, target)
+		if err == nil && rec.TeamID != team {
+			return nil, store.ErrNotFound
+		}
+		if err == nil || !errors.Is(err, store.ErrNotFound) {
+			return rec, err
+		}
+	}
+	links, err := l.store.LinksByReference(ctx, team, target, 20)
+	if err != nil {
+		return nil, err
+	}
+	if len(links) == 0 {
+		return nil, store.ErrNotFound
+	}
+	if preferOpen {
+		for _, rec := range links {
+			if !store.Closed(rec.Status) {
+				return rec, nil
+			}
+		}
+	}
+	return links[0], nil
+}
+
+// subcommand answers /paylink status and /paylink cancel; its answer goes to h.
+func (l *linker) subcommand(ctx context.Context, log zerolog.Logger, sc slack.SlashCommand, cmd Command, h *handoff) {
+	answer := func(text string) {
+		if !h.deliver(reply{Text: text}) {
+			l.respond(ctx, log, sc.ResponseURL, reply{Text: text})
+		}
+	}
+	rec, err := l.findLink(ctx, sc.TeamID, cmd.Target, cmd.Kind == CommandCancel)
+	if errors.Is(err, store.ErrNotFound) {
+		answer(fmt.Sprintf("No payment link with the reference or id %s was found in this workspace.", escapeMrkdwn(cmd.Target)))
+		return
+	}
+	if err != nil {
+		log.Error().Err(err).Msg("subcommand: store")
+		answer("Paylink could not reach its database. Please try again in a minute.")
+		return
+	}
+	if cmd.Kind == CommandCancel {
+		answer(l.cancelLink(ctx, log, rec, sc.UserID))
+		return
+	}
+	answer(l.refresh(ctx, log, rec))
+}
+
+// refresh asks Dojo where a link stands, records any change (its notices follow) and
+// says where it stands.
+func (l *linker) refresh(ctx context.Context, log zerolog.Logger, rec *store.Link) string {
+	pi, err := l.links.PaymentIntent(ctx, rec.IntentID)
+	if err != nil {
+		log.Warn().Err(err).Str("intent", rec.IntentID).Msg("status: Dojo")
+		return "Dojo did not answer, so this is the last status Paylink knows:\n" + listLine(rec, l.cfg.CheckoutURL)
+	}
+	status := string(pi.Status)
+	if pi.Status == dojo.StatusCreated && expired(rec, pi, l.now()) {
+		status = StatusExpired
+	}
+	if status != string(dojo.StatusCreated) && pi.Status.Valid() || status == StatusExpired {
+		if _, err := recordWithImplied(ctx, l.store, rec.IntentID, status, "refresh", "refresh"); err != nil {
+			log.Warn().Err(err).Msg("status: record")
+		}
+		if status != rec.Status {
+			rec.Status, rec.StatusAt = status, l.now()
+		}
+	}
+	return listLine(rec, l.cfg.CheckoutURL)
+}
+
+// expired reports whether an unpaid intent is past its expiry.
+func expired(rec *store.Link, pi *dojo.PaymentIntent, now time.Time) bool {
+	at := rec.ExpiresAt
+	if pi != nil && pi.ExpireAt != nil && !pi.ExpireAt.IsZero() {
+		at = *pi.ExpireAt
+	}
+	return !at.IsZero() && at.Unix() > 0 && now.After(at)
+}
+
+// mayCancel reports whether user may cancel rec: the agent who asked for it, or an admin.
+func (l *linker) mayCancel(rec *store.Link, user string) bool {
+	return user == rec.UserID || l.cfg.Admins[user]
+}
+
+// cancelLink cancels rec at Dojo for user, and records it: the card and the thread
+// follow through the notifier.
+func (l *linker) cancelLink(ctx context.Context, log zerolog.Logger, rec *store.Link, user string) string {
+	amount := dojo.Money{Value: rec.Amount, CurrencyCode: rec.Currency}
+	if !l.mayCancel(rec, user) {
+		log.Info().Str("outcome", "refused").Str("intent", rec.IntentID).Msg("cancel")
+		return fmt.Sprintf("Only <@%s>, who asked for the %s link for %s, or an admin can cancel it.", rec.UserID, amount, escapeMrkdwn(rec.Reference))
+	}
+	if store.Closed(rec.Status) {
+		return fmt.Sprintf("The %s link for %s is already closed (%s); nothing to cancel.", amount, escapeMrkdwn(rec.Reference), statusLine(rec.Status))
+	}
+	_, err := l.links.CancelPaymentIntent(ctx, rec.IntentID)
+	var de *dojo.Error
+	if errors.As(err, &de) && de.StatusCode == http.StatusConflict {
+		log.Info().Str("intent", rec.IntentID).Msg("cancel: Dojo says it can no longer be canceled")
+		return fmt.Sprintf("Dojo says the %s link for %s can no longer be canceled: it has been paid or closed. %s",
+			amount, escapeMrkdwn(rec.Reference), l.refresh(ctx, log, rec))
+	}
+	if err != nil {
+		log.Warn().Err(err).Str("intent", rec.IntentID).Msg("cancel: Dojo")
+		return "Dojo could not cancel the link.\n" + dojoMessage(err)
+	}
+	if _, err := l.store.RecordStatus(ctx, rec.IntentID, string(dojo.StatusCanceled), "cancel:"+user, "slack"); err != nil {
+		log.Error().Err(err).Msg("cancel: record")
+	}
+	log.Info().Str("outcome", "canceled").Str("intent", rec.IntentID).Str("by", user).Msg("cancel")
+	return fmt.Sprintf("Canceled the %s link for %s. The customer can no longer pay with it.", amount, escapeMrkdwn(rec.Reference))
+}
+
+// dojoMessage is what Dojo said, for the agent.
+func dojoMessage(err error) string {
+	var de *dojo.Error
+	if errors.As(err, &de) {
+		return escapeMrkdwn(de.Message())
+	}
+	return "Please try again."
+}
+
+func timeSeconds(s int64) time.Duration { return time.Duration(s) * time.Second }
