@@ -123,7 +123,7 @@ func renderCard(l *store.Link, checkoutURL string) (string, []slack.Block) {
 					WithStyle(slack.StyleDanger).
 					WithConfirm(slack.NewConfirmationBlockObject(
 						plain("Cancel this link?"),
-						mrkdwn(fmt.Sprintf("The %s link for %s will stop working at once. This can't be undone.", amount, ref)),
+						mrkdwn(fmt.Sprintf("The %s link for %s will stop working at once. This can't be undone.", amount, escapeMrkdwn(clipRunes(l.Reference, 40)))),
 						plain("Cancel link"),
 						plain("Keep it"),
 					).WithStyle(slack.StyleDanger)),

@@ -288,13 +288,20 @@ type createJob struct {
 	sc     slack.SlashCommand
 	cmd    Command
 	anyway bool // skip the duplicate guard: the agent chose "Create another anyway"
+	// key, when set, identifies "the same request" instead of the command's content: a
+	// button pressed twice makes one link.
+	key string
 }
 
 // fingerprint identifies "the same command" for the re-type guard: same workspace,
 // user, amount, currency and reference.
 func (j createJob) fingerprint() string {
 	h := sha256.New()
-	for _, part := range []string{j.sc.TeamID, j.sc.UserID, fmt.Sprint(j.cmd.Amount.Value), j.cmd.Amount.CurrencyCode, j.cmd.Reference} {
+	parts := []string{j.sc.TeamID, j.sc.UserID, fmt.Sprint(j.cmd.Amount.Value), j.cmd.Amount.CurrencyCode, j.cmd.Reference}
+	if j.key != "" {
+		parts = []string{j.sc.TeamID, j.sc.UserID, j.key}
+	}
+	for _, part := range parts {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
@@ -536,13 +543,32 @@ func (l *linker) duplicateReply(ctx context.Context, j createJob, open []string)
 	}
 	text := fmt.Sprintf("A payment link for %s is still open, so no second one was created:\n%s\nSend the customer that link, or create another anyway.",
 		escapeMrkdwn(j.cmd.Reference), strings.Join(lines, "\n"))
-	value, _ := json.Marshal(anywayValue{Amount: j.cmd.Amount.Value, Currency: j.cmd.Amount.CurrencyCode,
-		Reference: j.cmd.Reference, Expires: int64(j.cmd.Expires / time.Second), Description: j.cmd.Description})
 	return reply{Text: text, Blocks: []slack.Block{
 		slack.NewSectionBlock(mrkdwn(text), nil, nil),
 		slack.NewActionBlock("duplicate_actions",
-			slack.NewButtonBlockElement(actionCreateAnyway, string(value), plain("Create another anyway"))),
+			slack.NewButtonBlockElement(actionCreateAnyway, anywayButtonValue(j.cmd), plain("Create another anyway"))),
 	}}
+}
+
+// anywayButtonValue encodes a command for the "Create another anyway" button, within
+// Slack's 2000-character limit for a button's value (a description that would not fit
+// is left out).
+func anywayButtonValue(cmd Command) string {
+	v := anywayValue{Amount: cmd.Amount.Value, Currency: cmd.Amount.CurrencyCode,
+		Reference: cmd.Reference, Expires: int64(cmd.Expires / time.Second), Description: cmd.Description}
+	enc := func() string {
+		var b strings.Builder
+		e := json.NewEncoder(&b)
+		e.SetEscapeHTML(false)
+		e.Encode(v)
+		return strings.TrimSpace(b.String())
+	}
+	out := enc()
+	if len([]rune(out)) > 2000 {
+		v.Description = ""
+		out = enc()
+	}
+	return out
 }
 
 // anywayValue is the "Create another anyway" button's value: the command to run again.

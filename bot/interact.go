@@ -111,7 +111,7 @@ func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.Interac
 			case actionNewLink:
 				cmd := Command{Kind: CommandCreate, Amount: dojo.Money{Value: rec.Amount, CurrencyCode: rec.Currency},
 					Reference: rec.Reference, Description: rec.Description}
-				l.createFromInteraction(ctx, log, reqID, cb, rec.ChannelID, cmd, false)
+				l.createFromInteraction(ctx, log, reqID, cb, rec.ChannelID, cmd, true, "new:"+rec.IntentID)
 			}
 		})
 		return true
@@ -137,7 +137,7 @@ func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.Interac
 			channel = cb.Container.ChannelID
 		}
 		l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) {
-			l.createFromInteraction(ctx, log, reqID, cb, channel, cmd, true)
+			l.createFromInteraction(ctx, log, reqID, cb, channel, cmd, true, "anyway:"+a.Value)
 		})
 		return true
 	}
@@ -146,7 +146,7 @@ func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.Interac
 
 // createFromInteraction makes a link for a button or the form; answers go through
 // response_url.
-func (l *linker) createFromInteraction(ctx context.Context, log zerolog.Logger, reqID string, cb *slack.InteractionCallback, channel string, cmd Command, anyway bool) {
+func (l *linker) createFromInteraction(ctx context.Context, log zerolog.Logger, reqID string, cb *slack.InteractionCallback, channel string, cmd Command, anyway bool, key string) {
 	sc := slack.SlashCommand{
 		TeamID:      cb.Team.ID,
 		TeamDomain:  cb.Team.Domain,
@@ -159,7 +159,7 @@ func (l *linker) createFromInteraction(ctx context.Context, log zerolog.Logger, 
 		l.respond(ctx, log, sc.ResponseURL, reply{Text: msg})
 		return
 	}
-	l.create(ctx, createJob{log: log.With().Str("channel", channel).Logger(), reqID: reqID, sc: sc, cmd: cmd, anyway: anyway}, noWaiter())
+	l.create(ctx, createJob{log: log.With().Str("channel", channel).Logger(), reqID: reqID, sc: sc, cmd: cmd, anyway: anyway, key: key}, noWaiter())
 }
 
 // updateCardFrom re-renders the card a button was pressed on.
@@ -196,7 +196,7 @@ func (l *linker) submitForm(w http.ResponseWriter, log zerolog.Logger, reqID str
 	fcb := *cb
 	fcb.ResponseURL = origin.ResponseURL
 	l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) {
-		l.createFromInteraction(ctx, log, reqID, &fcb, origin.Channel, cmd, false)
+		l.createFromInteraction(ctx, log, reqID, &fcb, origin.Channel, cmd, false, "")
 	})
 	w.WriteHeader(http.StatusOK)
 }

@@ -142,6 +142,19 @@ func (s *Server) SetStatus(id string, status dojo.Status) bool {
 	return true
 }
 
+// SetExpireAt moves an intent's expiry, as if time had passed.
+func (s *Server) SetExpireAt(id string, at time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pi, ok := s.intents[id]
+	if !ok {
+		return false
+	}
+	t := at.UTC()
+	pi.ExpireAt = &t
+	return true
+}
+
 // AddIntent stores an intent as if it had been created earlier.
 func (s *Server) AddIntent(pi dojo.PaymentIntent) {
 	s.mu.Lock()
