@@ -38,10 +38,51 @@ func main() {
 // shutdownGrace bounds a clean shutdown: in-flight requests, then background work.
 const shutdownGrace = 20 * time.Second
 
-// run builds paylink from its configuration and serves until ctx ends, then shuts down
-// cleanly: it stops accepting requests, finishes the ones in flight, drains background
-// work, and closes Redis.
+// usage describes the subcommands.
+const usage = `usage: paylink [command]
+
+commands:
+  serve                       run the bot (the default)
+  check                       check the Slack token, the Dojo key and Redis, and say what to fix
+  webhook register --url URL  subscribe URL to Dojo's payment_intent.status_updated events
+  webhook send --url URL --intent ID [--status Captured]
+                              send a signed test event to a running paylink
+  audit [--since 24h]         print the audit trail as CSV
+
+Configuration comes from the environment; see README.md.
+`
+
+// run dispatches to a subcommand; with none it serves.
 func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 1 {
+		cmd = args[1]
+	}
+	var rest []string
+	if len(args) > 2 {
+		rest = args[2:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, lookup, stdout, stderr)
+	case "check":
+		return runCheck(ctx, rest, lookup, stdout)
+	case "webhook":
+		return runWebhook(ctx, rest, lookup, stdout)
+	case "audit":
+		return runAudit(ctx, rest, lookup, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// serve builds paylink from its configuration and serves until ctx ends, then shuts
+// down cleanly: it stops accepting requests, finishes the ones in flight, drains
+// background work, and closes Redis.
+func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
 	cfg, warnings, err := loadConfig(lookup)
 	if err != nil {
 		return err
