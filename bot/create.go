@@ -29,8 +29,10 @@ type PaymentLinks interface {
 
 // LinkStore keeps link records and command claims. *store.Store satisfies it.
 type LinkStore interface {
-	ClaimCommand(ctx context.Context, fingerprint, token string, pendingTTL time.Duration, dup store.DupCheck) (store.Claim, error)
-	ReleaseCommand(ctx context.Context, fingerprint, token string) error
+	ClaimCommand(ctx context.Context, req store.ClaimRequest) (store.Claim, error)
+	ReleaseCommand(ctx context.Context, fingerprint string, c store.Claim) error
+	SeenSignature(ctx context.Context, sig string) (bool, error)
+	Audit(ctx context.Context, e store.AuditEvent) error
 	SaveLink(ctx context.Context, l store.Link, fingerprint string, window time.Duration) error
 	SetLinkMessage(ctx context.Context, intentID, channel, ts string) error
 	SetLinkStatus(ctx context.Context, intentID, status string, at time.Time) error
@@ -76,8 +78,9 @@ type linker struct {
 	store Store
 	slack *slack.Client
 	hc    *http.Client
-	tasks *Tasks
-	now   func() time.Time
+	tasks  *Tasks
+	now    func() time.Time
+	groups *groupCache
 }
 
 // handleCommand serves POST /slack/commands. It verifies the signature on the raw body
@@ -114,10 +117,15 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 		clog := log.With().Str("team", sc.TeamID).Str("channel", sc.ChannelID).Str("user", sc.UserID).Logger()
 
 		cmd, err := ParseCommand(sc.Text)
+		// A create command's signature is checked with its claim, in the same round trip.
+		if (err != nil || cmd.Kind != CommandCreate) && l.replayed(r.Context(), clog, r.Header.Get(headerSlackSignature)) {
+			http.Error(w, "request already seen", http.StatusUnauthorized)
+			return
+		}
 		if err != nil {
 			var usage *UsageError
 			if errors.As(err, &usage) {
-				clog.Info().Str("outcome", "rejected").Str("problem", usage.Problem).Msg("slash command")
+				l.refused(clog, sc, cmd, usage.Problem)
 				writeEphemeral(w, usage.Message())
 				return
 			}
@@ -155,12 +163,17 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 		if err := l.cfg.MaxAmounts.Check(cmd.Amount); err != nil {
 			var usage *UsageError
 			if errors.As(err, &usage) {
-				clog.Info().Str("outcome", "rejected").Str("problem", usage.Problem).Msg("slash command")
+				l.refused(clog, sc, cmd, usage.Problem)
 				writeEphemeral(w, usage.Message())
 				return
 			}
 		}
-		rep, ok := l.start(clog, reqID, sc, cmd)
+		if msg := l.cfg.Policy.refuse(r.Context(), l, sc); msg != "" {
+			l.refused(clog, sc, cmd, msg)
+			writeEphemeral(w, msg)
+			return
+		}
+		rep, ok := l.start(clog, reqID, r.Header.Get(headerSlackSignature), sc, cmd)
 		if !ok {
 			clog.Info().Str("outcome", "slow").Msg("slash command acknowledged before Dojo answered")
 		}
@@ -193,6 +206,10 @@ func writeEphemeral(w http.ResponseWriter, text string) {
 
 // writeReply answers a slash command with r, seen only by its author.
 func writeReply(w http.ResponseWriter, r reply) {
+	if r.Unauthorized {
+		http.Error(w, "request already seen", http.StatusUnauthorized)
+		return
+	}
 	if r.Text == "" && r.Blocks == nil {
 		w.WriteHeader(http.StatusOK)
 		return
@@ -217,6 +234,8 @@ type handoff struct {
 type reply struct {
 	Text   string
 	Blocks []slack.Block
+	// Unauthorized answers 401 instead: the request was a replay.
+	Unauthorized bool
 }
 
 // newHandoff returns a handoff for a request that waits for the answer.
@@ -254,8 +273,8 @@ func (h *handoff) giveUp() (reply, bool) {
 // for its first answer: what to acknowledge the command with (empty when the link is
 // made and about to be posted). When the budget runs out first, it returns a note that
 // the link is on its way, and false; the job then reports through response_url.
-func (l *linker) start(log zerolog.Logger, reqID string, sc slack.SlashCommand, cmd Command) (reply, bool) {
-	job := createJob{log: log, reqID: reqID, sc: sc, cmd: cmd}
+func (l *linker) start(log zerolog.Logger, reqID, sig string, sc slack.SlashCommand, cmd Command) (reply, bool) {
+	job := createJob{log: log, reqID: reqID, sig: sig, sc: sc, cmd: cmd}
 	return l.run(job, func(ctx context.Context, h *handoff) { l.create(ctx, job, h) },
 		fmt.Sprintf("Creating a %s payment link for %s… Dojo is taking a moment; the link will appear in this channel as soon as it is ready.",
 			cmd.Amount, escapeMrkdwn(cmd.Reference)))
@@ -287,7 +306,8 @@ type createJob struct {
 	reqID  string
 	sc     slack.SlashCommand
 	cmd    Command
-	anyway bool // skip the duplicate guard: the agent chose "Create another anyway"
+	anyway bool   // skip the duplicate guard: the agent chose "Create another anyway"
+	sig    string // the request's signature, refused if seen before
 	// key, when set, identifies "the same request" instead of the command's content: a
 	// button pressed twice makes one link.
 	key string
@@ -315,7 +335,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	answered := false
 	answerReply := func(r reply) {
 		answered = true
-		if !h.deliver(r) && (r.Text != "" || r.Blocks != nil) {
+		if !h.deliver(r) && (r.Text != "" || r.Blocks != nil) && !r.Unauthorized {
 			l.respond(ctx, j.log, j.sc.ResponseURL, r)
 		}
 	}
@@ -327,11 +347,31 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	}()
 	log := j.log
 	fp := j.fingerprint()
-	claim, err := l.store.ClaimCommand(ctx, fp, j.reqID, l.cfg.WorkTimeout+time.Minute,
-		store.DupCheck{Team: j.sc.TeamID, Reference: j.cmd.Reference, Skip: j.anyway})
+	claim, err := l.store.ClaimCommand(ctx, store.ClaimRequest{
+		Fingerprint: fp,
+		Token:       j.reqID,
+		PendingTTL:  l.cfg.WorkTimeout + time.Minute,
+		Signature:   j.sig,
+		Dup:         store.DupCheck{Team: j.sc.TeamID, Reference: j.cmd.Reference, Skip: j.anyway},
+		Rate:        store.RateCheck{Team: j.sc.TeamID, User: j.sc.UserID, Limit: l.cfg.Policy.RateLimit, Window: l.cfg.Policy.RateWindow},
+	})
 	if err != nil {
 		log.Error().Err(err).Str("outcome", "store_error").Msg("slash command: claim")
 		answer("Paylink could not reach its database, so no link was created. Please try again in a minute.")
+		return
+	}
+	if claim.Replayed {
+		log.Warn().Str("outcome", "replayed").Msg("slash command: signature seen before")
+		answerReply(reply{Unauthorized: true})
+		return
+	}
+	if claim.Limited {
+		msg := fmt.Sprintf("You have made %d payment links in the last %s, the most allowed, so no link was created. You can make another in %s.",
+			l.cfg.Policy.RateLimit, humanDuration(l.cfg.Policy.RateWindow), humanDuration(claim.RetryAfter.Round(time.Minute)+time.Minute))
+		log.Info().Str("outcome", "rate_limited").Msg("slash command")
+		l.audit(ctx, log, store.AuditEvent{Event: "refused", Team: j.sc.TeamID, Channel: j.sc.ChannelID, User: j.sc.UserID,
+			Amount: j.cmd.Amount.Value, Currency: j.cmd.Amount.CurrencyCode, Reference: j.cmd.Reference, Detail: "rate limit"})
+		answer(msg)
 		return
 	}
 	if len(claim.Open) > 0 {
@@ -354,7 +394,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	release := func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		if err := l.store.ReleaseCommand(rctx, fp, j.reqID); err != nil {
+		if err := l.store.ReleaseCommand(rctx, fp, claim); err != nil {
 			log.Warn().Err(err).Msg("slash command: release claim")
 		}
 	}
@@ -403,6 +443,8 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	log.Info().Str("outcome", "created").Str("intent", pi.ID).Dur("dojo_ms", dojoTook).
 		Int64("amount", link.Amount).Str("currency", link.Currency).Msg("slash command")
 	answer("")
+	l.audit(ctx, log, store.AuditEvent{Event: "created", Team: link.TeamID, Channel: link.ChannelID, User: link.UserID,
+		Amount: link.Amount, Currency: link.Currency, Reference: link.Reference, Intent: link.IntentID})
 	l.announce(ctx, j, &link)
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -360,6 +361,12 @@ func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *sto
 		log.Error().Err(err).Msg("notice posted but not recorded")
 	}
 	log.Info().Str("outcome", "posted").Str("ts", ts).Msg("status notice")
+	event := strings.ToLower(status)
+	if status == string(dojo.StatusCaptured) {
+		event = "paid"
+	}
+	writeAudit(ctx, n.log, n.store, store.AuditEvent{Event: event, Team: link.TeamID, Channel: link.ChannelID, User: link.UserID,
+		Amount: link.Amount, Currency: link.Currency, Reference: link.Reference, Intent: link.IntentID})
 	return outcome{}, true
 }
 

@@ -23,9 +23,7 @@ type Config struct {
 	// WebhookSecrets verify Dojo's webhooks; several may be active while one is rotated.
 	// None: /dojo/webhooks answers 503 and reconciliation alone reports payments.
 	WebhookSecrets []string
-	// Admins may cancel any link.
-	Admins map[string]bool
-	// Policy says who may create links where.
+	// Policy says who may create links where, and who may cancel any link.
 	Policy Policy
 }
 
@@ -62,8 +60,9 @@ func NewServer(d Deps) http.Handler {
 		store: d.Store,
 		slack: d.Slack,
 		hc:    d.HTTPClient,
-		tasks: d.Tasks,
-		now:   d.Now,
+		tasks:  d.Tasks,
+		now:    d.Now,
+		groups: &groupCache{now: d.Now},
 	}
 	mux := http.NewServeMux()
 	addRoutes(mux, d, l)

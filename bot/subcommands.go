@@ -122,7 +122,7 @@ func expired(rec *store.Link, pi *dojo.PaymentIntent, now time.Time) bool {
 
 // mayCancel reports whether user may cancel rec: the agent who asked for it, or an admin.
 func (l *linker) mayCancel(rec *store.Link, user string) bool {
-	return user == rec.UserID || l.cfg.Admins[user]
+	return user == rec.UserID || l.cfg.Policy.Admins[user]
 }
 
 // cancelLink cancels rec at Dojo for user, and records it: the card and the thread
@@ -131,6 +131,8 @@ func (l *linker) cancelLink(ctx context.Context, log zerolog.Logger, rec *store.
 	amount := dojo.Money{Value: rec.Amount, CurrencyCode: rec.Currency}
 	if !l.mayCancel(rec, user) {
 		log.Info().Str("outcome", "refused").Str("intent", rec.IntentID).Msg("cancel")
+		l.audit(ctx, log, store.AuditEvent{Event: "refused", Team: rec.TeamID, Channel: rec.ChannelID, User: user,
+			Amount: rec.Amount, Currency: rec.Currency, Reference: rec.Reference, Intent: rec.IntentID, Detail: "cancel by someone who may not"})
 		return fmt.Sprintf("Only <@%s>, who asked for the %s link for %s, or an admin can cancel it.", rec.UserID, amount, escapeMrkdwn(rec.Reference))
 	}
 	if store.Closed(rec.Status) {
@@ -150,6 +152,8 @@ func (l *linker) cancelLink(ctx context.Context, log zerolog.Logger, rec *store.
 	if _, err := l.store.RecordStatus(ctx, rec.IntentID, string(dojo.StatusCanceled), "cancel:"+user, "slack"); err != nil {
 		log.Error().Err(err).Msg("cancel: record")
 	}
+	l.audit(ctx, log, store.AuditEvent{Event: "canceled", Team: rec.TeamID, Channel: rec.ChannelID, User: user,
+		Amount: rec.Amount, Currency: rec.Currency, Reference: rec.Reference, Intent: rec.IntentID})
 	log.Info().Str("outcome", "canceled").Str("intent", rec.IntentID).Str("by", user).Msg("cancel")
 	return fmt.Sprintf("Canceled the %s link for %s. The customer can no longer pay with it.", amount, escapeMrkdwn(rec.Reference))
 }

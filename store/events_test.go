@@ -190,3 +190,81 @@ func TestOpenLinksAndLock(t *testing.T) {
 		})
 	}
 }
+
+func TestClaimReplayRateAndDuplicates(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := store.New(b.rdb, store.Options{Prefix: uniquePrefix(t)})
+			rate := store.RateCheck{Team: "T1", User: "U1", Limit: 2, Window: time.Hour}
+			claim := func(fp, sig, ref string) store.Claim {
+				c, err := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: fp, Token: fp, PendingTTL: time.Minute,
+					Signature: sig, Dup: store.DupCheck{Team: "T1", Reference: ref}, Rate: rate})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c
+			}
+			a := claim("a", "sig-a", "ref-a")
+			if !a.Won {
+				t.Fatalf("first = %+v", a)
+			}
+			if c := claim("a2", "sig-a", "ref-other"); !c.Replayed {
+				t.Errorf("same signature again = %+v, want replayed", c)
+			}
+			l := sampleLink("pi_a")
+			l.Reference, l.TeamID, l.CreatedAt = "REF-A", "T1", time.Now()
+			s.SaveLink(ctx, l, "a", time.Minute)
+			if c := claim("b", "sig-b", "ref-a"); len(c.Open) != 1 || c.Open[0] != "pi_a" {
+				t.Errorf("same reference while open = %+v, want pi_a listed", c)
+			}
+			// The refused duplicate did not count: one more link is allowed.
+			bc := claim("c", "sig-c", "ref-c")
+			if !bc.Won {
+				t.Fatalf("second link = %+v, want won", bc)
+			}
+			if c := claim("d", "sig-d", "ref-d"); !c.Limited || c.RetryAfter <= 0 {
+				t.Errorf("third link in the hour = %+v, want limited", c)
+			}
+			// A link that failed gives its count back.
+			s.ReleaseCommand(ctx, "c", bc)
+			if c := claim("e", "sig-e", "ref-e"); !c.Won {
+				t.Errorf("after a release = %+v, want won", c)
+			}
+			// Paid: the reference is free again.
+			s.RecordStatus(ctx, "pi_a", "Captured", "e", "webhook")
+			rate.Limit = 0
+			if c := claim("f", "sig-f", "ref-a"); !c.Won {
+				t.Errorf("reference of a paid link = %+v, want won", c)
+			}
+			if seen, _ := s.SeenSignature(ctx, "sig-x"); seen {
+				t.Errorf("a new signature was seen")
+			}
+			if seen, _ := s.SeenSignature(ctx, "sig-x"); !seen {
+				t.Errorf("a repeated signature was not seen")
+			}
+		})
+	}
+}
+
+func TestAuditTrail(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := store.New(b.rdb, store.Options{Prefix: uniquePrefix(t)})
+			start := time.Now().Add(-time.Second)
+			for _, ev := range []string{"created", "paid"} {
+				if err := s.Audit(ctx, store.AuditEvent{Event: ev, Team: "T1", User: "U1", Amount: 1000, Currency: "GBP", Reference: "r", Intent: "pi_1"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := s.AuditSince(ctx, start)
+			if err != nil || len(got) != 2 || got[0].Event != "created" || got[1].Amount != 1000 || got[1].At.Before(start) {
+				t.Errorf("audit = %+v, %v", got, err)
+			}
+			if later, _ := s.AuditSince(ctx, time.Now().Add(time.Hour)); len(later) != 0 {
+				t.Errorf("audit since the future = %v", later)
+			}
+		})
+	}
+}

@@ -220,81 +220,185 @@ type Claim struct {
 	// Open lists links for the same reference in the workspace that can still be paid,
 	// newest first, when the duplicate check found any; the claim is then not taken.
 	Open []string
-	// Token identifies a won claim, for ReleaseCommand.
-	Token string
+	// Limited is true when the user has made as many links as the rate limit allows;
+	// RetryAfter says when the window ends.
+	Limited    bool
+	RetryAfter time.Duration
+	// Replayed is true when the request's signature was seen before.
+	Replayed bool
+	// Token identifies a won claim, for ReleaseCommand; rateKey the count it took.
+	Token   string
+	rateKey string
 }
 
-// DupCheck asks ClaimCommand to refuse the claim while a link for the same reference
-// in the same workspace can still be paid.
+// ClaimRequest is what ClaimCommand checks, in one step.
+type ClaimRequest struct {
+	Fingerprint string
+	Token       string
+	PendingTTL  time.Duration
+	// Signature, when set, is the request's signature: a request seen before is refused.
+	Signature string
+	// Dup asks to refuse the claim while a link for the same reference in the same
+	// workspace can still be paid.
+	Dup DupCheck
+	// Rate, when its Limit is above zero, caps the links one user makes per Window.
+	Rate RateCheck
+}
+
+// DupCheck names the reference to check for open links.
 type DupCheck struct {
 	Team, Reference string
 	Skip            bool // "create another anyway"
 }
 
-// claimScript takes a command's claim and checks for open links with the same
-// reference, in one step. KEYS[1] the claim, KEYS[2] the reference index. ARGV: claim
-// value, TTL ms, check (0/1), now ms, status key prefix. Status hashes are read by
-// derived names: they share the {events} hash tag, so the script stays in one slot.
+// RateCheck is a per-user limit on links made, across replicas.
+type RateCheck struct {
+	Team, User string
+	Limit      int
+	Window     time.Duration
+}
+
+// SignatureTTL is how long a request signature is remembered: Slack's 5-minute window
+// and a minute of clock skew.
+const SignatureTTL = 6 * time.Minute
+
+// claimScript checks a command in one step: replay, then the re-type claim, the
+// reference's open links and the user's rate limit. KEYS: signature, claim, reference
+// index, rate bucket. ARGV: claim value, claim TTL ms, check duplicates (0/1), now ms,
+// status key prefix, rate limit (0 = none), rate window ms, signature TTL ms.
+// Status hashes are read by derived names: they share the {events} hash tag, so the
+// script stays in one slot.
 var claimScript = redis.NewScript(`
-local prev = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2], 'GET')
+if KEYS[1] ~= '' and ARGV[8] ~= '0' then
+  if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[8]) then return {'replay'} end
+end
+local prev = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2], 'GET')
 if prev then return {'claimed', prev} end
 if ARGV[3] == '1' then
-  local ids = redis.call('ZREVRANGEBYSCORE', KEYS[2], '+inf', '(' .. ARGV[4], 'LIMIT', 0, 20)
+  local ids = redis.call('ZREVRANGEBYSCORE', KEYS[3], '+inf', '(' .. ARGV[4], 'LIMIT', 0, 20)
   local open = {'open'}
   for _, id in ipairs(ids) do
     local cur = redis.call('HGET', ARGV[5] .. id, '_current')
     if not cur or cur == 'Created' or cur == 'Authorized' then table.insert(open, id) end
   end
   if #open > 1 then
-    redis.call('DEL', KEYS[1])
+    redis.call('DEL', KEYS[2])
     return open
   end
 end
+if tonumber(ARGV[6]) > 0 then
+  local n = tonumber(redis.call('GET', KEYS[4]) or '0')
+  if n >= tonumber(ARGV[6]) then
+    redis.call('DEL', KEYS[2])
+    return {'limited', tostring(redis.call('PTTL', KEYS[4]))}
+  end
+  redis.call('INCR', KEYS[4])
+  if n == 0 then redis.call('PEXPIRE', KEYS[4], ARGV[7]) end
+end
 return {'won'}`)
 
-// ClaimCommand reserves a command fingerprint so that the same command typed again
-// within window does not create a second payment intent. The caller that wins must
-// either SaveLink (which turns the claim into the intent id for the rest of window) or
-// ReleaseCommand. A claim that is never settled lapses after pendingTTL. If an earlier
-// identical command already made its link, Claim.IntentID names it; if one is still
-// being made, Won and IntentID are both empty. Unless dup.Skip, a link for the same
-// reference that can still be paid stops the claim and is listed in Claim.Open. One
-// round trip.
-func (s *Store) ClaimCommand(ctx context.Context, fingerprint, token string, pendingTTL time.Duration, dup DupCheck) (Claim, error) {
+func (s *Store) signatureKey(sig string) string {
+	h := sha256.Sum256([]byte(sig))
+	return s.prefix + "{events}:sig:" + hex.EncodeToString(h[:16])
+}
+
+// rateKey is the counter of a user's links in the current window.
+func (s *Store) rateKey(r RateCheck) string {
+	if r.Limit <= 0 || r.Window <= 0 {
+		return s.prefix + "{events}:rate:none"
+	}
+	bucket := s.now().UnixMilli() / r.Window.Milliseconds()
+	return s.prefix + "{events}:rate:" + r.Team + ":" + r.User + ":" + strconv.FormatInt(bucket, 10)
+}
+
+// ClaimCommand checks a command before its intent is created, in one round trip:
+//   - a request whose signature was seen before is refused (Claim.Replayed);
+//   - the same command typed again within the re-type window does not create a second
+//     intent: Claim.IntentID names the one an earlier command made, or, while that one
+//     is still being made, Won and IntentID are both empty;
+//   - unless Dup.Skip, a link for the same reference that can still be paid stops the
+//     claim and is listed in Claim.Open;
+//   - a user at the rate limit is refused (Claim.Limited); refused commands don't count.
+//
+// The caller that wins must either SaveLink (which turns the claim into the intent id
+// for the rest of window) or ReleaseCommand. A claim never settled lapses after
+// PendingTTL.
+func (s *Store) ClaimCommand(ctx context.Context, req ClaimRequest) (Claim, error) {
 	check := "0"
-	if !dup.Skip && dup.Reference != "" {
+	if !req.Dup.Skip && req.Dup.Reference != "" {
 		check = "1"
 	}
-	res, err := claimScript.Run(ctx, s.rdb, []string{s.claimKey(fingerprint), s.refKey(dup.Team, dup.Reference)},
-		"pending:"+token, pendingTTL.Milliseconds(), check, s.now().UnixMilli(), s.prefix+"{events}:status:").StringSlice()
+	sigKey, sigTTL := "", int64(0)
+	if req.Signature != "" {
+		sigKey, sigTTL = s.signatureKey(req.Signature), SignatureTTL.Milliseconds()
+	}
+	rk := s.rateKey(req.Rate)
+	limit := req.Rate.Limit
+	if req.Rate.Window <= 0 {
+		limit = 0
+	}
+	res, err := claimScript.Run(ctx, s.rdb,
+		[]string{sigKey, s.claimKey(req.Fingerprint), s.refKey(req.Dup.Team, req.Dup.Reference), rk},
+		"pending:"+req.Token, req.PendingTTL.Milliseconds(), check, s.now().UnixMilli(), s.prefix+"{events}:status:",
+		limit, req.Rate.Window.Milliseconds(), sigTTL).StringSlice()
 	if err != nil {
 		return Claim{}, fmt.Errorf("store: claim command: %w", err)
 	}
-	switch {
-	case res[0] == "won":
-		return Claim{Won: true, Token: token}, nil
-	case res[0] == "open":
+	switch res[0] {
+	case "won":
+		c := Claim{Won: true, Token: req.Token}
+		if limit > 0 {
+			c.rateKey = rk
+		}
+		return c, nil
+	case "replay":
+		return Claim{Replayed: true}, nil
+	case "open":
 		return Claim{Open: res[1:]}, nil
-	case strings.HasPrefix(res[1], "pending:"):
-		return Claim{}, nil
-	default:
-		return Claim{IntentID: res[1]}, nil
+	case "limited":
+		ms, _ := strconv.ParseInt(res[1], 10, 64)
+		return Claim{Limited: true, RetryAfter: time.Duration(max(ms, 0)) * time.Millisecond}, nil
 	}
+	if strings.HasPrefix(res[1], "pending:") {
+		return Claim{}, nil
+	}
+	return Claim{IntentID: res[1]}, nil
 }
 
-// releaseIfOwner deletes a claim only while it still holds the caller's token.
+// releaseClaim deletes a claim only while it still holds the caller's token, and gives
+// back the rate-limit count it took. KEYS[1] claim, KEYS[2] rate bucket (may be "").
+var releaseClaim = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  if KEYS[2] ~= '' and tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+  return 1
+end
+return 0`)
+
+// releaseIfOwner deletes a key only while it holds the caller's token.
 var releaseIfOwner = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`)
 
-// ReleaseCommand gives up a claim won with token, so the command can be tried again.
-// It leaves alone a claim that has since passed to someone else. One round trip.
-func (s *Store) ReleaseCommand(ctx context.Context, fingerprint, token string) error {
-	err := releaseIfOwner.Run(ctx, s.rdb, []string{s.claimKey(fingerprint)}, "pending:"+token).Err()
+// ReleaseCommand gives up a claim won with c, so the command can be tried again, and
+// gives back its rate-limit count: a command that made no link does not count. It
+// leaves alone a claim that has since passed to someone else. One round trip.
+func (s *Store) ReleaseCommand(ctx context.Context, fingerprint string, c Claim) error {
+	err := releaseClaim.Run(ctx, s.rdb, []string{s.claimKey(fingerprint), c.rateKey}, "pending:"+c.Token).Err()
 	if err != nil {
 		return fmt.Errorf("store: release command: %w", err)
 	}
 	return nil
+}
+
+// SeenSignature records a request signature and reports whether it had been seen
+// within SignatureTTL: a replayed request. One round trip.
+func (s *Store) SeenSignature(ctx context.Context, sig string) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, s.signatureKey(sig), "1", SignatureTTL).Result()
+	if err != nil {
+		return false, fmt.Errorf("store: seen signature: %w", err)
+	}
+	return !ok, nil
 }
 
 // SaveLink stores a new link record with the store's link TTL and, when fingerprint is

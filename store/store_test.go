@@ -133,44 +133,45 @@ func TestClaimCommand(t *testing.T) {
 			ctx := context.Background()
 			s := store.New(b.rdb, store.Options{Prefix: uniquePrefix(t)})
 
-			first, err := s.ClaimCommand(ctx, "fp", "tok1", time.Minute, store.DupCheck{})
+			first, err := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp", Token: "tok1", PendingTTL: time.Minute})
 			if err != nil || !first.Won {
 				t.Fatalf("first claim = %+v, %v; want won", first, err)
 			}
-			second, err := s.ClaimCommand(ctx, "fp", "tok2", time.Minute, store.DupCheck{})
+			second, err := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp", Token: "tok2", PendingTTL: time.Minute})
 			if err != nil || second.Won || second.IntentID != "" {
 				t.Fatalf("claim while pending = %+v, %v; want neither won nor an intent", second, err)
 			}
 			// Another caller's token can't release the claim.
-			if err := s.ReleaseCommand(ctx, "fp", "tok2"); err != nil {
+			if err := s.ReleaseCommand(ctx, "fp", store.Claim{Token: "tok2"}); err != nil {
 				t.Fatal(err)
 			}
-			if c, _ := s.ClaimCommand(ctx, "fp", "tok3", time.Minute, store.DupCheck{}); c.Won {
+			if c, _ := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp", Token: "tok3", PendingTTL: time.Minute}); c.Won {
 				t.Fatalf("claim released by a stranger's token")
 			}
 			if err := s.SaveLink(ctx, sampleLink("pi_made"), "fp", 10*time.Minute); err != nil {
 				t.Fatal(err)
 			}
-			again, err := s.ClaimCommand(ctx, "fp", "tok4", time.Minute, store.DupCheck{})
+			again, err := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp", Token: "tok4", PendingTTL: time.Minute})
 			if err != nil || again.Won || again.IntentID != "pi_made" {
 				t.Fatalf("claim after save = %+v, %v; want the existing intent pi_made", again, err)
 			}
 			// Releasing after the save leaves the intent in place.
-			if err := s.ReleaseCommand(ctx, "fp", "tok1"); err != nil {
+			if err := s.ReleaseCommand(ctx, "fp", first); err != nil {
 				t.Fatal(err)
 			}
-			if c, _ := s.ClaimCommand(ctx, "fp", "tok5", time.Minute, store.DupCheck{}); c.IntentID != "pi_made" {
+			if c, _ := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp", Token: "tok5", PendingTTL: time.Minute}); c.IntentID != "pi_made" {
 				t.Fatalf("release after save dropped the intent: %+v", c)
 			}
 
 			// A failed attempt releases its claim and the command can be tried again.
-			if c, _ := s.ClaimCommand(ctx, "fp2", "a", time.Minute, store.DupCheck{}); !c.Won {
+			a, _ := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp2", Token: "a", PendingTTL: time.Minute})
+			if !a.Won {
 				t.Fatal("want won")
 			}
-			if err := s.ReleaseCommand(ctx, "fp2", "a"); err != nil {
+			if err := s.ReleaseCommand(ctx, "fp2", a); err != nil {
 				t.Fatal(err)
 			}
-			if c, _ := s.ClaimCommand(ctx, "fp2", "b", time.Minute, store.DupCheck{}); !c.Won {
+			if c, _ := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp2", Token: "b", PendingTTL: time.Minute}); !c.Won {
 				t.Fatalf("claim after release = %+v, want won", c)
 			}
 		})
@@ -183,18 +184,18 @@ func TestClaimLapses(t *testing.T) {
 	defer rdb.Close()
 	ctx := context.Background()
 	s := store.New(rdb, store.Options{})
-	if c, _ := s.ClaimCommand(ctx, "fp", "t", time.Minute, store.DupCheck{}); !c.Won {
+	if c, _ := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp", Token: "t", PendingTTL: time.Minute}); !c.Won {
 		t.Fatal("want won")
 	}
 	mr.FastForward(61 * time.Second)
-	if c, _ := s.ClaimCommand(ctx, "fp", "t2", time.Minute, store.DupCheck{}); !c.Won {
+	if c, _ := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp", Token: "t2", PendingTTL: time.Minute}); !c.Won {
 		t.Fatalf("a pending claim never settled must lapse; got %+v", c)
 	}
 	if err := s.SaveLink(ctx, sampleLink("pi_x"), "fp", 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	mr.FastForward(10*time.Minute + time.Second)
-	if c, _ := s.ClaimCommand(ctx, "fp", "t3", time.Minute, store.DupCheck{}); !c.Won {
+	if c, _ := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp", Token: "t3", PendingTTL: time.Minute}); !c.Won {
 		t.Fatalf("the re-type window must end after 10 minutes; got %+v", c)
 	}
 }
@@ -209,7 +210,7 @@ func TestRedisDown(t *testing.T) {
 	if err := s.Ping(ctx); err == nil {
 		t.Error("Ping with Redis down = nil, want an error")
 	}
-	if _, err := s.ClaimCommand(ctx, "fp", "t", time.Minute, store.DupCheck{}); err == nil {
+	if _, err := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp", Token: "t", PendingTTL: time.Minute}); err == nil {
 		t.Error("ClaimCommand with Redis down = nil error")
 	}
 	if err := s.SaveLink(ctx, sampleLink("pi"), "fp", time.Minute); err == nil {

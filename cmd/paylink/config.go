@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -43,7 +44,7 @@ type config struct {
 	Notify    bot.NotifyConfig
 	Reconcile bot.ReconcileConfig
 
-	Admins map[string]bool
+	Policy bot.Policy
 }
 
 // loadConfig reads the configuration through lookup (os.LookupEnv in production). It
@@ -126,7 +127,17 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		Interval: duration("PAYLINK_RECONCILE_INTERVAL", 5*time.Minute),
 		Rate:     float64(positive("PAYLINK_RECONCILE_RATE", 5)),
 	}
-	c.Admins = idSet(get("PAYLINK_ADMINS", ""))
+	c.Policy = bot.Policy{
+		Channels:   idSet(get("PAYLINK_ALLOWED_CHANNELS", "")),
+		Users:      idSet(get("PAYLINK_ALLOWED_USERS", "")),
+		Usergroups: sortedIDs(idSet(get("PAYLINK_ALLOWED_USERGROUPS", ""))),
+		Admins:     idSet(get("PAYLINK_ADMINS", "")),
+	}
+	var rerr error
+	c.Policy.RateLimit, c.Policy.RateWindow, rerr = bot.ParseRateLimit(get("PAYLINK_RATE_LIMIT", ""))
+	if rerr != nil {
+		problems = append(problems, rerr.Error())
+	}
 	for _, s := range strings.Split(get("DOJO_WEBHOOK_SECRET", ""), ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			c.DojoWebhookSecrets = append(c.DojoWebhookSecrets, s)
@@ -187,6 +198,15 @@ func idSet(s string) map[string]bool {
 	return out
 }
 
+func sortedIDs(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // redacted shows whether a secret is set, never its value.
 func redacted(s string) string {
 	if s == "" {
@@ -230,5 +250,11 @@ func (c config) logFields(e *zerolog.Event) *zerolog.Event {
 		Dur("notify_claim_idle", c.Notify.ClaimIdle).
 		Dur("notify_retry_base", c.Notify.RetryBase).
 		Int("notify_max_attempts", c.Notify.MaxAttempts).
-		Dur("reconcile_interval", c.Reconcile.Interval)
+		Dur("reconcile_interval", c.Reconcile.Interval).
+		Int("allowed_channels", len(c.Policy.Channels)).
+		Int("allowed_users", len(c.Policy.Users)).
+		Int("allowed_usergroups", len(c.Policy.Usergroups)).
+		Int("admins", len(c.Policy.Admins)).
+		Int("rate_limit", c.Policy.RateLimit).
+		Dur("rate_window", c.Policy.RateWindow)
 }

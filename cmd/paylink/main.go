@@ -125,7 +125,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 			WorkTimeout:    cfg.DojoTimeout + 30*time.Second,
 			RetypeWindow:   cfg.RetypeWindow,
 			WebhookSecrets: cfg.DojoWebhookSecrets,
-			Admins:         cfg.Admins,
+			Policy:         cfg.Policy,
 		},
 		Verifier:   bot.NewSlackVerifier(cfg.SlackSigningSecret, time.Now),
 		Links:      links,
