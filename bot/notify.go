@@ -306,7 +306,7 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 	}
 
 	if link.Notices[note.Status] == "" {
-		if out, ok := n.postNotice(ctx, log, link, note.Status, current); !ok {
+		if out, ok := n.postNotice(ctx, log, link, note.Status, current, note.Source); !ok {
 			return out
 		}
 	}
@@ -328,7 +328,7 @@ func confirms(current, announced dojo.Status) bool {
 
 // postNotice posts the thread reply (or, when the channel can't be reached, a DM to
 // the agent) and records it. It reports false with the outcome when it did not.
-func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *store.Link, status, current string) (outcome, bool) {
+func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *store.Link, status, current, source string) (outcome, bool) {
 	channel := link.MessageChannel
 	if channel == "" {
 		channel = link.ChannelID
@@ -365,8 +365,11 @@ func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *sto
 	if status == string(dojo.StatusCaptured) {
 		event = "paid"
 	}
-	writeAudit(ctx, n.log, n.store, store.AuditEvent{Event: event, Team: link.TeamID, Channel: link.ChannelID, User: link.UserID,
-		Amount: link.Amount, Currency: link.Currency, Reference: link.Reference, Intent: link.IntentID})
+	// A cancel from Slack is audited with who canceled; one made at Dojo is audited here.
+	if !(status == string(dojo.StatusCanceled) && source == "slack") {
+		writeAudit(ctx, n.log, n.store, store.AuditEvent{Event: event, Team: link.TeamID, Channel: link.ChannelID, User: link.UserID,
+			Amount: link.Amount, Currency: link.Currency, Reference: link.Reference, Intent: link.IntentID, Detail: "reported by " + source})
+	}
 	return outcome{}, true
 }
 
