@@ -73,11 +73,11 @@ const commandBodyLimit = 64 << 10
 // linker turns a parsed command into a payment link: it creates the Dojo intent,
 // records it, and posts it in the channel.
 type linker struct {
-	cfg   Config
-	links PaymentLinks
-	store Store
-	slack *slack.Client
-	hc    *http.Client
+	cfg    Config
+	links  PaymentLinks
+	store  Store
+	slack  *slack.Client
+	hc     *http.Client
 	tasks  *Tasks
 	now    func() time.Time
 	groups *groupCache

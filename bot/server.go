@@ -55,11 +55,11 @@ func NewServer(d Deps) http.Handler {
 		d.Now = time.Now
 	}
 	l := &linker{
-		cfg:   d.Config,
-		links: d.Links,
-		store: d.Store,
-		slack: d.Slack,
-		hc:    d.HTTPClient,
+		cfg:    d.Config,
+		links:  d.Links,
+		store:  d.Store,
+		slack:  d.Slack,
+		hc:     d.HTTPClient,
 		tasks:  d.Tasks,
 		now:    d.Now,
 		groups: &groupCache{now: d.Now},

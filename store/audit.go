@@ -17,7 +17,7 @@ func (s *Store) auditKey() string { return s.prefix + "{events}:audit" }
 // AuditEvent is one entry of the audit trail.
 type AuditEvent struct {
 	At        time.Time // set by Redis when written
-	Event     string // created, canceled, paid, refunded, reversed, expired, refused
+	Event     string    // created, canceled, paid, refunded, reversed, expired, refused
 	Team      string
 	Channel   string
 	User      string // who acted
