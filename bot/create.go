@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -104,6 +105,10 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 			http.Error(w, "invalid request signature", http.StatusUnauthorized)
 			return
 		}
+		if !isForm(r) {
+			http.Error(w, "expected application/x-www-form-urlencoded", http.StatusBadRequest)
+			return
+		}
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
 			http.Error(w, "the body is not a form", http.StatusBadRequest)
@@ -179,6 +184,12 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 		}
 		writeReply(w, rep)
 	})
+}
+
+// isForm reports whether the request says it carries a URL-encoded form, as Slack's do.
+func isForm(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/x-www-form-urlencoded"
 }
 
 // slashCommand reads the fields of a slash command form.

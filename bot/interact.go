@@ -39,6 +39,10 @@ func handleInteractions(verifier *SlackVerifier, l *linker) http.Handler {
 			http.Error(w, "invalid request signature", http.StatusUnauthorized)
 			return
 		}
+		if !isForm(r) {
+			http.Error(w, "expected application/x-www-form-urlencoded", http.StatusBadRequest)
+			return
+		}
 		if l.replayed(r.Context(), *log, r.Header.Get(headerSlackSignature)) {
 			http.Error(w, "request already seen", http.StatusUnauthorized)
 			return

@@ -3,7 +3,9 @@ package bot
 import (
 	"context"
 	"errors"
+	"mime"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -51,6 +53,13 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.Warn().Msg("webhook rejected: bad signature")
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			log.Warn().Str("content_type", truncate(ct, 80)).Msg("webhook rejected: not JSON")
+			http.Error(w, "expected application/json", http.StatusBadRequest)
+			return
+		}
 	}
 	ev, err := dojo.DecodeEvent(body)
 	if err != nil {
