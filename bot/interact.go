@@ -34,7 +34,7 @@ func handleInteractions(verifier *SlackVerifier, l *linker) http.Handler {
 			http.Error(w, "could not read the request body", http.StatusBadRequest)
 			return
 		}
-		if err := verifier.Verify(r.Header, body); err != nil {
+		if err := verifier.verify(r.Header, body); err != nil {
 			log.Warn().Err(err).Msg("interaction rejected: bad signature")
 			http.Error(w, "invalid request signature", http.StatusUnauthorized)
 			return

@@ -4,7 +4,14 @@
 package bot
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -49,8 +56,15 @@ type Deps struct {
 	Reconcile  ReconcileConfig
 }
 
-// NewServer returns the HTTP handler for every route paylink serves.
-func NewServer(d Deps) http.Handler {
+// Server serves paylink's HTTP routes, and takes Slack requests that arrive over Socket
+// Mode through the same handlers.
+type Server struct {
+	http.Handler
+	commands, interactions http.Handler // for requests authenticated by Socket Mode
+}
+
+// NewServer returns the server for every route paylink serves.
+func NewServer(d Deps) *Server {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
@@ -66,5 +80,42 @@ func NewServer(d Deps) http.Handler {
 	}
 	mux := http.NewServeMux()
 	addRoutes(mux, d, l)
-	return withRequestLog(d.Log, mux)
+	return &Server{
+		Handler:      withRequestLog(d.Log, mux),
+		commands:     withRequestLog(d.Log, handleCommand(nil, l)),
+		interactions: withRequestLog(d.Log, handleInteractions(nil, l)),
+	}
+}
+
+// SocketCommand handles a slash command that arrived over Socket Mode and returns the
+// payload to acknowledge it with (nil for none).
+func (s *Server) SocketCommand(ctx context.Context, cmd slack.SlashCommand) (json.RawMessage, error) {
+	form := url.Values{
+		"team_id": {cmd.TeamID}, "team_domain": {cmd.TeamDomain}, "channel_id": {cmd.ChannelID},
+		"channel_name": {cmd.ChannelName}, "user_id": {cmd.UserID}, "user_name": {cmd.UserName},
+		"command": {cmd.Command}, "text": {cmd.Text}, "response_url": {cmd.ResponseURL},
+		"trigger_id": {cmd.TriggerID}, "api_app_id": {cmd.APIAppID},
+	}
+	return s.socket(ctx, s.commands, PathCommands, form.Encode())
+}
+
+// SocketInteraction handles an interaction payload (the JSON Slack would have posted as
+// the payload field) that arrived over Socket Mode, and returns the payload to
+// acknowledge it with (nil for none).
+func (s *Server) SocketInteraction(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+	return s.socket(ctx, s.interactions, PathInteractions, url.Values{"payload": {string(payload)}}.Encode())
+}
+
+func (s *Server) socket(ctx context.Context, h http.Handler, path, body string) (json.RawMessage, error) {
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		return nil, fmt.Errorf("%s answered %d: %s", path, rec.Code, strings.TrimSpace(rec.Body.String()))
+	}
+	if b := bytes.TrimSpace(rec.Body.Bytes()); len(b) > 0 {
+		return json.RawMessage(b), nil
+	}
+	return nil, nil
 }
