@@ -82,6 +82,7 @@ type linker struct {
 	tasks  *Tasks
 	now    func() time.Time
 	groups *groupCache
+	m      *Metrics
 }
 
 // handleCommand serves POST /slack/commands. It verifies the signature on the raw body
@@ -124,12 +125,14 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 		cmd, err := ParseCommand(sc.Text)
 		// A create command's signature is checked with its claim, in the same round trip.
 		if (err != nil || cmd.Kind != CommandCreate) && l.replayed(r.Context(), clog, r.Header.Get(headerSlackSignature)) {
+			l.m.command("replayed")
 			http.Error(w, "request already seen", http.StatusUnauthorized)
 			return
 		}
 		if err != nil {
 			var usage *UsageError
 			if errors.As(err, &usage) {
+				l.m.command("rejected")
 				l.refused(clog, sc, cmd, usage.Problem)
 				writeEphemeral(w, usage.Message())
 				return
@@ -141,9 +144,11 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 		reqID := w.Header().Get(RequestIDHeader)
 		switch cmd.Kind {
 		case CommandHelp:
+			l.m.command("help")
 			writeEphemeral(w, helpText)
 			return
 		case CommandForm:
+			l.m.command("form")
 			if err := l.openForm(r.Context(), sc); err != nil {
 				clog.Warn().Err(err).Msg("could not open the form; answering with help")
 				writeEphemeral(w, helpText)
@@ -152,9 +157,11 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 			w.WriteHeader(http.StatusOK)
 			return
 		case CommandList:
+			l.m.command("list")
 			writeReply(w, l.list(r.Context(), clog, sc))
 			return
 		case CommandStatus, CommandCancel:
+			l.m.command(map[CommandKind]string{CommandStatus: "status", CommandCancel: "cancel"}[cmd.Kind])
 			rep, _ := l.run(createJob{}, func(ctx context.Context, h *handoff) {
 				l.subcommand(ctx, clog, sc, cmd, h)
 			}, "Asking Dojo… the answer will follow here in a moment.")
@@ -168,12 +175,14 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 		if err := l.cfg.MaxAmounts.Check(cmd.Amount); err != nil {
 			var usage *UsageError
 			if errors.As(err, &usage) {
+				l.m.command("over_limit")
 				l.refused(clog, sc, cmd, usage.Problem)
 				writeEphemeral(w, usage.Message())
 				return
 			}
 		}
 		if msg := l.cfg.Policy.refuse(r.Context(), l, sc); msg != "" {
+			l.m.command("not_allowed")
 			l.refused(clog, sc, cmd, msg)
 			writeEphemeral(w, msg)
 			return
@@ -367,11 +376,13 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 		Rate:        store.RateCheck{Team: j.sc.TeamID, User: j.sc.UserID, Limit: l.cfg.Policy.RateLimit, Window: l.cfg.Policy.RateWindow},
 	})
 	if err != nil {
+		l.m.command("store_error")
 		log.Error().Err(err).Str("outcome", "store_error").Msg("slash command: claim")
 		answer("Paylink could not reach its database, so no link was created. Please try again in a minute.")
 		return
 	}
 	if claim.Replayed {
+		l.m.command("replayed")
 		log.Warn().Str("outcome", "replayed").Msg("slash command: signature seen before")
 		answerReply(reply{Unauthorized: true})
 		return
@@ -379,6 +390,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	if claim.Limited {
 		msg := fmt.Sprintf("You have made %d payment links in the last %s, the most allowed, so no link was created. You can make another in %s.",
 			l.cfg.Policy.RateLimit, humanDuration(l.cfg.Policy.RateWindow), humanDuration(claim.RetryAfter.Round(time.Minute)+time.Minute))
+		l.m.command("rate_limited")
 		log.Info().Str("outcome", "rate_limited").Msg("slash command")
 		l.audit(ctx, log, store.AuditEvent{Event: "refused", Team: j.sc.TeamID, Channel: j.sc.ChannelID, User: j.sc.UserID,
 			Amount: j.cmd.Amount.Value, Currency: j.cmd.Amount.CurrencyCode, Reference: j.cmd.Reference, Detail: "rate limit"})
@@ -386,17 +398,20 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 		return
 	}
 	if len(claim.Open) > 0 {
+		l.m.command("duplicate_reference")
 		log.Info().Str("outcome", "duplicate_reference").Strs("open", claim.Open).Msg("slash command")
 		answerReply(l.duplicateReply(ctx, j, claim.Open))
 		return
 	}
 	if !claim.Won {
 		if claim.IntentID != "" {
+			l.m.command("repeat")
 			log.Info().Str("outcome", "repeat").Str("intent", claim.IntentID).Msg("slash command")
 			answer(fmt.Sprintf("You asked for this %s link for %s a few minutes ago, so no second link was created. Here it is: %s",
 				j.cmd.Amount, escapeMrkdwn(j.cmd.Reference), l.cfg.CheckoutURL+claim.IntentID))
 			return
 		}
+		l.m.command("repeat_pending")
 		log.Info().Str("outcome", "repeat_pending").Msg("slash command")
 		answer(fmt.Sprintf("Your %s link for %s is already being created; it will appear in this channel shortly.",
 			j.cmd.Amount, escapeMrkdwn(j.cmd.Reference)))
@@ -418,6 +433,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	}
 	if err != nil {
 		release()
+		l.m.command("dojo_error")
 		log.Warn().Err(err).Dur("dojo_ms", dojoTook).Str("outcome", "dojo_error").Msg("slash command")
 		answer(dojoFailure(err))
 		return
@@ -446,11 +462,13 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	}
 	if err := l.store.SaveLink(ctx, link, fp, l.cfg.RetypeWindow); err != nil {
 		release()
+		l.m.command("store_error")
 		log.Error().Err(err).Str("intent", pi.ID).Str("outcome", "store_error").Msg("slash command: save link")
 		l.cancelUnrecorded(ctx, log, pi.ID)
 		answer("Paylink could not record the link, so it was not posted and has been cancelled at Dojo. Please try again in a minute.")
 		return
 	}
+	l.m.command("created")
 	log.Info().Str("outcome", "created").Str("intent", pi.ID).Dur("dojo_ms", dojoTook).
 		Int64("amount", link.Amount).Str("currency", link.Currency).Msg("slash command")
 	answer("")
@@ -558,6 +576,7 @@ func (l *linker) announce(ctx context.Context, j createJob, link *store.Link) {
 		}
 		return
 	}
+	l.m.slackError("chat.postMessage", err)
 	code := slackErrorCode(err)
 	if channelUnreachable(code) {
 		log.Info().Str("slack_error", code).Msg("posting the link through response_url")

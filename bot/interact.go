@@ -178,6 +178,7 @@ func (l *linker) updateCardFrom(ctx context.Context, log zerolog.Logger, rec *st
 	}
 	text, blocks := renderCard(rec, l.cfg.CheckoutURL)
 	if _, _, _, err := l.slack.UpdateMessageContext(ctx, channel, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+		l.m.slackError("chat.update", err)
 		log.Warn().Str("slack_error", slackErrorCode(err)).Msg("could not update the card")
 	}
 }

@@ -56,6 +56,7 @@ type Notifier struct {
 	now      func() time.Time
 	name     string
 	adopt    *adopter
+	m        *Metrics
 }
 
 // NewNotifier returns a notifier built from d.
@@ -97,6 +98,7 @@ func NewNotifier(d Deps) *Notifier {
 		now:      now,
 		name:     fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b)),
 		adopt:    &adopter{store: d.Store, links: d.Links, testMode: d.Config.TestMode, now: now},
+		m:        d.Metrics,
 	}
 }
 
@@ -161,9 +163,16 @@ func (n *Notifier) reclaim(ctx context.Context, consumer string) {
 // promote moves scheduled retries whose time has come back into the stream.
 func (n *Notifier) promote(ctx context.Context) {
 	every := min(max(n.cfg.RetryBase/4, 50*time.Millisecond), time.Second)
+	var lastBacklog time.Time
 	for sleep(ctx, every) {
 		if _, err := n.store.PromoteDue(ctx, 100); err != nil && ctx.Err() == nil {
 			n.log.Warn().Err(err).Msg("could not promote notification retries")
+		}
+		if n.m != nil && time.Since(lastBacklog) >= 5*time.Second {
+			lastBacklog = time.Now()
+			if b, err := n.store.Backlog(ctx); err == nil {
+				n.m.setBacklog(b.Pending, b.Scheduled, b.Dead)
+			}
 		}
 	}
 }
@@ -185,9 +194,11 @@ func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notif
 	var err error
 	switch out.kind {
 	case settled:
+		n.m.notification(map[bool]string{true: "dropped", false: "delivered"}[out.reason != ""])
 		err = n.store.Ack(sctx, note.EntryID)
 	case retry:
 		if out.count && note.Attempt >= n.cfg.MaxAttempts {
+			n.m.notification("dead_lettered")
 			log.Error().Str("reason", out.reason).Msg("notification dead-lettered after its last attempt")
 			err = n.store.DeadLetter(sctx, note, out.reason)
 			break
@@ -196,9 +207,11 @@ func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notif
 		if delay == 0 {
 			delay = n.backoff(note.Attempt)
 		}
+		n.m.notification("retried")
 		log.Warn().Str("reason", out.reason).Dur("retry_in", delay).Msg("notification will be retried")
 		err = n.store.Retry(sctx, note, n.now().Add(delay), out.count)
 	case dead:
+		n.m.notification("dead_lettered")
 		log.Error().Str("reason", out.reason).Msg("notification dead-lettered")
 		err = n.store.DeadLetter(sctx, note, out.reason)
 	}
@@ -246,6 +259,7 @@ type outcome struct {
 }
 
 func done() outcome                    { return outcome{kind: settled} }
+func dropped(reason string) outcome    { return outcome{kind: settled, reason: reason} }
 func retryLater(reason string) outcome { return outcome{kind: retry, reason: reason, count: true} }
 func giveUp(reason string) outcome     { return outcome{kind: dead, reason: reason} }
 func holdFor(reason string, d time.Duration) outcome {
@@ -269,7 +283,7 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 		}
 		if !ours {
 			log.Warn().Msg("notification for a link with no record and no Slack metadata: dropped")
-			return done()
+			return dropped("no record")
 		}
 		link, err = n.store.Link(ctx, note.IntentID)
 	}
@@ -285,20 +299,20 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 	switch {
 	case dojo.IsNotFound(err):
 		log.Warn().Msg("Dojo does not know this intent: notice not posted")
-		return done()
+		return dropped("unknown at Dojo")
 	case err != nil:
 		return retryLater("confirming with Dojo: " + err.Error())
 	case note.Status == StatusExpired:
 		if !(pi.Status == dojo.StatusCreated || pi.Status == dojo.StatusCanceled) || !expired(link, pi, n.now()) {
 			log.Warn().Str("dojo_status", string(pi.Status)).Msg("link not expired after all: notice not posted")
-			return done()
+			return dropped("not expired")
 		}
 	case !confirms(pi.Status, dojo.Status(note.Status)):
 		if note.Attempt < 3 {
 			return retryLater(fmt.Sprintf("Dojo reports %s, not %s", pi.Status, note.Status))
 		}
 		log.Warn().Str("dojo_status", string(pi.Status)).Msg("Dojo does not confirm the status: notice not posted")
-		return done()
+		return dropped("not confirmed by Dojo")
 	}
 	current := string(pi.Status)
 	if note.Status == StatusExpired {
@@ -377,6 +391,7 @@ func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *sto
 func (n *Notifier) post(ctx context.Context, channel string, opts ...slack.MsgOption) (string, string, error) {
 	for {
 		ch, ts, err := n.slack.PostMessageContext(ctx, channel, opts...)
+		n.m.slackError("chat.postMessage", err)
 		var rl *slack.RateLimitedError
 		if !errors.As(err, &rl) || rl.RetryAfter > n.cfg.MaxWait {
 			return ch, ts, err
@@ -417,6 +432,7 @@ func (n *Notifier) updateCard(ctx context.Context, log zerolog.Logger, link *sto
 	for range 3 {
 		_, _, _, err := n.slack.UpdateMessageContext(ctx, link.MessageChannel, link.MessageTS,
 			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		n.m.slackError("chat.update", err)
 		var rl *slack.RateLimitedError
 		if errors.As(err, &rl) && rl.RetryAfter <= n.cfg.MaxWait {
 			if !sleep(ctx, max(rl.RetryAfter, 100*time.Millisecond)) {

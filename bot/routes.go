@@ -17,8 +17,10 @@ func addRoutes(mux *http.ServeMux, d Deps, l *linker) {
 		store:   d.Store,
 		links:   d.Links,
 		adopt:   &adopter{store: d.Store, links: d.Links, testMode: d.Config.TestMode, now: d.Now},
+		m:       d.Metrics,
 	})
 	mux.Handle("GET "+PathHealthz, handleHealthz())
+	mux.Handle("GET "+PathMetrics, d.Metrics.Handler())
 	mux.Handle("GET "+PathReadyz, handleReadyz(d.Store))
 }
 

@@ -54,6 +54,7 @@ type Deps struct {
 	Now        func() time.Time
 	Notify     NotifyConfig
 	Reconcile  ReconcileConfig
+	Metrics    *Metrics // nil: none
 }
 
 // Server serves paylink's HTTP routes, and takes Slack requests that arrive over Socket
@@ -77,11 +78,12 @@ func NewServer(d Deps) *Server {
 		tasks:  d.Tasks,
 		now:    d.Now,
 		groups: &groupCache{now: d.Now},
+		m:      d.Metrics,
 	}
 	mux := http.NewServeMux()
 	addRoutes(mux, d, l)
 	return &Server{
-		Handler:      withRequestLog(d.Log, mux),
+		Handler:      withRequestLog(d.Log, d.Metrics.instrument(mux)),
 		commands:     withRequestLog(d.Log, handleCommand(nil, l)),
 		interactions: withRequestLog(d.Log, handleInteractions(nil, l)),
 	}

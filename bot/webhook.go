@@ -27,6 +27,7 @@ type webhooks struct {
 	store   Store
 	links   PaymentLinks
 	adopt   *adopter
+	m       *Metrics
 }
 
 // ServeHTTP verifies the signature on the raw body before anything else, records the
@@ -35,6 +36,7 @@ type webhooks struct {
 func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := zerolog.Ctx(r.Context())
 	if len(h.secrets) == 0 {
+		h.m.webhook("unconfigured")
 		log.Error().Msg("webhook refused: DOJO_WEBHOOK_SECRET is not set")
 		http.Error(w, "webhooks are not configured", http.StatusServiceUnavailable)
 		return
@@ -42,6 +44,7 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r, webhookBodyLimit)
 	switch {
 	case errors.Is(err, errTooLarge):
+		h.m.webhook("too_large")
 		log.Warn().Msg("webhook body too large")
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return
@@ -50,12 +53,14 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := dojo.VerifySignature(r.Header.Get(dojo.SignatureHeader), body, h.secrets); err != nil {
+		h.m.webhook("unauthorized")
 		log.Warn().Msg("webhook rejected: bad signature")
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			h.m.webhook("malformed")
 			log.Warn().Str("content_type", truncate(ct, 80)).Msg("webhook rejected: not JSON")
 			http.Error(w, "expected application/json", http.StatusBadRequest)
 			return
@@ -63,6 +68,7 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ev, err := dojo.DecodeEvent(body)
 	if err != nil {
+		h.m.webhook("malformed")
 		log.Warn().Err(err).Msg("webhook rejected: malformed event")
 		http.Error(w, "malformed event", http.StatusBadRequest)
 		return
@@ -70,11 +76,13 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	elog := log.With().Str("event_id", truncate(ev.ID, 80)).Str("event", truncate(ev.Event, 80)).
 		Str("intent", truncate(ev.Data.PaymentIntentID, 100)).Str("status", truncate(string(ev.Data.PaymentStatus), 40)).Logger()
 	if ev.Event != dojo.EventStatusUpdated {
+		h.m.webhook("ignored")
 		elog.Debug().Str("outcome", "ignored").Msg("webhook: event not acted on")
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	if !validIntentID(ev.Data.PaymentIntentID) || !ev.Data.PaymentStatus.Valid() {
+		h.m.webhook("ignored")
 		elog.Warn().Str("outcome", "ignored").Msg("webhook: unusable intent id or status")
 		w.WriteHeader(http.StatusOK)
 		return
@@ -82,17 +90,20 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ours, err := h.adopt.known(ctx, elog, ev.Data.PaymentIntentID)
 	if err != nil {
+		h.m.webhook("unavailable")
 		elog.Error().Err(err).Str("outcome", "unavailable").Msg("webhook: could not look the intent up")
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 		return
 	}
 	if !ours {
+		h.m.webhook("not_ours")
 		elog.Debug().Str("outcome", "not_ours").Msg("webhook: intent paylink did not create")
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	change, err := recordWithImplied(ctx, h.store, ev.Data.PaymentIntentID, string(ev.Data.PaymentStatus), ev.ID, "webhook")
 	if err != nil {
+		h.m.webhook("unavailable")
 		elog.Error().Err(err).Str("outcome", "unavailable").Msg("webhook: could not record")
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 		return
@@ -103,6 +114,7 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if change.Recorded {
 		outcome = "recorded"
 	}
+	h.m.webhook(outcome)
 	elog.Info().Str("outcome", outcome).Str("current", change.Current).Msg("webhook")
 	w.WriteHeader(http.StatusOK)
 }

@@ -99,11 +99,14 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 	defer closeRedis()
 	st := store.New(rdb, store.Options{Prefix: cfg.RedisPrefix})
 
+	metrics := bot.NewMetrics()
+	dojoHTTP := newHTTPClient(cfg.DojoTimeout)
+	dojoHTTP.Transport = metrics.DojoTransport(dojoHTTP.Transport)
 	links := dojo.NewClient(dojo.Config{
 		BaseURL:    cfg.DojoAPIURL,
 		APIKey:     cfg.DojoAPIKey,
 		Version:    cfg.DojoAPIVersion,
-		HTTPClient: newHTTPClient(cfg.DojoTimeout),
+		HTTPClient: dojoHTTP,
 		Timeout:    cfg.DojoTimeout,
 	})
 	slackHTTP := newHTTPClient(10 * time.Second)
@@ -136,6 +139,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 		Now:        time.Now,
 		Notify:     cfg.Notify,
 		Reconcile:  cfg.Reconcile,
+		Metrics:    metrics,
 	}
 	handler := bot.NewServer(deps)
 

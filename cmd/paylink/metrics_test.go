@@ -1,0 +1,66 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paylink/paylink/bot"
+	"github.com/paylink/paylink/bot/fakeslack"
+	"github.com/paylink/paylink/dojo"
+	"github.com/paylink/paylink/dojo/dojotest"
+)
+
+// TestMetrics: after commands, a webhook, a notice and some failures, /metrics shows
+// every metric.
+func TestMetrics(t *testing.T) {
+	r := redisTargets(t)[0]
+	h := startPaylink(t, r, fastNotify)
+	id, _ := h.makeLink("10 GBP metrics-1")
+	h.sendCommand(h.commandForm("0 GBP bad", "m"))
+	h.slack.Fail("chat.postMessage", fakeslack.Failure{Status: 500, Times: 1})
+	h.dojo.SetStatus(id, dojo.StatusCaptured)
+	h.sendWebhook(dojotest.Event(id, dojo.StatusCaptured))
+	h.sendWebhook([]byte(`{}`))
+	waitNotices(t, h.slack, "Paid", 1, 5*time.Second)
+	time.Sleep(5500 * time.Millisecond) // the backlog gauge is refreshed every 5 s
+
+	resp, err := http.Get(h.url + bot.PathMetrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := string(b)
+	for _, want := range []string{
+		`paylink_commands_total{outcome="created"} 1`,
+		`paylink_commands_total{outcome="rejected"} 1`,
+		`paylink_dojo_requests_total{operation="create",status="200"} 1`,
+		`paylink_dojo_requests_total{operation="get",status="200"}`,
+		`paylink_dojo_request_duration_seconds_bucket{operation="create"`,
+		`paylink_webhooks_total{outcome="queued"} 1`,
+		`paylink_webhooks_total{outcome="malformed"} 1`,
+		`paylink_notifications_total{result="delivered"} 1`,
+		`paylink_notifications_total{result="retried"} 1`,
+		`paylink_notification_backlog{state="pending"} 0`,
+		`paylink_notification_backlog{state="dead"} 0`,
+		`paylink_slack_api_errors_total{code="http_500",method="chat.postMessage"} 1`,
+		`paylink_http_requests_total{code="200",route="POST /slack/commands"}`,
+		`paylink_build_info{`,
+		`go_goroutines`,
+		`process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		for _, line := range strings.Split(text, "\n") {
+			if strings.HasPrefix(line, "paylink_") {
+				t.Log(line)
+			}
+		}
+	}
+}
