@@ -196,3 +196,32 @@ func TestNoticesAndOtherMessages(t *testing.T) {
 		t.Errorf("form private_metadata is %d bytes", len(view.PrivateMetadata))
 	}
 }
+
+func BenchmarkRenderCard(b *testing.B) {
+	l := &store.Link{IntentID: "pi_sandbox_G_FeegU8WESxtY_Nct8jqw", UserID: "U2147483697", Amount: 1000, Currency: "GBP",
+		Reference: "ref-123", Status: "Created", CreatedAt: time.Unix(1_700_000_000, 0), ExpiresAt: time.Unix(1_702_592_000, 0), TestMode: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		renderCard(l, "https://pay.dojo.tech/checkout/")
+	}
+}
+
+func BenchmarkRenderCardJSON(b *testing.B) {
+	l := &store.Link{IntentID: "pi_sandbox_G_FeegU8WESxtY_Nct8jqw", UserID: "U2147483697", Amount: 1000, Currency: "GBP",
+		Reference: "ref-123", Status: "Created", CreatedAt: time.Unix(1_700_000_000, 0), ExpiresAt: time.Unix(1_702_592_000, 0), TestMode: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		_, blocks := renderCard(l, "https://pay.dojo.tech/checkout/")
+		if _, err := json.Marshal(blocks); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkNoticeText(b *testing.B) {
+	l := &store.Link{Amount: 1000, Currency: "GBP", Reference: "ref-123"}
+	b.ReportAllocs()
+	for b.Loop() {
+		noticeText(l, "Captured")
+	}
+}

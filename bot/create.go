@@ -472,9 +472,9 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	log.Info().Str("outcome", "created").Str("intent", pi.ID).Dur("dojo_ms", dojoTook).
 		Int64("amount", link.Amount).Str("currency", link.Currency).Msg("slash command")
 	answer("")
+	l.announce(ctx, j, &link)
 	l.audit(ctx, log, store.AuditEvent{Event: "created", Team: link.TeamID, Channel: link.ChannelID, User: link.UserID,
 		Amount: link.Amount, Currency: link.Currency, Reference: link.Reference, Intent: link.IntentID})
-	l.announce(ctx, j, &link)
 }
 
 // createRequest is the Dojo request for a job: amount, reference, payment source, a

@@ -1,0 +1,149 @@
+package bot_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
+
+	"github.com/paylink/paylink/bot"
+	"github.com/paylink/paylink/bot/fakeslack"
+	"github.com/paylink/paylink/dojo"
+	"github.com/paylink/paylink/dojo/dojotest"
+	"github.com/paylink/paylink/store"
+)
+
+// roundTrips counts the Redis round trips a client makes: a command, a script or a
+// pipeline each count once.
+type roundTrips struct {
+	mu    sync.Mutex
+	count int
+	names []string
+}
+
+func (c *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.add(cmd.FullName())
+		return next(ctx, cmd)
+	}
+}
+
+func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.add("pipeline")
+		return next(ctx, cmds)
+	}
+}
+
+func (c *roundTrips) add(name string) {
+	if name == "hello" || name == "client" || strings.HasPrefix(name, "client ") {
+		return // a new connection's handshake, not a request of ours
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.count++
+	c.names = append(c.names, name)
+}
+
+func (c *roundTrips) take() (int, []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, names := c.count, c.names
+	c.count, c.names = 0, nil
+	return n, names
+}
+
+// TestRedisRoundTrips: a command costs at most two Redis round trips before it is
+// answered, and a webhook at most two before it is acknowledged.
+func TestRedisRoundTrips(t *testing.T) {
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	rt := &roundTrips{}
+	rdb.AddHook(rt)
+	st := store.New(rdb, store.Options{})
+	d := dojotest.NewServer(t, dojotest.WithAPIKey("sk_sandbox_rt"))
+	fs := fakeslack.New(t)
+	fs.SetLatency(300 * time.Millisecond) // the link is posted, and its ts recorded, well after the answer
+	tasks := bot.NewTasks(zerolog.Nop())
+	defer tasks.Drain(context.Background())
+	limits, _ := bot.ParseMaxAmounts("")
+	srv := httptest.NewServer(bot.NewServer(bot.Deps{
+		Log: zerolog.Nop(),
+		Config: bot.Config{CheckoutURL: "https://pay.dojo.tech/checkout/", PaymentSource: "payment-links",
+			MaxAmounts: limits, AckBudget: 1500 * time.Millisecond, WorkTimeout: 30 * time.Second,
+			RetypeWindow: 10 * time.Minute, WebhookSecrets: []string{"ws_rt"},
+			Policy: bot.Policy{RateLimit: 30, RateWindow: time.Hour}},
+		Verifier:   bot.NewSlackVerifier("secret", time.Now),
+		Links:      dojo.NewClient(dojo.Config{BaseURL: d.URL, APIKey: "sk_sandbox_rt"}),
+		Store:      st,
+		Slack:      slack.New("xoxb-test", slack.OptionAPIURL(fs.APIURL())),
+		HTTPClient: http.DefaultClient,
+		Tasks:      tasks,
+	}))
+	defer srv.Close()
+
+	command := func(ref string) (int, []string) {
+		form := url.Values{"team_id": {"T1"}, "channel_id": {"C1"}, "user_id": {"U1"}, "command": {"/paylink"},
+			"text": {"10.00 GBP " + ref}, "response_url": {fs.ResponseURL(ref)}}.Encode()
+		ts, sig := bot.SignSlackRequest("secret", time.Now(), []byte(form))
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+bot.PathCommands, strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Slack-Request-Timestamp", ts)
+		req.Header.Set("X-Slack-Signature", sig)
+		rt.take()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		n, names := rt.take()
+		waitFor(t, func() bool { return len(fs.Calls("chat.postMessage")) == len(d.Created()) })
+		time.Sleep(100 * time.Millisecond)
+		return n, names
+	}
+	webhook := func(id string) (int, []string) {
+		d.SetStatus(id, dojo.StatusCaptured)
+		rt.take()
+		code, err := dojotest.SendWebhook(context.Background(), srv.URL+bot.PathDojoWebhooks, "ws_rt", dojotest.Event(id, dojo.StatusCaptured))
+		if err != nil || code != 200 {
+			t.Fatalf("webhook: %d %v", code, err)
+		}
+		return rt.take()
+	}
+	// The first of each loads the Lua scripts into Redis; count the second.
+	command("ref-warm")
+	webhook(d.Created()[0].ID)
+	n, names := command("ref-rt")
+	t.Logf("command: %d round trips before the answer: %v", n, names)
+	if n > 2 {
+		t.Errorf("a command made %d Redis round trips before it was answered, want at most 2: %v", n, names)
+	}
+	n, names = webhook(d.Created()[1].ID)
+	t.Logf("webhook: %d round trips before the answer: %v", n, names)
+	if n > 2 {
+		t.Errorf("a webhook made %d Redis round trips before it was answered, want at most 2: %v", n, names)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
