@@ -9,8 +9,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -200,13 +202,54 @@ func openRedis(log zerolog.Logger, rawURL string) (redis.UniversalClient, func()
 		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 		return rdb, func() { rdb.Close(); mr.Close() }, nil
 	}
-	opt, err := redis.ParseURL(rawURL)
+	rdb, err := redisClient(rawURL)
 	if err != nil {
-		return nil, nil, errors.New("REDIS_URL is not a redis:// or rediss:// URL")
+		return nil, nil, err
 	}
-	rdb := redis.NewClient(opt)
 	return rdb, func() { rdb.Close() }, nil
 }
+
+// redisClient connects to REDIS_URL: a single node (redis://, or rediss:// with TLS),
+// Sentinel (master_name=… with more sentinels as addr=…), or Cluster (cluster=true, more
+// nodes as addr=…).
+func redisClient(rawURL string) (redis.UniversalClient, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		return nil, errors.New("REDIS_URL is not a redis:// or rediss:// URL")
+	}
+	q := u.Query()
+	switch {
+	case q.Get("master_name") != "":
+		opt, err := redis.ParseFailoverURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_URL (Sentinel): %v", redactURLError(err, u))
+		}
+		return redis.NewFailoverClient(opt), nil
+	case q.Get("cluster") == "true":
+		q.Del("cluster")
+		u.RawQuery = q.Encode()
+		opt, err := redis.ParseClusterURL(u.String())
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_URL (Cluster): %v", redactURLError(err, u))
+		}
+		return redis.NewClusterClient(opt), nil
+	}
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %v", redactURLError(err, u))
+	}
+	return redis.NewClient(opt), nil
+}
+
+// redactURLError keeps a URL's password out of an error message.
+func redactURLError(err error, u *url.URL) string {
+	msg := err.Error()
+	if p, ok := u.User.Password(); ok && p != "" {
+		msg = strings.ReplaceAll(msg, p, "[redacted]")
+	}
+	return msg
+}
+
 
 // newHTTPClient returns a client for outbound API calls with an overall timeout and
 // enough idle connections for bursts.
