@@ -250,7 +250,6 @@ func redactURLError(err error, u *url.URL) string {
 	return msg
 }
 
-
 // newHTTPClient returns a client for outbound API calls with an overall timeout and
 // enough idle connections for bursts.
 func newHTTPClient(timeout time.Duration) *http.Client {
