@@ -26,6 +26,7 @@ type PaymentLinks interface {
 	CreatePaymentIntent(ctx context.Context, req dojo.CreateRequest) (*dojo.PaymentIntent, error)
 	PaymentIntent(ctx context.Context, id string) (*dojo.PaymentIntent, error)
 	CancelPaymentIntent(ctx context.Context, id string) (*dojo.PaymentIntent, error)
+	SearchPaymentIntents(ctx context.Context, req dojo.SearchRequest) (*dojo.SearchResult, error)
 }
 
 // LinkStore keeps link records and command claims. *store.Store satisfies it.
@@ -331,6 +332,8 @@ type createJob struct {
 	// key, when set, identifies "the same request" instead of the command's content: a
 	// button pressed twice makes one link.
 	key string
+	// nonce marks the intent this job asks Dojo for, in its metadata.
+	nonce string
 }
 
 // fingerprint identifies "the same command" for the re-type guard: same workspace,
@@ -426,10 +429,20 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	}
 
 	start := l.now()
+	j.nonce = newRequestID() + newRequestID()
 	pi, err := l.links.CreatePaymentIntent(ctx, l.createRequest(j))
 	dojoTook := l.now().Sub(start)
 	if err == nil && !validIntentID(pi.ID) {
 		err = fmt.Errorf("dojo returned an unusable payment intent id %q", truncate(pi.ID, 80))
+	}
+	var de *dojo.Error
+	if errors.As(err, &de) && de.Timeout {
+		// Dojo may have created the intent without its answer reaching us. Find it by the
+		// nonce in its metadata rather than leave a link nobody knows about.
+		if found := l.findTimedOut(ctx, log, j, start); found != nil {
+			log.Info().Str("intent", found.ID).Msg("Dojo timed out but had created the intent: found it")
+			pi, err = found, nil
+		}
 	}
 	if err != nil {
 		release()
@@ -477,6 +490,32 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 		Amount: link.Amount, Currency: link.Currency, Reference: link.Reference, Intent: link.IntentID})
 }
 
+// findTimedOut looks at Dojo for the intent a timed-out create may have made, by the
+// job's nonce. It asks a few times, for a few seconds; nil if it is not there.
+func (l *linker) findTimedOut(ctx context.Context, log zerolog.Logger, j createJob, start time.Time) *dojo.PaymentIntent {
+	since := start.Add(-time.Minute).UTC()
+	for attempt := range 3 {
+		if attempt > 0 && !sleep(ctx, time.Second) {
+			return nil
+		}
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		res, err := l.links.SearchPaymentIntents(cctx, dojo.SearchRequest{
+			Statuses: []dojo.Status{dojo.StatusCreated}, StartDate: &since, Cursor: &dojo.Cursor{Limit: 100},
+		})
+		cancel()
+		if err != nil {
+			log.Warn().Err(err).Msg("could not search Dojo for a timed-out intent")
+			continue
+		}
+		for i := range res.Data {
+			if res.Data[i].Metadata[MetaNonce] == j.nonce && validIntentID(res.Data[i].ID) {
+				return &res.Data[i]
+			}
+		}
+	}
+	return nil
+}
+
 // createRequest is the Dojo request for a job: amount, reference, payment source, a
 // description naming who asked where, and the Slack ids in metadata so a payment can be
 // routed back even without its Redis record.
@@ -508,6 +547,7 @@ func (l *linker) createRequest(j createJob) dojo.CreateRequest {
 			MetaTeam:    j.sc.TeamID,
 			MetaChannel: j.sc.ChannelID,
 			MetaUser:    j.sc.UserID,
+			MetaNonce:   j.nonce,
 		},
 	}
 }
@@ -517,6 +557,8 @@ const (
 	MetaTeam    = "slackTeamId"
 	MetaChannel = "slackChannelId"
 	MetaUser    = "slackUserId"
+	// MetaNonce is unique per create call: it finds an intent whose answer was lost.
+	MetaNonce = "paylinkNonce"
 )
 
 // validIntentID accepts the ids Dojo issues (pi_sandbox_… and the like): they go into

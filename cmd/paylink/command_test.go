@@ -503,3 +503,22 @@ func TestEmbeddedRedis(t *testing.T) {
 		t.Errorf("no warning about the embedded Redis in the log")
 	}
 }
+
+// TestDojoTimeoutRecovered: Dojo creates the intent but its answer comes after
+// DOJO_TIMEOUT; paylink finds the intent by its nonce and posts it, rather than leave a
+// link nobody knows about and have the agent make a second one.
+func TestDojoTimeoutRecovered(t *testing.T) {
+	t.Parallel()
+	r := redisTargets(t)[0]
+	h := startPaylink(t, r, env{"DOJO_TIMEOUT": "300ms"})
+	h.dojo.SlowNext(1, 800*time.Millisecond)
+	h.sendCommand(h.commandForm("10 GBP slow-create", "sc"))
+	post := h.slack.WaitCalls(t, "chat.postMessage", 1, 8*time.Second)[0]
+	created := h.dojo.Created()
+	if len(created) != 1 || !strings.Contains(post.Text, created[0].ID) {
+		t.Fatalf("posted %q; Dojo holds %d intents", post.Text, len(created))
+	}
+	if created[0].Metadata[bot.MetaNonce] == "" {
+		t.Errorf("the intent carries no nonce")
+	}
+}

@@ -48,6 +48,7 @@ type Server struct {
 	order    []string // intent ids in creation order
 	refunds  map[string]dojo.Refund
 	latency  time.Duration
+	slow     []time.Duration // latencies of the next requests, before latency applies
 	failures []failure
 }
 
@@ -117,6 +118,15 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.latency = d
+}
+
+// SlowNext delays only the next n requests by d.
+func (s *Server) SlowNext(n int, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.slow = append(s.slow, d)
+	}
 }
 
 // FailNext makes the next n requests fail with status and body (a problem JSON).
@@ -205,6 +215,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body})
 	latency := s.latency
+	if len(s.slow) > 0 {
+		latency, s.slow = s.slow[0], s.slow[1:]
+	}
 	var fail *failure
 	if len(s.failures) > 0 {
 		f := s.failures[0]
