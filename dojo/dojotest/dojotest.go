@@ -50,6 +50,7 @@ type Server struct {
 	latency  time.Duration
 	slow     []time.Duration // latencies of the next requests, before latency applies
 	failures []failure
+	hooks    webhookState
 }
 
 type failure struct {
@@ -258,6 +259,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.cancel(w, intentPath.FindStringSubmatch(r.URL.Path)[1])
 	case r.Method == http.MethodPost && refundPath.MatchString(r.URL.Path):
 		s.refund(w, r, body, refundPath.FindStringSubmatch(r.URL.Path)[1])
+	case r.URL.Path == "/webhooks" || strings.HasPrefix(r.URL.Path, "/webhooks/"):
+		s.webhooks(w, r, body)
 	default:
 		problem(w, http.StatusNotFound, "Not Found", "", nil)
 	}
