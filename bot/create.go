@@ -163,7 +163,7 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 			return
 		case CommandStatus, CommandCancel:
 			l.m.command(map[CommandKind]string{CommandStatus: "status", CommandCancel: "cancel"}[cmd.Kind])
-			rep, _ := l.run(createJob{}, func(ctx context.Context, h *handoff) {
+			rep, _ := l.run(clog, sc.ResponseURL, func(ctx context.Context, h *handoff) {
 				l.subcommand(ctx, clog, sc, cmd, h)
 			}, "Asking Dojo… the answer will follow here in a moment.")
 			writeReply(w, rep)
@@ -246,9 +246,17 @@ func writeReply(w http.ResponseWriter, r reply) {
 // handoff passes the first answer of a background job to the request that started it,
 // unless the request has stopped waiting; then the job delivers it through response_url.
 type handoff struct {
-	mu     sync.Mutex
-	gaveUp bool
-	ch     chan reply
+	mu       sync.Mutex
+	gaveUp   bool
+	answered bool
+	ch       chan reply
+}
+
+// isAnswered reports whether the work has given its first answer.
+func (h *handoff) isAnswered() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.answered
 }
 
 // reply is an answer to the agent: text, and blocks when it has buttons.
@@ -270,6 +278,7 @@ func noWaiter() *handoff { return &handoff{gaveUp: true} }
 func (h *handoff) deliver(r reply) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.answered = true
 	if h.gaveUp {
 		return false
 	}
@@ -292,18 +301,20 @@ func (h *handoff) giveUp() (reply, bool) {
 
 // start runs the creation of a link in the background and waits up to cfg.AckBudget
 // for its first answer: what to acknowledge the command with (empty when the link is
-// made and about to be posted). When the budget runs out first, it returns a note that
-// the link is on its way, and false; the job then reports through response_url.
+// made and about to be posted). When the budget runs out first, it acknowledges with
+// nothing and the job reports through response_url (see run).
 func (l *linker) start(log zerolog.Logger, reqID, sig string, sc slack.SlashCommand, cmd Command) (reply, bool) {
 	job := createJob{log: log, reqID: reqID, sig: sig, sc: sc, cmd: cmd}
-	return l.run(job, func(ctx context.Context, h *handoff) { l.create(ctx, job, h) },
+	return l.run(log, sc.ResponseURL, func(ctx context.Context, h *handoff) { l.create(ctx, job, h) },
 		fmt.Sprintf("Creating a %s payment link for %s… Dojo is taking a moment; the link will appear in this channel as soon as it is ready.",
 			cmd.Amount, escapeMrkdwn(cmd.Reference)))
 }
 
 // run starts work in the background and waits up to cfg.AckBudget for its first
-// answer; after that it returns slowText, and false.
-func (l *linker) run(log createJob, work func(context.Context, *handoff), slowText string) (reply, bool) {
+// answer. When the budget runs out first it returns an empty reply (acknowledging
+// with nothing shown) and false; the work then answers through response_url, and if it
+// has not answered by cfg.SlowNotice, slowText tells the agent it is on its way.
+func (l *linker) run(log zerolog.Logger, responseURL string, work func(context.Context, *handoff), slowText string) (reply, bool) {
 	h := newHandoff()
 	if !l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) { work(ctx, h) }) {
 		return reply{Text: "Paylink is restarting, so nothing was done. Please try again in a few seconds."}, true
@@ -318,7 +329,15 @@ func (l *linker) run(log createJob, work func(context.Context, *handoff), slowTe
 	if r, ok := h.giveUp(); ok {
 		return r, true
 	}
-	return reply{Text: slowText}, false
+	if wait := l.cfg.SlowNotice - l.cfg.AckBudget; wait > 0 && slowText != "" {
+		l.tasks.Go(wait+10*time.Second, func(ctx context.Context) {
+			if !sleep(ctx, wait) || h.isAnswered() {
+				return
+			}
+			l.respond(ctx, log, responseURL, reply{Text: slowText})
+		})
+	}
+	return reply{}, false
 }
 
 // createJob is one slash command on its way to a link.

@@ -24,7 +24,8 @@ type Config struct {
 	PaymentSource string        // sent as paymentSource; empty sends none
 	TestMode      bool          // a sandbox Dojo key: every message says TEST MODE
 	MaxAmounts    MaxAmounts    // largest amount per link, per currency
-	AckBudget     time.Duration // how long a command waits for Dojo before acknowledging
+	AckBudget     time.Duration // how long a command waits for its outcome before acknowledging
+	SlowNotice    time.Duration // a command still not done after this gets a "Dojo is taking a moment" note
 	WorkTimeout   time.Duration // how long the work a command starts may take in all
 	RetypeWindow  time.Duration // the same command again within this returns the same link
 	// WebhookSecrets verify Dojo's webhooks; several may be active while one is rotated.
@@ -36,7 +37,8 @@ type Config struct {
 
 // Defaults for the timing settings.
 const (
-	DefaultAckBudget    = 1500 * time.Millisecond
+	DefaultAckBudget    = 25 * time.Millisecond
+	DefaultSlowNotice   = 1500 * time.Millisecond
 	DefaultWorkTimeout  = 45 * time.Second
 	DefaultRetypeWindow = 10 * time.Minute
 )
@@ -68,6 +70,9 @@ type Server struct {
 func NewServer(d Deps) *Server {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Config.SlowNotice == 0 {
+		d.Config.SlowNotice = DefaultSlowNotice
 	}
 	l := &linker{
 		cfg:    d.Config,

@@ -84,10 +84,21 @@ func TestAccessPolicy(t *testing.T) {
 		f := h.commandForm(text, "p-"+user+text)
 		f.Set("user_id", user)
 		_, body, _ := h.sendCommand(f)
-		if strings.TrimSpace(body) == "" {
-			return ""
+		if strings.TrimSpace(body) != "" {
+			return ephemeralText(t, body)
 		}
-		return ephemeralText(t, body)
+		// A link made, or a refusal that came after the acknowledgement.
+		deadline := time.Now().Add(3 * time.Second)
+		for time.Now().Before(deadline) {
+			if r := h.slack.Responses("p-" + user + text); len(r) > 0 {
+				return r[0].Text
+			}
+			if len(d.Created()) > 0 && strings.Contains(d.Created()[len(d.Created())-1].Reference, strings.Fields(text)[2]) {
+				return ""
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return ""
 	}
 	if text := as("U_STRANGER", "10 GBP p1"); !strings.Contains(text, "not among the people") {
 		t.Errorf("stranger: %q", text)

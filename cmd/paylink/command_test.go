@@ -281,7 +281,7 @@ func TestSlowDojo(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || took >= 3*time.Second {
 		t.Fatalf("answer %d after %v, want 200 within 3s", resp.StatusCode, took)
 	}
-	if text := ephemeralText(t, body); !strings.Contains(text, "€25.00") {
+	if text := ephemeralText(t, h.answer(body, "slow")); !strings.Contains(text, "€25.00") {
 		t.Errorf("interim answer %q does not say which link is coming", text)
 	}
 	posts := h.slack.WaitCalls(t, "chat.postMessage", 1, 10*time.Second)
@@ -327,7 +327,7 @@ func TestDojoFailures(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d, want 200", resp.StatusCode)
 			}
-			text := ephemeralText(t, body)
+			text := ephemeralText(t, h.answer(body, "f"))
 			for _, want := range tt.want {
 				if !strings.Contains(text, want) {
 					t.Errorf("answer %q lacks %q", text, want)
@@ -360,7 +360,7 @@ func TestRetypedCommand(t *testing.T) {
 	h.slack.WaitCalls(t, "chat.postMessage", 1, 5*time.Second)
 	_, body, _ := h.sendCommand(h.commandForm("10.00 gbp  ref-123", "b"))
 	id := h.dojo.Created()[0].ID
-	if text := ephemeralText(t, body); !strings.Contains(text, "https://pay.dojo.tech/checkout/"+id) {
+	if text := ephemeralText(t, h.answer(body, "b")); !strings.Contains(text, "https://pay.dojo.tech/checkout/"+id) {
 		t.Errorf("re-typed command answer %q lacks the existing link", text)
 	}
 	if n := len(h.dojo.Created()); n != 1 {
@@ -383,7 +383,7 @@ func TestRetypeWhileSlow(t *testing.T) {
 	h.dojo.SetLatency(2 * time.Second)
 	h.sendCommand(h.commandForm("10.00 GBP ref-9", "a"))
 	_, body, _ := h.sendCommand(h.commandForm("10.00 GBP ref-9", "b"))
-	if text := ephemeralText(t, body); !strings.Contains(text, "already being created") {
+	if text := ephemeralText(t, h.answer(body, "b")); !strings.Contains(text, "already being created") {
 		t.Errorf("answer while pending = %q", text)
 	}
 	h.slack.WaitCalls(t, "chat.postMessage", 1, 10*time.Second)

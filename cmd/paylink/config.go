@@ -39,12 +39,15 @@ type config struct {
 
 	MaxAmounts   bot.MaxAmounts
 	AckBudget    time.Duration
+	SlowNotice   time.Duration
 	RetypeWindow time.Duration
 
 	Notify    bot.NotifyConfig
 	Reconcile bot.ReconcileConfig
 
 	Policy bot.Policy
+
+	DebugAddr string // PAYLINK_DEBUG_ADDR: Go's profiler, off when empty
 }
 
 // loadConfig reads the configuration through lookup (os.LookupEnv in production). It
@@ -100,6 +103,7 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		RedisURL:           get("REDIS_URL", ""),
 		RedisPrefix:        get("PAYLINK_REDIS_PREFIX", "paylink:"),
 		AckBudget:          duration("PAYLINK_ACK_BUDGET", bot.DefaultAckBudget),
+		SlowNotice:         duration("PAYLINK_SLOW_NOTICE", bot.DefaultSlowNotice),
 		RetypeWindow:       duration("PAYLINK_RETYPE_WINDOW", bot.DefaultRetypeWindow),
 	}
 	positive := func(name string, def int) int {
@@ -127,6 +131,7 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		Interval: duration("PAYLINK_RECONCILE_INTERVAL", 5*time.Minute),
 		Rate:     float64(positive("PAYLINK_RECONCILE_RATE", 5)),
 	}
+	c.DebugAddr = get("PAYLINK_DEBUG_ADDR", "")
 	c.Policy = bot.Policy{
 		Channels:   idSet(get("PAYLINK_ALLOWED_CHANNELS", "")),
 		Users:      idSet(get("PAYLINK_ALLOWED_USERS", "")),
@@ -245,6 +250,7 @@ func (c config) logFields(e *zerolog.Event) *zerolog.Event {
 		Str("redis_prefix", c.RedisPrefix).
 		Str("log_level", c.LogLevel.String()).
 		Dur("ack_budget", c.AckBudget).
+		Dur("slow_notice", c.SlowNotice).
 		Dur("retype_window", c.RetypeWindow).
 		Int("notify_workers", c.Notify.Workers).
 		Dur("notify_claim_idle", c.Notify.ClaimIdle).

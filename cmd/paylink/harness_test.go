@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -264,4 +265,22 @@ func (h *harness) do(req *http.Request) (*http.Response, string, time.Duration) 
 // dojoCalls counts the API requests the fake Dojo received.
 func (h *harness) dojoCalls() int {
 	return len(h.dojo.Requests())
+}
+
+// answer is what the agent was told about a command: the HTTP reply when the outcome
+// came within the acknowledgement budget, else the first message to its response_url.
+func (h *harness) answer(body, responseName string) string {
+	h.t.Helper()
+	if strings.TrimSpace(body) != "" {
+		return body
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(h.slack.Responses(responseName)) == 0 {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("no answer on %s", responseName)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b, _ := json.Marshal(h.slack.Responses(responseName)[0])
+	return string(b)
 }

@@ -101,7 +101,9 @@ func TestHostileInput(t *testing.T) {
 // a webhook delivered again changes nothing.
 func TestReplayedRequests(t *testing.T) {
 	r := redisTargets(t)[0]
-	h := startPaylink(t, r, fastNotify)
+	// A create command's replay is found with its claim: give it time to answer in the
+	// request, so the test sees the 401.
+	h := startPaylink(t, r, merge(fastNotify, env{"PAYLINK_ACK_BUDGET": "2s"}))
 	for _, text := range []string{"10 GBP replay-1", "help", "0 GBP bad", "list"} {
 		body := h.commandForm(text, "rp").Encode()
 		req := h.signedRequest(bot.PathCommands, "application/x-www-form-urlencoded", []byte(body))

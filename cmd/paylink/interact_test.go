@@ -240,6 +240,7 @@ func TestDuplicateReferenceGuard(t *testing.T) {
 	h := startPaylink(t, r, fastNotify)
 	first, _ := h.makeLink("10 GBP INV-9")
 	_, body, _ := h.sendCommand(h.commandForm("25 GBP inv-9", "dup"))
+	body = h.answer(body, "dup")
 	var msg struct {
 		Text   string            `json:"text"`
 		Blocks []json.RawMessage `json:"blocks"`
@@ -295,19 +296,19 @@ func TestListAndStatus(t *testing.T) {
 		t.Errorf("list = %q, want both, newest first", text)
 	}
 	_, body, _ = h.sendCommand(h.commandForm("status LIST-A", "s"))
-	if text := ephemeralText(t, body); !strings.Contains(text, "Paid") || !strings.Contains(text, "£10.00") {
+	if text := ephemeralText(t, h.answer(body, "s")); !strings.Contains(text, "Paid") || !strings.Contains(text, "£10.00") {
 		t.Errorf("status = %q, want Paid from Dojo", text)
 	}
 	_, body, _ = h.sendCommand(h.commandForm("status "+a, "s2"))
-	if text := ephemeralText(t, body); !strings.Contains(text, "list-a") {
+	if text := ephemeralText(t, h.answer(body, "s2")); !strings.Contains(text, "list-a") {
 		t.Errorf("status by intent id = %q", text)
 	}
 	_, body, _ = h.sendCommand(h.commandForm("status nothing-like-it", "s3"))
-	if text := ephemeralText(t, body); !strings.Contains(text, "No payment link") {
+	if text := ephemeralText(t, h.answer(body, "s3")); !strings.Contains(text, "No payment link") {
 		t.Errorf("status of an unknown reference = %q", text)
 	}
 	_, body, _ = h.sendCommand(h.commandForm("cancel list-b", "c"))
-	if text := ephemeralText(t, body); !strings.Contains(text, "Canceled the €20.00 link") {
+	if text := ephemeralText(t, h.answer(body, "c")); !strings.Contains(text, "Canceled the €20.00 link") {
 		t.Errorf("cancel = %q", text)
 	}
 }

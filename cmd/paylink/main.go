@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only on PAYLINK_DEBUG_ADDR
 	"net/url"
 	"os"
 	"os/signal"
@@ -127,6 +128,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 			TestMode:       dojo.IsSandboxKey(cfg.DojoAPIKey),
 			MaxAmounts:     cfg.MaxAmounts,
 			AckBudget:      cfg.AckBudget,
+			SlowNotice:     cfg.SlowNotice,
 			WorkTimeout:    cfg.DojoTimeout + 30*time.Second,
 			RetypeWindow:   cfg.RetypeWindow,
 			WebhookSecrets: cfg.DojoWebhookSecrets,
@@ -151,6 +153,18 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 	var workers sync.WaitGroup
 	workers.Go(func() { bot.NewNotifier(deps).Run(workCtx) })
 	workers.Go(func() { bot.NewReconciler(deps).Run(workCtx) })
+
+	if cfg.DebugAddr != "" {
+		// Go's profiler, on its own listener (keep it off the public one).
+		dbg := &http.Server{Addr: cfg.DebugAddr, Handler: http.DefaultServeMux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := dbg.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error().Err(err).Msg("debug listener")
+			}
+		}()
+		defer dbg.Close()
+		log.Warn().Str("addr", cfg.DebugAddr).Msg("profiler listening: /debug/pprof/")
+	}
 
 	srv := &http.Server{
 		Handler:           handler,
