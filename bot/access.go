@@ -166,14 +166,19 @@ func (l *linker) audit(ctx context.Context, log zerolog.Logger, e store.AuditEve
 }
 
 func writeAudit(ctx context.Context, log zerolog.Logger, st Store, e store.AuditEvent) {
-	log.Info().Bool("audit", true).Str("event", e.Event).Str("team", e.Team).Str("channel", e.Channel).
-		Str("user", e.User).Int64("amount", e.Amount).Str("currency", e.Currency).Str("reference", e.Reference).
-		Str("intent", e.Intent).Str("detail", e.Detail).Msg("audit")
+	logAudit(log, e)
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 	defer cancel()
 	if err := st.Audit(actx, e); err != nil {
 		log.Warn().Err(err).Msg("could not write the audit event to Redis")
 	}
+}
+
+// logAudit writes an audit event to the log.
+func logAudit(log zerolog.Logger, e store.AuditEvent) {
+	log.Info().Bool("audit", true).Str("event", e.Event).Str("team", e.Team).Str("channel", e.Channel).
+		Str("user", e.User).Int64("amount", e.Amount).Str("currency", e.Currency).Str("reference", e.Reference).
+		Str("intent", e.Intent).Str("detail", e.Detail).Msg("audit")
 }
 
 // humanDuration says a duration the way people do: "1 hour", "10 minutes".

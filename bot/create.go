@@ -37,6 +37,7 @@ type LinkStore interface {
 	Audit(ctx context.Context, e store.AuditEvent) error
 	SaveLink(ctx context.Context, l store.Link, fingerprint string, window time.Duration) error
 	SetLinkMessage(ctx context.Context, intentID, channel, ts string) error
+	LinkPosted(ctx context.Context, intentID, channel, ts string, created store.AuditEvent) error
 	SetLinkStatus(ctx context.Context, intentID, status string, at time.Time) error
 	ChannelLinks(ctx context.Context, team, channel string, n int) ([]*store.Link, error)
 	LinksByReference(ctx context.Context, team, reference string, n int) ([]*store.Link, error)
@@ -504,8 +505,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	log.Info().Str("outcome", "created").Str("intent", pi.ID).Dur("dojo_ms", dojoTook).
 		Int64("amount", link.Amount).Str("currency", link.Currency).Msg("slash command")
 	answer("")
-	l.announce(ctx, j, &link)
-	l.audit(ctx, log, store.AuditEvent{Event: "created", Team: link.TeamID, Channel: link.ChannelID, User: link.UserID,
+	l.announce(ctx, j, &link, store.AuditEvent{Event: "created", Team: link.TeamID, Channel: link.ChannelID, User: link.UserID,
 		Amount: link.Amount, Currency: link.Currency, Reference: link.Reference, Intent: link.IntentID})
 }
 
@@ -622,8 +622,14 @@ func (l *linker) cancelUnrecorded(ctx context.Context, log zerolog.Logger, id st
 // records its ts. Where the bot can't post (a private channel or DM it is not in) the
 // command's response_url carries the link into the channel instead; if Slack refuses
 // for another reason, the agent gets the link privately.
-func (l *linker) announce(ctx context.Context, j createJob, link *store.Link) {
+func (l *linker) announce(ctx context.Context, j createJob, link *store.Link, created store.AuditEvent) {
 	log := j.log.With().Str("intent", link.IntentID).Logger()
+	audited := false
+	defer func() {
+		if !audited {
+			l.audit(ctx, log, created)
+		}
+	}()
 	text, blocks := renderCard(link, l.cfg.CheckoutURL)
 	channel, ts, err := postMessage(ctx, l.slack, link.ChannelID,
 		slack.MsgOptionText(text, false),
@@ -632,7 +638,10 @@ func (l *linker) announce(ctx context.Context, j createJob, link *store.Link) {
 		slack.MsgOptionDisableMediaUnfurl(),
 	)
 	if err == nil {
-		if err := l.store.SetLinkMessage(ctx, link.IntentID, channel, ts); err != nil {
+		// The message ts and the audit event in one round trip.
+		logAudit(log, created)
+		audited = true
+		if err := l.store.LinkPosted(ctx, link.IntentID, channel, ts, created); err != nil {
 			log.Error().Err(err).Msg("could not record the link message ts")
 		}
 		return

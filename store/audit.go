@@ -28,14 +28,18 @@ type AuditEvent struct {
 	Detail    string // why, for refusals
 }
 
-// Audit appends e to the capped audit stream. One round trip.
-func (s *Store) Audit(ctx context.Context, e AuditEvent) error {
-	err := s.rdb.XAdd(ctx, &redis.XAddArgs{
+func (s *Store) auditArgs(e AuditEvent) *redis.XAddArgs {
+	return &redis.XAddArgs{
 		Stream: s.auditKey(), MaxLen: auditMaxLen, Approx: true,
 		Values: []any{"event", e.Event, "team", e.Team, "channel", e.Channel, "user", e.User,
 			"amount", strconv.FormatInt(e.Amount, 10), "currency", e.Currency, "reference", e.Reference,
 			"intent", e.Intent, "detail", e.Detail},
-	}).Err()
+	}
+}
+
+// Audit appends e to the capped audit stream. One round trip.
+func (s *Store) Audit(ctx context.Context, e AuditEvent) error {
+	err := s.rdb.XAdd(ctx, s.auditArgs(e)).Err()
 	if err != nil {
 		return fmt.Errorf("store: audit: %w", err)
 	}
@@ -69,4 +73,19 @@ func indexByte(s string, c byte) int {
 		}
 	}
 	return len(s)
+}
+
+// LinkPosted records where the link message was posted (as SetLinkMessage) and appends
+// the audit event of the link's creation, in one round trip.
+func (s *Store) LinkPosted(ctx context.Context, intentID, channel, ts string, created AuditEvent) error {
+	pipe := s.rdb.Pipeline()
+	set := hsetIfExists.Eval(ctx, pipe, []string{s.linkKey(intentID)}, fMsgChannel, channel, fMsgTS, ts)
+	pipe.XAdd(ctx, s.auditArgs(created))
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("store: link posted %s: %w", intentID, err)
+	}
+	if n, _ := set.Int(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
