@@ -81,6 +81,9 @@ type Server struct {
 	nextTS    int64
 	groups    map[string][]string
 	views     int
+
+	appToken string
+	sock     socket
 }
 
 // Option configures a Server.
@@ -225,6 +228,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch {
+	case r.URL.Path == "/api/apps.connections.open":
+		s.connectionsOpen(w, r)
+	case r.URL.Path == "/socket":
+		s.serveSocket(w, r)
 	case strings.HasPrefix(r.URL.Path, "/api/"):
 		s.api(w, r, strings.TrimPrefix(r.URL.Path, "/api/"))
 	case strings.HasPrefix(r.URL.Path, "/response/"):

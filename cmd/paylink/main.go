@@ -153,6 +153,21 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 	var workers sync.WaitGroup
 	workers.Go(func() { bot.NewNotifier(deps).Run(workCtx) })
 	workers.Go(func() { bot.NewReconciler(deps).Run(workCtx) })
+	if cfg.SlackAppToken != "" {
+		// Commands and interactions arrive over Socket Mode; HTTP still serves webhooks,
+		// health and metrics.
+		if !strings.HasPrefix(cfg.SlackAppToken, "xapp-") {
+			log.Warn().Msg("SLACK_APP_TOKEN does not start with xapp-: is it an app-level token?")
+		}
+		sockAPI := slack.New(cfg.SlackBotToken, slack.OptionAppLevelToken(cfg.SlackAppToken),
+			slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionHTTPClient(slackHTTP))
+		log.Info().Msg("Socket Mode is on: Slack commands and interactions arrive over its WebSocket")
+		workers.Go(func() {
+			if err := bot.RunSocketMode(workCtx, log, sockAPI, handler); err != nil && workCtx.Err() == nil {
+				log.Error().Err(err).Msg("Socket Mode stopped")
+			}
+		})
+	}
 
 	if cfg.DebugAddr != "" {
 		// Go's profiler, on its own listener (keep it off the public one).
