@@ -96,7 +96,8 @@ func TestFaultSuite(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("phase 1: %d links from %d commands; Dojo holds %d intents (the rest were made when Dojo timed out)", links, commands.Load(), len(h.dojo.Created()))
+	t.Logf("phase 1: %d links from %d commands; Dojo holds %d intents (%d made by a create that timed out and was not found again)",
+		links, commands.Load(), len(h.dojo.Created()), len(h.dojo.Created())-links)
 
 	// Phase 2: every link is paid; Dojo delivers webhooks (again until it gets a 2xx)
 	// for all but the last three, which only reconciliation can find.
