@@ -71,6 +71,20 @@ func TestHostileInput(t *testing.T) {
 			}
 		})
 	}
+	t.Run("interaction with a bad signature", func(t *testing.T) {
+		req := h.signedRequest(bot.PathInteractions, form, interaction(`{"type":"block_actions","user":{"id":"U1"}}`))
+		req.Header.Set("X-Slack-Signature", "v0="+strings.Repeat("0", 64))
+		if resp, _, _ := h.do(req); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("status %d, want 401", resp.StatusCode)
+		}
+	})
+	t.Run("interaction without a signature", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPost, h.url+bot.PathInteractions, strings.NewReader(string(interaction(`{"type":"block_actions","user":{"id":"U1"}}`))))
+		req.Header.Set("Content-Type", form)
+		if resp, _, _ := h.do(req); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("status %d, want 401", resp.StatusCode)
+		}
+	})
 	t.Run("webhook deeply nested", func(t *testing.T) {
 		if code := h.sendWebhook(nested); code != 400 {
 			t.Errorf("status %d, want 400", code)
