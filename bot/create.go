@@ -85,7 +85,13 @@ type linker struct {
 	now    func() time.Time
 	groups *groupCache
 	m      *Metrics
+	// inflight holds a token per command whose work is under way (cfg.MaxInFlight).
+	inflight chan struct{}
 }
+
+// inflightWait is how long a command waits for a free slot when cfg.MaxInFlight
+// commands are already under way.
+const inflightWait = time.Second
 
 // handleCommand serves POST /slack/commands. It verifies the signature on the raw body
 // before anything else, answers every valid request with 200 within cfg.AckBudget plus
@@ -317,7 +323,22 @@ func (l *linker) start(log zerolog.Logger, reqID, sig string, sc slack.SlashComm
 // has not answered by cfg.SlowNotice, slowText tells the agent it is on its way.
 func (l *linker) run(log zerolog.Logger, responseURL string, work func(context.Context, *handoff), slowText string) (reply, bool) {
 	h := newHandoff()
-	if !l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) { work(ctx, h) }) {
+	// Bound the work in flight: when Dojo is slow and commands keep coming, wait a little
+	// for a slot, then say so rather than pile up without limit.
+	slot := time.NewTimer(inflightWait)
+	select {
+	case l.inflight <- struct{}{}:
+		slot.Stop()
+	case <-slot.C:
+		l.m.command("busy")
+		log.Warn().Int("in_flight", cap(l.inflight)).Msg("too many commands in flight: refused")
+		return reply{Text: "Paylink is very busy right now, so nothing was done. Please try again in a moment."}, true
+	}
+	if !l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) {
+		defer func() { <-l.inflight }()
+		work(ctx, h)
+	}) {
+		<-l.inflight
 		return reply{Text: "Paylink is restarting, so nothing was done. Please try again in a few seconds."}, true
 	}
 	timer := time.NewTimer(l.cfg.AckBudget)

@@ -26,6 +26,7 @@ type Config struct {
 	MaxAmounts    MaxAmounts    // largest amount per link, per currency
 	AckBudget     time.Duration // how long a command waits for its outcome before acknowledging
 	SlowNotice    time.Duration // a command still not done after this gets a "Dojo is taking a moment" note
+	MaxInFlight   int           // commands whose work may be under way at once; more wait, then are refused
 	WorkTimeout   time.Duration // how long the work a command starts may take in all
 	RetypeWindow  time.Duration // the same command again within this returns the same link
 	// WebhookSecrets verify Dojo's webhooks; several may be active while one is rotated.
@@ -39,6 +40,7 @@ type Config struct {
 const (
 	DefaultAckBudget    = 25 * time.Millisecond
 	DefaultSlowNotice   = 1500 * time.Millisecond
+	DefaultMaxInFlight  = 2000
 	DefaultWorkTimeout  = 45 * time.Second
 	DefaultRetypeWindow = 10 * time.Minute
 )
@@ -74,16 +76,20 @@ func NewServer(d Deps) *Server {
 	if d.Config.SlowNotice == 0 {
 		d.Config.SlowNotice = DefaultSlowNotice
 	}
+	if d.Config.MaxInFlight <= 0 {
+		d.Config.MaxInFlight = DefaultMaxInFlight
+	}
 	l := &linker{
-		cfg:    d.Config,
-		links:  d.Links,
-		store:  d.Store,
-		slack:  d.Slack,
-		hc:     d.HTTPClient,
-		tasks:  d.Tasks,
-		now:    d.Now,
-		groups: &groupCache{now: d.Now},
-		m:      d.Metrics,
+		cfg:      d.Config,
+		links:    d.Links,
+		store:    d.Store,
+		slack:    d.Slack,
+		hc:       d.HTTPClient,
+		tasks:    d.Tasks,
+		now:      d.Now,
+		groups:   &groupCache{now: d.Now},
+		inflight: make(chan struct{}, d.Config.MaxInFlight),
+		m:        d.Metrics,
 	}
 	mux := http.NewServeMux()
 	addRoutes(mux, d, l)

@@ -522,3 +522,24 @@ func TestDojoTimeoutRecovered(t *testing.T) {
 		t.Errorf("the intent carries no nonce")
 	}
 }
+
+// TestInFlightBound: with PAYLINK_MAX_IN_FLIGHT commands under way (Dojo slow), the
+// next waits for a slot and is then told Paylink is busy; nothing piles up.
+func TestInFlightBound(t *testing.T) {
+	t.Parallel()
+	r := redisTargets(t)[0]
+	h := startPaylink(t, r, env{"PAYLINK_MAX_IN_FLIGHT": "1"})
+	h.dojo.SetLatency(3 * time.Second)
+	h.sendCommand(h.commandForm("10 GBP busy-1", "b1"))
+	_, body, took := h.sendCommand(h.commandForm("10 GBP busy-2", "b2"))
+	if text := ephemeralText(t, body); !strings.Contains(text, "very busy") {
+		t.Errorf("second command answered %q, want busy", text)
+	}
+	if took > 3*time.Second {
+		t.Errorf("busy answer after %v", took)
+	}
+	h.slack.WaitCalls(t, "chat.postMessage", 1, 8*time.Second)
+	if n := len(h.dojo.Created()); n != 1 {
+		t.Errorf("%d intents, want 1", n)
+	}
+}

@@ -40,6 +40,7 @@ type config struct {
 	MaxAmounts   bot.MaxAmounts
 	AckBudget    time.Duration
 	SlowNotice   time.Duration
+	MaxInFlight  int
 	RetypeWindow time.Duration
 
 	Notify    bot.NotifyConfig
@@ -118,6 +119,7 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		}
 		return n
 	}
+	c.MaxInFlight = positive("PAYLINK_MAX_IN_FLIGHT", bot.DefaultMaxInFlight)
 	d := bot.DefaultNotifyConfig
 	c.Notify = bot.NotifyConfig{
 		Workers:     positive("PAYLINK_NOTIFY_WORKERS", d.Workers),

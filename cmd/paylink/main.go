@@ -129,6 +129,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 			MaxAmounts:     cfg.MaxAmounts,
 			AckBudget:      cfg.AckBudget,
 			SlowNotice:     cfg.SlowNotice,
+			MaxInFlight:    cfg.MaxInFlight,
 			WorkTimeout:    cfg.DojoTimeout + 30*time.Second,
 			RetypeWindow:   cfg.RetypeWindow,
 			WebhookSecrets: cfg.DojoWebhookSecrets,
