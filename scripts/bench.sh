@@ -20,7 +20,11 @@ export PAYLINK_DIR=$root
 # The bench's commands all come from one user: lift the per-user rate limit.
 export PAYLINK_RATE_LIMIT=${PAYLINK_RATE_LIMIT:-off}
 # A real Redis, as in production, unless REDIS_URL is set to empty (embedded Redis).
-export REDIS_URL=${REDIS_URL-redis://127.0.0.1:6379/15}
+# The default is a scratch database, emptied first: every run leaves link records behind.
+if [ -z "${REDIS_URL+set}" ]; then
+  export REDIS_URL=redis://127.0.0.1:6379/15
+  redis-cli -u "$REDIS_URL" flushdb >/dev/null 2>&1 || true
+fi
 export TARGETS=${TARGETS-"baseline boltjs-respond boltjs-sync paylink"}
 cd "$bench"
 exec ./run.sh "$@"
