@@ -99,23 +99,8 @@ const inflightWait = time.Second
 func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		log := zerolog.Ctx(r.Context())
-		body, err := readBody(w, r, commandBodyLimit)
-		switch {
-		case errors.Is(err, errTooLarge):
-			log.Warn().Msg("slash command body too large")
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return
-		case err != nil:
-			http.Error(w, "could not read the request body", http.StatusBadRequest)
-			return
-		}
-		if err := verifier.verify(r.Header, body); err != nil {
-			log.Warn().Err(err).Msg("slash command rejected: bad signature")
-			http.Error(w, "invalid request signature", http.StatusUnauthorized)
-			return
-		}
-		if !isForm(r) {
-			http.Error(w, "expected application/x-www-form-urlencoded", http.StatusBadRequest)
+		body, ok := readSlackRequest(w, r, verifier, commandBodyLimit, "slash command")
+		if !ok {
 			return
 		}
 		form, err := url.ParseQuery(string(body))
@@ -201,6 +186,33 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 		}
 		writeReply(w, rep)
 	})
+}
+
+// readSlackRequest reads a Slack request's body, at most limit bytes, and checks its
+// signature before anything else, then that it is a form. On any failure it has
+// answered (413, 400 or 401) and returns false.
+func readSlackRequest(w http.ResponseWriter, r *http.Request, verifier *SlackVerifier, limit int64, what string) ([]byte, bool) {
+	log := zerolog.Ctx(r.Context())
+	body, err := readBody(w, r, limit)
+	switch {
+	case errors.Is(err, errTooLarge):
+		log.Warn().Msg(what + " body too large")
+		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		return nil, false
+	case err != nil:
+		http.Error(w, "could not read the request body", http.StatusBadRequest)
+		return nil, false
+	}
+	if err := verifier.verify(r.Header, body); err != nil {
+		log.Warn().Err(err).Msg(what + " rejected: bad signature")
+		http.Error(w, "invalid request signature", http.StatusUnauthorized)
+		return nil, false
+	}
+	if !isForm(r) {
+		http.Error(w, "expected application/x-www-form-urlencoded", http.StatusBadRequest)
+		return nil, false
+	}
+	return body, true
 }
 
 // isForm reports whether the request says it carries a URL-encoded form, as Slack's do.

@@ -25,22 +25,8 @@ const interactionBodyLimit = 256 << 10
 func handleInteractions(verifier *SlackVerifier, l *linker) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		log := zerolog.Ctx(r.Context())
-		body, err := readBody(w, r, interactionBodyLimit)
-		switch {
-		case errors.Is(err, errTooLarge):
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return
-		case err != nil:
-			http.Error(w, "could not read the request body", http.StatusBadRequest)
-			return
-		}
-		if err := verifier.verify(r.Header, body); err != nil {
-			log.Warn().Err(err).Msg("interaction rejected: bad signature")
-			http.Error(w, "invalid request signature", http.StatusUnauthorized)
-			return
-		}
-		if !isForm(r) {
-			http.Error(w, "expected application/x-www-form-urlencoded", http.StatusBadRequest)
+		body, ok := readSlackRequest(w, r, verifier, interactionBodyLimit, "interaction")
+		if !ok {
 			return
 		}
 		if l.replayed(r.Context(), *log, r.Header.Get(headerSlackSignature)) {
