@@ -54,6 +54,7 @@ type EventStore interface {
 	EnsureGroup(ctx context.Context) error
 	ReadNotifications(ctx context.Context, consumer string, count int, block time.Duration) ([]store.Notification, error)
 	ClaimStale(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]store.Notification, error)
+	PruneConsumers(ctx context.Context, idle time.Duration) (int, error)
 	Touch(ctx context.Context, consumer string, entryIDs ...string) error
 	Ack(ctx context.Context, entryID string) error
 	Retry(ctx context.Context, n store.Notification, due time.Time, count bool) error

@@ -39,6 +39,13 @@ var DefaultNotifyConfig = NotifyConfig{
 	MaxWait:     60 * time.Second,
 }
 
+// Consumers of stopped processes that hold nothing are removed from the group after
+// consumerPruneIdle, checked every consumerPruneEvery.
+const (
+	consumerPruneIdle  = time.Hour
+	consumerPruneEvery = 10 * time.Minute
+)
+
 // maxDeliveries bounds how often a notice may be handed out without being settled
 // (each time its consumer died holding it) before it is dead-lettered.
 const maxDeliveries = 6
@@ -145,7 +152,14 @@ func (n *Notifier) consume(ctx context.Context, consumer string) {
 // reclaim takes over notices that a consumer has held idle for ClaimIdle: it died.
 func (n *Notifier) reclaim(ctx context.Context, consumer string) {
 	every := max(n.cfg.ClaimIdle/4, 100*time.Millisecond)
+	var lastPrune time.Time
 	for sleep(ctx, every) {
+		if time.Since(lastPrune) >= consumerPruneEvery {
+			lastPrune = time.Now()
+			if k, err := n.store.PruneConsumers(ctx, consumerPruneIdle); err == nil && k > 0 {
+				n.log.Info().Int("removed", k).Msg("removed the consumers of stopped processes")
+			}
+		}
 		batch, err := n.store.ClaimStale(ctx, consumer, n.cfg.ClaimIdle, 10)
 		if err != nil {
 			if ctx.Err() == nil {

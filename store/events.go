@@ -236,6 +236,28 @@ func (s *Store) ClaimStale(ctx context.Context, consumer string, minIdle time.Du
 	return out, nil
 }
 
+// PruneConsumers removes from the consumer group the consumers that hold nothing and
+// have been idle for longer than idle: those of processes that stopped. It returns how
+// many it removed.
+func (s *Store) PruneConsumers(ctx context.Context, idle time.Duration) (int, error) {
+	consumers, err := s.rdb.XInfoConsumers(ctx, s.streamKey(), NotifyGroup).Result()
+	if err != nil {
+		return 0, fmt.Errorf("store: list consumers: %w", err)
+	}
+	removed := 0
+	for _, c := range consumers {
+		if c.Pending > 0 || c.Idle < idle {
+			continue
+		}
+		// XGROUP DELCONSUMER returns the entries it dropped: none, as it held nothing.
+		if err := s.rdb.XGroupDelConsumer(ctx, s.streamKey(), NotifyGroup, c.Name).Err(); err != nil {
+			return removed, fmt.Errorf("store: remove consumer: %w", err)
+		}
+		removed++
+	}
+	return removed, nil
+}
+
 // Touch resets the idle time of notifications consumer is still working on (waiting out
 // a rate limit, say), so no other consumer takes them over.
 func (s *Store) Touch(ctx context.Context, consumer string, entryIDs ...string) error {

@@ -268,3 +268,34 @@ func TestAuditTrail(t *testing.T) {
 		})
 	}
 }
+
+// TestPruneConsumers: consumers that hold nothing and have been idle long are removed;
+// one still holding a notice stays.
+func TestPruneConsumers(t *testing.T) {
+	for _, b := range backends(t) {
+		if b.mr != nil {
+			continue // idle times need real time in Redis
+		}
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := store.New(b.rdb, store.Options{Prefix: uniquePrefix(t)})
+			s.EnsureGroup(ctx)
+			s.RecordStatus(ctx, "pi_p", "Captured", "e", "webhook")
+			s.RecordStatus(ctx, "pi_q", "Captured", "e", "webhook")
+			s.ReadNotifications(ctx, "holder", 1, 0)
+			done, _ := s.ReadNotifications(ctx, "empty", 1, 0)
+			if len(done) != 1 {
+				t.Fatal("nothing to read")
+			}
+			s.Ack(ctx, done[0].EntryID)
+			time.Sleep(150 * time.Millisecond)
+			n, err := s.PruneConsumers(ctx, 100*time.Millisecond)
+			if err != nil || n != 1 {
+				t.Fatalf("pruned %d, %v; want 1", n, err)
+			}
+			if n, _ := s.PruneConsumers(ctx, 0); n != 0 {
+				t.Errorf("pruned a consumer still holding a notice")
+			}
+		})
+	}
+}
