@@ -131,6 +131,7 @@ func killScenario(t *testing.T, bin string, breakIt func(*harness), until func(*
 	b := make([]byte, 6)
 	rand.Read(b)
 	target := redisTarget{name: "redis", url: url, prefix: "paylinkcrash:" + hex.EncodeToString(b) + ":", rdb: rdb}
+	defer dropPrefix(rdb, target.prefix)
 
 	h := &harness{
 		t:     t,

@@ -43,6 +43,7 @@ func TestFaultSuite(t *testing.T) {
 	b := make([]byte, 6)
 	rand.Read(b)
 	prefix := "paylinkfault:" + hex.EncodeToString(b) + ":"
+	defer dropPrefix(rdb, prefix)
 
 	h := &harness{
 		t:     t,

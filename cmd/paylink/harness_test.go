@@ -61,6 +61,9 @@ func redisTargets(t *testing.T) []redisTarget {
 		b := make([]byte, 6)
 		rand.Read(b)
 		targets[i].prefix = "paylinktest:" + hex.EncodeToString(b) + ":"
+		if targets[i].name == "redis" {
+			t.Cleanup(func() { dropPrefix(targets[i].rdb, targets[i].prefix) })
+		}
 	}
 	return targets
 }
@@ -70,6 +73,22 @@ func miniTarget(t *testing.T, mr *miniredis.Miniredis) redisTarget {
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { rdb.Close() })
 	return redisTarget{name: "miniredis", url: "redis://" + mr.Addr(), prefix: "p:", rdb: rdb}
+}
+
+// dropPrefix deletes a test's keys from a shared Redis.
+func dropPrefix(rdb *redis.Client, prefix string) {
+	ctx := context.Background()
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		if batch = append(batch, iter.Val()); len(batch) == 500 {
+			rdb.Unlink(ctx, batch...)
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		rdb.Unlink(ctx, batch...)
+	}
 }
 
 // keys lists the keys under the target's prefix matching pattern (after the prefix).
