@@ -3,81 +3,158 @@ package bot
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 )
 
+// socketAckTimeout bounds how long an acknowledgement may wait to be written: Slack
+// gives up on it after 3 seconds, and while the connection is down it can't go out.
+const socketAckTimeout = 3 * time.Second
+
 // RunSocketMode receives slash commands and interactions over Slack's Socket Mode
 // WebSocket (api must carry the app-level token) and answers them through the same
 // handlers as HTTP, until ctx ends. Each request is handled on its own goroutine and
-// acknowledged with the handler's answer.
+// acknowledged with the handler's answer; every other envelope is acknowledged empty
+// so Slack doesn't send it again. It returns once the requests under way are answered.
 func RunSocketMode(ctx context.Context, log zerolog.Logger, api *slack.Client, srv *Server) error {
 	log = log.With().Str("component", "socketmode").Logger()
 	client := socketmode.New(api)
-	go func() {
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	var loop, handlers sync.WaitGroup
+	loop.Go(func() {
 		for {
 			select {
-			case <-ctx.Done():
+			case <-loopCtx.Done():
 				return
 			case evt := <-client.Events:
-				handleSocketEvent(ctx, log, client, srv, evt)
+				handleSocketEvent(ctx, log, client, srv, &handlers, evt)
 			}
 		}
-	}()
-	return client.RunContext(ctx)
+	})
+	err := client.RunContext(ctx)
+	stopLoop()
+	loop.Wait()
+	handlers.Wait()
+	return err
 }
 
-func handleSocketEvent(ctx context.Context, log zerolog.Logger, client *socketmode.Client, srv *Server, evt socketmode.Event) {
+func handleSocketEvent(ctx context.Context, log zerolog.Logger, client *socketmode.Client, srv *Server, handlers *sync.WaitGroup, evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
-		log.Info().Msg("connecting to Slack")
+		ev := zerolog.Dict()
+		if e, ok := evt.Data.(*slack.ConnectingEvent); ok {
+			ev.Int("attempt", e.Attempt).Int("connection", e.ConnectionCount+1)
+		}
+		log.Info().Dict("socket", ev).Msg("connecting to Slack")
+		return
 	case socketmode.EventTypeConnected:
-		log.Info().Msg("connected to Slack")
-	case socketmode.EventTypeConnectionError, socketmode.EventTypeInvalidAuth, socketmode.EventTypeIncomingError:
-		log.Error().Str("event", string(evt.Type)).Str("detail", truncate(fmt.Sprint(evt.Data), 300)).Msg("Socket Mode connection problem")
+		ev := zerolog.Dict()
+		if e, ok := evt.Data.(*socketmode.ConnectedEvent); ok {
+			ev.Int("connection", e.ConnectionCount+1)
+		}
+		log.Info().Dict("socket", ev).Msg("connected to Slack")
+		return
+	case socketmode.EventTypeHello:
+		log.Debug().Msg("Slack said hello")
+		return
+	case socketmode.EventTypeConnectionError:
+		if ctx.Err() != nil {
+			return // shutting down
+		}
+		ev := log.Warn()
+		if e, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+			ev = ev.Err(e.ErrorObj).Int("attempt", e.Attempt).Dur("retry_in", e.Backoff)
+		}
+		ev.Msg("could not connect to Slack's Socket Mode; retrying")
+		return
+	case socketmode.EventTypeInvalidAuth:
+		log.Error().Msg("Slack refused SLACK_APP_TOKEN: check it is an app-level token with connections:write")
+		return
+	case socketmode.EventTypeIncomingError:
+		if ctx.Err() != nil {
+			return
+		}
+		// Also how a connection ends when Slack asks for a refresh (every few hours):
+		// not a problem in itself; a reconnection that fails is logged as a warning.
+		ev := log.Info()
+		if e, ok := evt.Data.(*slack.IncomingEventError); ok {
+			ev = ev.Err(e.ErrorObj)
+		}
+		ev.Msg("Socket Mode connection closed; reconnecting")
+		return
 	case socketmode.EventTypeDisconnect:
-		log.Warn().Msg("Slack asked to reconnect")
-	case socketmode.EventTypeSlashCommand:
-		cmd, ok := evt.Data.(slack.SlashCommand)
-		if !ok || evt.Request == nil {
+		log.Info().Msg("Slack asked to reconnect")
+		return
+	case socketmode.EventTypeErrorWriteFailed:
+		ev := log.Error()
+		if e, ok := evt.Data.(*socketmode.ErrorWriteFailed); ok {
+			ev = ev.Err(e.Cause)
+			if e.Response != nil {
+				ev = ev.Str("envelope_id", e.Response.EnvelopeID)
+			}
+		}
+		ev.Msg("could not write a Socket Mode acknowledgement")
+		return
+	case socketmode.EventTypeErrorBadMessage:
+		// A message the client could not read: still acknowledge its envelope, if it
+		// has one, so Slack doesn't send it again.
+		e, ok := evt.Data.(*socketmode.ErrorBadMessage)
+		if !ok {
 			return
 		}
-		req := *evt.Request
-		go func() {
-			payload, err := srv.SocketCommand(ctx, cmd)
-			ack(log, client, req, payload, err)
-		}()
-	case socketmode.EventTypeInteractive:
-		if evt.Request == nil {
-			return
+		var env struct {
+			EnvelopeID string `json:"envelope_id"`
+			Type       string `json:"type"`
 		}
-		req := *evt.Request
-		go func() {
-			payload, err := srv.SocketInteraction(ctx, req.Payload)
-			ack(log, client, req, payload, err)
-		}()
-	default:
-		if evt.Request != nil && evt.Request.EnvelopeID != "" {
-			ack(log, client, *evt.Request, nil, nil)
+		_ = json.Unmarshal(e.Message, &env)
+		log.Warn().Err(e.Cause).Str("type", env.Type).Msg("unreadable Socket Mode message")
+		if env.EnvelopeID != "" {
+			ack(ctx, log, client, socketmode.Request{EnvelopeID: env.EnvelopeID, Type: env.Type}, nil, nil)
 		}
+		return
 	}
+
+	if evt.Request == nil || evt.Request.EnvelopeID == "" {
+		return
+	}
+	req := *evt.Request
+	var handle func() (json.RawMessage, error)
+	switch evt.Type {
+	case socketmode.EventTypeSlashCommand:
+		if cmd, ok := evt.Data.(slack.SlashCommand); ok {
+			handle = func() (json.RawMessage, error) { return srv.SocketCommand(ctx, cmd) }
+		}
+	case socketmode.EventTypeInteractive:
+		// The raw payload, exactly as Slack would have posted it over HTTP.
+		handle = func() (json.RawMessage, error) { return srv.SocketInteraction(ctx, req.Payload) }
+	}
+	if handle == nil {
+		ack(ctx, log, client, req, nil, nil) // events we don't use: acknowledge only
+		return
+	}
+	handlers.Go(func() {
+		payload, err := handle()
+		ack(ctx, log, client, req, payload, err)
+	})
 }
 
 // ack acknowledges a Socket Mode request, with the handler's answer when it has one.
-func ack(log zerolog.Logger, client *socketmode.Client, req socketmode.Request, payload json.RawMessage, err error) {
+func ack(ctx context.Context, log zerolog.Logger, client *socketmode.Client, req socketmode.Request, payload json.RawMessage, err error) {
 	if err != nil {
-		log.Warn().Err(err).Str("type", req.Type).Msg("Socket Mode request refused")
+		log.Warn().Err(err).Str("type", req.Type).Str("envelope_id", req.EnvelopeID).Msg("Socket Mode request refused")
 		payload = nil
 	}
+	actx, cancel := context.WithTimeout(ctx, socketAckTimeout)
+	defer cancel()
+	var body any // nil: an empty acknowledgement
 	if payload != nil {
-		err = client.Ack(req, payload)
-	} else {
-		err = client.Ack(req)
+		body = payload
 	}
-	if err != nil {
-		log.Error().Err(err).Msg("could not acknowledge a Socket Mode request")
+	if err := client.AckCtx(actx, req.EnvelopeID, body); err != nil && ctx.Err() == nil {
+		log.Error().Err(err).Str("type", req.Type).Str("envelope_id", req.EnvelopeID).Msg("could not acknowledge a Socket Mode request")
 	}
 }

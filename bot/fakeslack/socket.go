@@ -24,7 +24,12 @@ type socket struct {
 	writeMu sync.Mutex
 	acks    map[string]json.RawMessage
 	next    int
+	opened  int // connections accepted so far
 }
+
+// socketPing is how often the fake pings the bot, as Slack does; the client reconnects
+// when pings stop for 30 seconds.
+const socketPing = 5 * time.Second
 
 // connectionsOpen answers apps.connections.open with the WebSocket URL.
 func (s *Server) connectionsOpen(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +53,24 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 		s.sock.acks = map[string]json.RawMessage{}
 	}
 	s.sock.conn = conn
+	s.sock.opened++
 	s.sock.mu.Unlock()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		t := time.NewTicker(socketPing)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if conn.WriteControl(websocket.PingMessage, []byte("ping"), time.Now().Add(time.Second)) != nil {
+					return
+				}
+			}
+		}
+	}()
 	s.sock.write(map[string]any{"type": "hello", "num_connections": 1,
 		"debug_info":      map[string]any{"host": "fakeslack", "approximate_connection_time": 3600},
 		"connection_info": map[string]any{"app_id": "A123456"}})
@@ -128,5 +150,33 @@ func (s *Server) SocketAck(tb testing.TB, envelopeID string, timeout time.Durati
 			tb.Fatalf("fakeslack: envelope %s not acknowledged within %v", envelopeID, timeout)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// SocketConnections says how many Socket Mode connections the bot has opened so far.
+func (s *Server) SocketConnections() int {
+	s.sock.mu.Lock()
+	defer s.sock.mu.Unlock()
+	return s.sock.opened
+}
+
+// SocketDisconnect sends Slack's disconnect message (reason "refresh_requested",
+// "warning" or "link_disabled") and stops sending on that connection, as Slack does
+// before it recycles one; the next SocketSend waits for the bot to reconnect.
+func (s *Server) SocketDisconnect(tb testing.TB, reason string) {
+	tb.Helper()
+	s.sock.mu.Lock()
+	conn := s.sock.conn
+	s.sock.conn = nil
+	s.sock.mu.Unlock()
+	if conn == nil {
+		tb.Fatalf("fakeslack: no Socket Mode connection to disconnect")
+	}
+	s.sock.writeMu.Lock()
+	err := conn.WriteJSON(map[string]any{"type": "disconnect", "reason": reason,
+		"debug_info": map[string]any{"host": "fakeslack"}})
+	s.sock.writeMu.Unlock()
+	if err != nil {
+		tb.Fatalf("fakeslack: send disconnect: %v", err)
 	}
 }

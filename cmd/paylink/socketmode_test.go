@@ -56,3 +56,56 @@ func TestSocketMode(t *testing.T) {
 		t.Errorf("no log line saying Socket Mode is on")
 	}
 }
+
+// TestSocketModeReconnects: when Slack asks the bot to reconnect, it opens a new
+// connection and keeps answering; its log never shows the tokens, and a token that
+// isn't app-level gets a warning.
+func TestSocketModeReconnects(t *testing.T) {
+	const appToken = "app-token-without-prefix"
+	s := fakeslack.New(t, fakeslack.WithToken(testBotToken), fakeslack.WithAppToken(appToken))
+	h := startPaylinkWith(t, redisTargets(t)[0], env{"SLACK_APP_TOKEN": appToken},
+		dojotest.NewServer(t, dojotest.WithAPIKey(testDojoKey)), s)
+	command := func(text, name string) map[string]any {
+		out := map[string]any{}
+		for k, v := range h.commandForm(text, name) {
+			out[k] = v[0]
+		}
+		return out
+	}
+	usage := func(id string) {
+		t.Helper()
+		var msg struct{ Text string }
+		if err := json.Unmarshal(s.SocketAck(t, id, 3*time.Second), &msg); err != nil || !strings.Contains(msg.Text, "Usage: /paylink") {
+			t.Fatalf("acknowledged with %+v (%v)", msg, err)
+		}
+	}
+
+	usage(s.SocketSend(t, "slash_commands", command("0 GBP x", "r1")))
+	s.SocketDisconnect(t, "refresh_requested")
+	usage(s.SocketSend(t, "slash_commands", command("0 GBP y", "r2")))
+	if n := s.SocketConnections(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+
+	// An envelope type paylink doesn't use is still acknowledged, empty.
+	id := s.SocketSend(t, "events_api", map[string]any{"type": "event_callback", "team_id": "T0001",
+		"event": map[string]any{"type": "app_mention", "text": "hi"}})
+	if got := s.SocketAck(t, id, 3*time.Second); string(got) != "null" {
+		t.Errorf("event acknowledged with %s", got)
+	}
+
+	if err := h.stop(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	logs := h.out.String()
+	for _, want := range []string{"Socket Mode is on", "connected to Slack", "does not start with xapp-"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+	for _, secret := range []string{appToken, testBotToken} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("log shows a token")
+		}
+	}
+}
