@@ -280,14 +280,45 @@ func redactURLError(err error, u *url.URL) string {
 	return msg
 }
 
-// newHTTPClient returns a client for outbound API calls with an overall timeout and
-// enough idle connections for bursts.
+// newHTTPClient returns a client for outbound API calls, each request bounded by
+// timeout, with enough idle connections for bursts.
 func newHTTPClient(timeout time.Duration) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 128
 	t.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Timeout: timeout, Transport: t}
+	return &http.Client{Transport: deadlineTransport{next: t, timeout: timeout}}
+}
+
+// deadlineTransport bounds each request, its body included, with a context deadline.
+// http.Client.Timeout would do the same with two goroutines per request in flight;
+// with Dojo slow and hundreds of creates under way, those add up.
+type deadlineTransport struct {
+	next    http.RoundTripper
+	timeout time.Duration
+}
+
+func (t deadlineTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
+	resp, err := t.next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose ends a request's context when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 // redisLogger sends go-redis's own messages (pool dial failures and the like) to the JSON

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// TestHTTPClientTimeout: outbound calls end at their timeout whether the server is slow
+// to answer or slow to send the body.
+func TestHTTPClientTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/slow-headers":
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		case "/slow-body":
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		default:
+			io.WriteString(w, "ok")
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := newHTTPClient(200 * time.Millisecond)
+
+	tests := []struct {
+		path     string
+		wantErr  bool
+		readBody bool
+	}{
+		{"/fast", false, true},
+		{"/slow-headers", true, false},
+		{"/slow-body", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			start := time.Now()
+			resp, err := c.Get(srv.URL + tt.path)
+			if tt.wantErr {
+				if err == nil {
+					resp.Body.Close()
+					t.Fatal("no error from a server that never answers")
+				}
+				var te interface{ Timeout() bool }
+				if !errors.As(err, &te) || !te.Timeout() {
+					t.Errorf("error %v is not a timeout", err)
+				}
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, rerr := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if tt.path == "/slow-body" && rerr == nil {
+					t.Error("reading a body that never ends did not fail")
+				}
+				if tt.path == "/fast" && rerr != nil {
+					t.Error(rerr)
+				}
+			}
+			if took := time.Since(start); took > 2*time.Second {
+				t.Errorf("took %v with a 200ms timeout", took)
+			}
+		})
+	}
+
+}
