@@ -86,12 +86,12 @@ type linker struct {
 	now    func() time.Time
 	groups *groupCache
 	m      *Metrics
-	// inflight holds a token per command whose work is under way (cfg.MaxInFlight).
-	inflight chan struct{}
+	// admit bounds the commands whose work is under way (see admission).
+	admit *admission
 }
 
-// inflightWait is how long a command waits for a free slot when cfg.MaxInFlight
-// commands are already under way.
+// inflightWait is how long a command waits for a free slot when the limit of commands
+// under way is reached.
 const inflightWait = time.Second
 
 // handleCommand serves POST /slack/commands. It verifies the signature on the raw body
@@ -270,6 +270,22 @@ type handoff struct {
 	gaveUp   bool
 	answered bool
 	ch       chan reply
+	// own is the time the work spent in paylink and Redis rather than waiting on Dojo
+	// or Slack (see admission); 0 when not measured.
+	own time.Duration
+}
+
+// setOwnDelay records the work's own delay.
+func (h *handoff) setOwnDelay(d time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.own = d
+}
+
+func (h *handoff) ownDelay() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.own
 }
 
 // isAnswered reports whether the work has given its first answer.
@@ -336,22 +352,19 @@ func (l *linker) start(log zerolog.Logger, reqID, sig string, sc slack.SlashComm
 // has not answered by cfg.SlowNotice, slowText tells the agent it is on its way.
 func (l *linker) run(log zerolog.Logger, responseURL string, work func(context.Context, *handoff), slowText string) (reply, bool) {
 	h := newHandoff()
-	// Bound the work in flight: when Dojo is slow and commands keep coming, wait a little
-	// for a slot, then say so rather than pile up without limit.
-	slot := time.NewTimer(inflightWait)
-	select {
-	case l.inflight <- struct{}{}:
-		slot.Stop()
-	case <-slot.C:
+	// Bound the work in flight: when Dojo is slow, or paylink can't keep up, and commands
+	// keep coming, wait a little for a slot, then say so rather than pile up work.
+	if !l.admit.acquire(inflightWait) {
 		l.m.command("busy")
-		log.Warn().Int("in_flight", cap(l.inflight)).Msg("too many commands in flight: refused")
+		limit, inflight := l.admit.state()
+		log.Warn().Int("limit", limit).Int("in_flight", inflight).Msg("too many commands in flight: refused")
 		return reply{Text: "Paylink is very busy right now, so nothing was done. Please try again in a moment."}, true
 	}
 	if !l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) {
-		defer func() { <-l.inflight }()
+		defer func() { l.admit.release(h.ownDelay()) }()
 		work(ctx, h)
 	}) {
-		<-l.inflight
+		l.admit.release(0)
 		return reply{Text: "Paylink is restarting, so nothing was done. Please try again in a few seconds."}, true
 	}
 	timer := time.NewTimer(l.cfg.AckBudget)
@@ -365,11 +378,17 @@ func (l *linker) run(log zerolog.Logger, responseURL string, work func(context.C
 		return r, true
 	}
 	if wait := l.cfg.SlowNotice - l.cfg.AckBudget; wait > 0 && slowText != "" {
-		l.tasks.Go(wait+10*time.Second, func(ctx context.Context) {
-			if !sleep(ctx, wait) || h.isAnswered() {
+		// A timer rather than a sleeping goroutine: under load most commands pass the
+		// ack budget, and nearly all of them answer long before the notice is due.
+		time.AfterFunc(wait, func() {
+			if h.isAnswered() {
 				return
 			}
-			l.respond(ctx, log, responseURL, reply{Text: slowText})
+			l.tasks.Go(10*time.Second, func(ctx context.Context) {
+				if !h.isAnswered() {
+					l.respond(ctx, log, responseURL, reply{Text: slowText})
+				}
+			})
 		})
 	}
 	return reply{}, false
@@ -423,6 +442,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 		}
 	}()
 	log := j.log
+	began := l.now()
 	fp := j.fingerprint()
 	claim, err := l.store.ClaimCommand(ctx, store.ClaimRequest{
 		Fingerprint: fp,
@@ -535,6 +555,9 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 		answer("Paylink could not record the link, so it was not posted and has been cancelled at Dojo. Please try again in a minute.")
 		return
 	}
+	// The time spent here rather than at Dojo: the claim, the record, and the waits for
+	// a CPU or a Redis connection in between.
+	h.setOwnDelay(max(l.now().Sub(began)-dojoTook, time.Microsecond))
 	l.m.command("created")
 	log.Info().Str("outcome", "created").Str("intent", pi.ID).Dur("dojo_ms", dojoTook).
 		Int64("amount", link.Amount).Str("currency", link.Currency).Msg("slash command")

@@ -84,6 +84,21 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// watchAdmission exports the limit of commands under way and how many are.
+func (m *Metrics) watchAdmission(a *admission) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "paylink_commands_limit", Help: "Commands whose work may be under way at once, as adapted to load (see PAYLINK_MAX_IN_FLIGHT).",
+		}, func() float64 { limit, _ := a.state(); return float64(limit) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "paylink_commands_in_flight", Help: "Commands whose work is under way.",
+		}, func() float64 { _, n := a.state(); return float64(n) }),
+	)
+}
+
 // Handler serves the metrics in Prometheus' text format.
 func (m *Metrics) Handler() http.Handler {
 	if m == nil {

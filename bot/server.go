@@ -80,17 +80,18 @@ func NewServer(d Deps) *Server {
 		d.Config.MaxInFlight = DefaultMaxInFlight
 	}
 	l := &linker{
-		cfg:      d.Config,
-		links:    d.Links,
-		store:    d.Store,
-		slack:    d.Slack,
-		hc:       d.HTTPClient,
-		tasks:    d.Tasks,
-		now:      d.Now,
-		groups:   &groupCache{now: d.Now},
-		inflight: make(chan struct{}, d.Config.MaxInFlight),
-		m:        d.Metrics,
+		cfg:    d.Config,
+		links:  d.Links,
+		store:  d.Store,
+		slack:  d.Slack,
+		hc:     d.HTTPClient,
+		tasks:  d.Tasks,
+		now:    d.Now,
+		groups: &groupCache{now: d.Now},
+		admit:  newAdmission(d.Config.MaxInFlight, time.Now),
+		m:      d.Metrics,
 	}
+	d.Metrics.watchAdmission(l.admit)
 	mux := http.NewServeMux()
 	addRoutes(mux, d, l)
 	return &Server{
