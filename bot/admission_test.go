@@ -51,11 +51,8 @@ func TestAdmissionAdapts(t *testing.T) {
 	tests := []struct {
 		name    string
 		ceiling int
-		steps   []struct {
-			fill  float64 // share of the limit held
-			delay time.Duration
-		}
-		want func(limits []int) string
+		steps   []step
+		want    func(limits []int) string
 	}{
 		{
 			name:    "fast work filling the limit lets it grow to the ceiling",
@@ -123,16 +120,17 @@ func TestAdmissionAdapts(t *testing.T) {
 	}
 }
 
-func repeat(n int, fill float64, delay time.Duration) []struct {
+// step is one adjustment period of a test: the share of the limit held, and the delay
+// each piece of work reports.
+type step struct {
 	fill  float64
 	delay time.Duration
-} {
-	out := make([]struct {
-		fill  float64
-		delay time.Duration
-	}, n)
+}
+
+func repeat(n int, fill float64, delay time.Duration) []step {
+	out := make([]step, n)
 	for i := range out {
-		out[i].fill, out[i].delay = fill, delay
+		out[i] = step{fill, delay}
 	}
 	return out
 }
