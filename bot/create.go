@@ -92,7 +92,7 @@ type linker struct {
 
 // inflightWait is how long a command waits for a free slot when the limit of commands
 // under way is reached.
-const inflightWait = time.Second
+const inflightWait = 2 * time.Second
 
 // handleCommand serves POST /slack/commands. It verifies the signature on the raw body
 // before anything else, answers every valid request with 200 within cfg.AckBudget plus

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -541,5 +543,45 @@ func TestInFlightBound(t *testing.T) {
 	h.slack.WaitCalls(t, "chat.postMessage", 1, 8*time.Second)
 	if n := len(h.dojo.Created()); n != 1 {
 		t.Errorf("%d intents, want 1", n)
+	}
+}
+
+// TestBurstAdmitted: a burst of commands larger than the lowest limit of work in flight,
+// with Dojo slow, is all admitted: the commands over the limit wait for a slot rather
+// than being told Paylink is busy, every acknowledgement comes within Slack's 3 s, and
+// every link is posted.
+func TestBurstAdmitted(t *testing.T) {
+	r := redisTargets(t)[0]
+	h := startPaylink(t, r, env{"PAYLINK_RATE_LIMIT": "off"})
+	h.dojo.SetLatency(300 * time.Millisecond)
+	const n = 100
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var slowest time.Duration
+	var busy []string
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("burst-%d", i)
+			_, body, took := h.sendCommand(h.commandForm("10 GBP "+name, name))
+			mu.Lock()
+			defer mu.Unlock()
+			slowest = max(slowest, took)
+			if strings.Contains(body, "very busy") {
+				busy = append(busy, name)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(busy) > 0 {
+		t.Errorf("%d of %d commands told Paylink is busy: %v", len(busy), n, busy)
+	}
+	if slowest > 3*time.Second {
+		t.Errorf("slowest acknowledgement %v", slowest)
+	}
+	h.slack.WaitCalls(t, "chat.postMessage", n, 20*time.Second)
+	if got := len(h.dojo.Created()); got != n {
+		t.Errorf("%d intents for %d commands", got, n)
 	}
 }
