@@ -74,15 +74,16 @@ func (a *admission) acquire(maxWait time.Duration) bool {
 		if timer == nil {
 			timer = time.NewTimer(maxWait)
 		}
+		timedOut := false
 		select {
 		case <-freed:
-			a.mu.Lock()
-			a.waiting--
-			a.mu.Unlock()
 		case <-timer.C:
-			a.mu.Lock()
-			a.waiting--
-			a.mu.Unlock()
+			timedOut = true
+		}
+		a.mu.Lock()
+		a.waiting--
+		a.mu.Unlock()
+		if timedOut {
 			return false
 		}
 	}
