@@ -32,13 +32,11 @@ type PaymentLinks interface {
 // LinkStore keeps link records and command claims. *store.Store satisfies it.
 type LinkStore interface {
 	ClaimCommand(ctx context.Context, req store.ClaimRequest) (store.Claim, error)
-	ReleaseCommand(ctx context.Context, fingerprint string, c store.Claim) error
+	ReleaseCommand(ctx context.Context, c store.Claim) error
 	SeenSignature(ctx context.Context, sig string) (bool, error)
 	Audit(ctx context.Context, e store.AuditEvent) error
-	SaveLink(ctx context.Context, l store.Link, fingerprint string, window time.Duration) error
-	SetLinkMessage(ctx context.Context, intentID, channel, ts string) error
+	SaveLink(ctx context.Context, l store.Link, c *store.Claim, window time.Duration) error
 	LinkPosted(ctx context.Context, intentID, channel, ts string, created store.AuditEvent) error
-	SetLinkStatus(ctx context.Context, intentID, status string, at time.Time) error
 	ChannelLinks(ctx context.Context, team, channel string, n int) ([]*store.Link, error)
 	LinksByReference(ctx context.Context, team, reference string, n int) ([]*store.Link, error)
 	Ping(ctx context.Context) error
@@ -48,9 +46,9 @@ type LinkStore interface {
 // satisfies it.
 type EventStore interface {
 	Link(ctx context.Context, intentID string) (*store.Link, error)
-	LinkExists(ctx context.Context, intentID string) (bool, error)
+	LinkOrigin(ctx context.Context, intentID string) (store.Origin, bool, error)
 	SetNoticePosted(ctx context.Context, intentID, status, ts, current string) error
-	RecordStatus(ctx context.Context, intentID, status, eventID, source string) (store.StatusChange, error)
+	RecordStatus(ctx context.Context, e store.StatusEvent) (store.StatusChange, error)
 	EnsureGroup(ctx context.Context) error
 	ReadNotifications(ctx context.Context, consumer string, count int, block time.Duration) ([]store.Notification, error)
 	ClaimStale(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]store.Notification, error)
@@ -61,8 +59,11 @@ type EventStore interface {
 	PromoteDue(ctx context.Context, limit int) (int, error)
 	DeadLetter(ctx context.Context, n store.Notification, reason string) error
 	Backlog(ctx context.Context) (store.Backlog, error)
-	OpenLinks(ctx context.Context, since time.Time, limit int) ([]string, error)
+	OpenLinks(ctx context.Context, since time.Time, cursor string, limit int) ([]store.OpenLink, string, error)
+	ReconcileCursor(ctx context.Context) (string, error)
+	SetReconcileCursor(ctx context.Context, cursor string) error
 	TryLock(ctx context.Context, name, token string, ttl time.Duration) (bool, error)
+	ExtendLock(ctx context.Context, name, token string, ttl time.Duration) (bool, error)
 }
 
 // Store is all paylink keeps in Redis.
@@ -474,6 +475,13 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 		answer(msg)
 		return
 	}
+	if claim.Creating {
+		l.m.command("duplicate_reference")
+		log.Info().Str("outcome", "duplicate_reference").Msg("slash command: the reference is being created")
+		answer(fmt.Sprintf("A link for %s is being created right now by another command; it will appear in this channel in a moment. "+
+			"Once it has, you can make a second one for the same reference if you need it.", escapeMrkdwn(j.cmd.Reference)))
+		return
+	}
 	if len(claim.Open) > 0 {
 		l.m.command("duplicate_reference")
 		log.Info().Str("outcome", "duplicate_reference").Strs("open", claim.Open).Msg("slash command")
@@ -497,7 +505,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	release := func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		if err := l.store.ReleaseCommand(rctx, fp, claim); err != nil {
+		if err := l.store.ReleaseCommand(rctx, claim); err != nil {
 			log.Warn().Err(err).Msg("slash command: release claim")
 		}
 	}
@@ -547,7 +555,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	default:
 		link.ExpiresAt = link.CreatedAt.Add(DefaultExpiry)
 	}
-	if err := l.store.SaveLink(ctx, link, fp, l.cfg.RetypeWindow); err != nil {
+	if err := l.store.SaveLink(ctx, link, &claim, l.cfg.RetypeWindow); err != nil {
 		release()
 		l.m.command("store_error")
 		log.Error().Err(err).Str("intent", pi.ID).Str("outcome", "store_error").Msg("slash command: save link")

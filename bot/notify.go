@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -64,6 +65,8 @@ type Notifier struct {
 	name     string
 	adopt    *adopter
 	m        *Metrics
+	// lastRedisErr is when a Redis call of this notifier last failed (unix ns; 0: never).
+	lastRedisErr atomic.Int64
 }
 
 // NewNotifier returns a notifier built from d.
@@ -139,6 +142,7 @@ func (n *Notifier) consume(ctx context.Context, consumer string) {
 			if ctx.Err() != nil {
 				return
 			}
+			n.redisFailed()
 			n.log.Warn().Err(err).Msg("could not read notifications; retrying")
 			sleep(ctx, time.Second)
 			continue
@@ -160,9 +164,13 @@ func (n *Notifier) reclaim(ctx context.Context, consumer string) {
 				n.log.Info().Int("removed", k).Msg("removed the consumers of stopped processes")
 			}
 		}
+		if !n.mayReclaim() {
+			continue
+		}
 		batch, err := n.store.ClaimStale(ctx, consumer, n.cfg.ClaimIdle, 10)
 		if err != nil {
 			if ctx.Err() == nil {
+				n.redisFailed()
 				n.log.Warn().Err(err).Msg("could not claim stale notifications")
 			}
 			continue
@@ -180,6 +188,7 @@ func (n *Notifier) promote(ctx context.Context) {
 	var lastBacklog time.Time
 	for sleep(ctx, every) {
 		if _, err := n.store.PromoteDue(ctx, 100); err != nil && ctx.Err() == nil {
+			n.redisFailed()
 			n.log.Warn().Err(err).Msg("could not promote notification retries")
 		}
 		if n.m != nil && time.Since(lastBacklog) >= 5*time.Second {
@@ -231,6 +240,7 @@ func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notif
 	}
 	if err != nil {
 		// Left pending: it will be taken over after ClaimIdle.
+		n.redisFailed()
 		log.Error().Err(err).Msg("could not settle the notification; it stays pending")
 	}
 }
@@ -251,6 +261,7 @@ func (n *Notifier) heartbeat(ctx context.Context, consumer, entryID string) {
 	for sleep(ctx, every) {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		if err := n.store.Touch(tctx, consumer, entryID); err != nil {
+			n.redisFailed()
 			n.log.Warn().Err(err).Str("entry", entryID).Msg("could not renew a notification claim")
 		}
 		cancel()
@@ -291,7 +302,7 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 	}
 	link, err := n.store.Link(ctx, note.IntentID)
 	if errors.Is(err, store.ErrNotFound) {
-		ours, aerr := n.adopt.known(ctx, log, note.IntentID)
+		_, ours, aerr := n.adopt.known(ctx, log, note.IntentID)
 		if aerr != nil {
 			return retryLater("looking up the intent: " + aerr.Error())
 		}
@@ -383,11 +394,7 @@ func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *sto
 	if err != nil {
 		return n.classify(log, err), false
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := n.store.SetNoticePosted(sctx, link.IntentID, status, ts, current); err != nil {
-		log.Error().Err(err).Msg("notice posted but not recorded")
-	}
+	n.recordPosted(ctx, log, link.IntentID, status, ts, current)
 	log.Info().Str("outcome", "posted").Str("ts", ts).Msg("status notice")
 	event := strings.ToLower(status)
 	if status == string(dojo.StatusCaptured) {
@@ -399,6 +406,64 @@ func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *sto
 			Amount: link.Amount, Currency: link.Currency, Reference: link.Reference, Intent: link.IntentID, Detail: "reported by " + source})
 	}
 	return outcome{}, true
+}
+
+// recordGrace is how long a notice already posted keeps trying to be recorded once the
+// process is stopping.
+const recordGrace = 10 * time.Second
+
+// recordPosted records that the notice for status was posted, trying again until Redis
+// takes it (replicated, with PAYLINK_REDIS_MIN_REPLICAS): a notice posted but not
+// recorded is posted again by whoever handles it next. Meanwhile the heartbeat keeps
+// the notice claimed, and other consumers hold off taking over notices after Redis
+// fails (see reclaim). It gives up only when the record is gone, or recordGrace after
+// the process began to stop.
+func (n *Notifier) recordPosted(ctx context.Context, log zerolog.Logger, intentID, status, ts, current string) {
+	var giveUpAt time.Time
+	wait := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		err := n.store.SetNoticePosted(sctx, intentID, status, ts, current)
+		cancel()
+		switch {
+		case err == nil:
+			if attempt > 1 {
+				log.Info().Int("attempts", attempt).Msg("notice posted earlier now recorded")
+			}
+			return
+		case errors.Is(err, store.ErrNotFound):
+			log.Warn().Msg("notice posted, but the link record is gone: not recorded")
+			return
+		}
+		n.redisFailed()
+		if attempt == 1 {
+			log.Warn().Err(err).Msg("notice posted but not yet recorded: trying again until Redis takes it")
+		}
+		if ctx.Err() != nil {
+			if giveUpAt.IsZero() {
+				giveUpAt = n.now().Add(recordGrace)
+			} else if n.now().After(giveUpAt) {
+				log.Error().Err(err).Msg("stopping with a notice posted but not recorded: it may be posted again")
+				return
+			}
+		}
+		t := time.NewTimer(wait)
+		<-t.C
+		wait = min(wait*2, time.Second)
+	}
+}
+
+// redisFailed notes that a Redis call failed just now.
+func (n *Notifier) redisFailed() { n.lastRedisErr.Store(n.now().UnixNano()) }
+
+// mayReclaim reports whether notices held by silent consumers may be taken over: only
+// once Redis has worked for ClaimIdle since it last failed here. A consumer that posted
+// a notice while Redis was down is then still trying to record it; its notice looks
+// idle only because Redis could not hear from it, and taking it over would post it
+// twice.
+func (n *Notifier) mayReclaim() bool {
+	last := n.lastRedisErr.Load()
+	return last == 0 || n.now().Sub(time.Unix(0, last)) >= n.cfg.ClaimIdle
 }
 
 // post calls chat.postMessage, waiting out a rate limit of up to MaxWait in place.

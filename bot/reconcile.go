@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
 
 	"github.com/paylink/paylink/dojo"
+	"github.com/paylink/paylink/store"
 )
 
 // ReconcileConfig tunes reconciliation.
@@ -18,8 +20,17 @@ type ReconcileConfig struct {
 	Batch    int           // links checked per run at most; default 2000
 }
 
+// reconcileLock is the lock one replica holds while it reconciles, and until the next
+// run is due. While a run works, it keeps the lock reconcileLockTTL ahead of now.
+const (
+	reconcileLock    = "reconcile"
+	reconcileLockTTL = 30 * time.Second
+)
+
 // Reconciler asks Dojo about links still open, so a payment is reported even when its
-// webhook never came. One replica runs it per interval, through a Redis lock.
+// webhook never came. One replica runs it per interval, through a Redis lock. Each run
+// takes the next Batch open links after where the last run stopped, so every open link
+// is checked at least once every ceil(open links / Batch) intervals.
 type Reconciler struct {
 	cfg   ReconcileConfig
 	store Store
@@ -54,12 +65,16 @@ func (r *Reconciler) Run(ctx context.Context) {
 	}
 }
 
-// RunOnce checks the open links if no other replica did within the interval. It
-// returns how many status changes it recorded.
+// RunOnce checks the next batch of open links if no other replica did within the
+// interval. It returns how many status changes it recorded.
 func (r *Reconciler) RunOnce(ctx context.Context) int {
 	b := make([]byte, 8)
 	rand.Read(b)
-	ok, err := r.store.TryLock(ctx, "reconcile", hex.EncodeToString(b), r.cfg.Interval*9/10)
+	token := hex.EncodeToString(b)
+	// The lock is taken until the next run is due, and kept ahead of now while the run
+	// works: a run slower than the interval is never joined by a second replica.
+	spacing := r.cfg.Interval * 9 / 10
+	ok, err := r.store.TryLock(ctx, reconcileLock, token, max(spacing, reconcileLockTTL))
 	if err != nil {
 		r.log.Warn().Err(err).Msg("reconciliation skipped: Redis unavailable")
 		return 0
@@ -67,41 +82,114 @@ func (r *Reconciler) RunOnce(ctx context.Context) int {
 	if !ok {
 		return 0
 	}
-	ids, err := r.store.OpenLinks(ctx, r.now().Add(-maxIntentAge), r.cfg.Batch)
+	start := r.now()
+	wctx, lost := context.WithCancel(ctx)
+	defer lost()
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		r.keepLock(wctx, lost, token)
+	}()
+	changes, checked := r.work(wctx)
+	lost()
+	<-renewed
+	// Hold the lock until the next run is due, if it is still ours.
+	if left := spacing - r.now().Sub(start); left > 0 {
+		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		r.store.ExtendLock(ectx, reconcileLock, token, left)
+		cancel()
+	}
+	r.log.Debug().Int("checked", checked).Int("changes", changes).Dur("took", r.now().Sub(start)).Msg("reconciliation run")
+	return changes
+}
+
+// keepLock renews the lock until ctx ends; when the lock is no longer ours (or can't be
+// renewed for longer than it lasts), it calls lost so the run stops.
+func (r *Reconciler) keepLock(ctx context.Context, lost context.CancelFunc, token string) {
+	last := r.now()
+	for sleep(ctx, reconcileLockTTL/3) {
+		held, err := r.store.ExtendLock(ctx, reconcileLock, token, reconcileLockTTL)
+		switch {
+		case err == nil && held:
+			last = r.now()
+		case err == nil:
+			r.log.Warn().Msg("reconciliation lock taken by another replica: stopping this run")
+			lost()
+			return
+		case r.now().Sub(last) > reconcileLockTTL*2/3:
+			r.log.Warn().Err(err).Msg("reconciliation lock could not be renewed: stopping this run")
+			lost()
+			return
+		}
+	}
+}
+
+// work checks up to Batch open links after the cursor, paced to Rate, and moves the
+// cursor past those it checked.
+func (r *Reconciler) work(ctx context.Context) (changes, checked int) {
+	cursor, err := r.store.ReconcileCursor(ctx)
+	if err != nil {
+		r.log.Warn().Err(err).Msg("reconciliation skipped: could not read where it stopped")
+		return 0, 0
+	}
+	open, next, err := r.store.OpenLinks(ctx, r.now().Add(-maxIntentAge), cursor, r.cfg.Batch)
 	if err != nil {
 		r.log.Warn().Err(err).Msg("reconciliation skipped: could not list open links")
-		return 0
+		return 0, 0
 	}
-	gap := time.Duration(float64(time.Second) / r.cfg.Rate)
-	changes := 0
-	start := r.now()
-	for i, id := range ids {
-		if i > 0 && !sleep(ctx, gap) {
+	pace := rate.NewLimiter(rate.Limit(r.cfg.Rate), 1)
+	for _, l := range open {
+		if pace.Wait(ctx) != nil {
 			break
 		}
-		cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		pi, err := r.links.PaymentIntent(cctx, id)
-		cancel()
-		if err != nil {
-			r.log.Debug().Err(err).Str("intent", id).Msg("reconciliation: could not get the intent")
-			continue
-		}
-		status := string(pi.Status)
-		if pi.Status == dojo.StatusCreated && pi.ExpireAt != nil && r.now().After(*pi.ExpireAt) {
-			status = StatusExpired
-		} else if pi.Status == dojo.StatusCreated || !pi.Status.Valid() {
-			continue
-		}
-		ch, err := recordWithImplied(ctx, r.store, id, status, "reconcile", "reconcile")
-		if err != nil {
-			r.log.Warn().Err(err).Str("intent", id).Msg("reconciliation: could not record")
-			continue
-		}
-		if ch.Recorded {
+		checked++
+		if r.check(ctx, l.IntentID) {
 			changes++
-			r.log.Info().Str("intent", id).Str("status", status).Bool("queued", ch.Queued).Msg("reconciliation found a status change")
 		}
 	}
-	r.log.Debug().Int("checked", len(ids)).Int("changes", changes).Dur("took", r.now().Sub(start)).Msg("reconciliation run")
-	return changes
+	switch {
+	case checked == 0 && len(open) > 0:
+		next = cursor // stopped before the first: start there again
+	case checked < len(open):
+		next = open[checked-1].Cursor // stopped early: continue after the last checked
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := r.store.SetReconcileCursor(sctx, next); err != nil {
+		r.log.Warn().Err(err).Msg("reconciliation: could not record where it stopped")
+	}
+	return changes, checked
+}
+
+// check asks Dojo about one open link and records a change; it reports whether it
+// recorded one.
+func (r *Reconciler) check(ctx context.Context, id string) bool {
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	pi, err := r.links.PaymentIntent(cctx, id)
+	cancel()
+	if err != nil {
+		r.log.Debug().Err(err).Str("intent", id).Msg("reconciliation: could not get the intent")
+		return false
+	}
+	status := string(pi.Status)
+	if pi.Status == dojo.StatusCreated && pi.ExpireAt != nil && r.now().After(*pi.ExpireAt) {
+		status = StatusExpired
+	} else if pi.Status == dojo.StatusCreated || !pi.Status.Valid() {
+		return false
+	}
+	origin, _, err := r.store.LinkOrigin(ctx, id)
+	if err != nil {
+		r.log.Warn().Err(err).Str("intent", id).Msg("reconciliation: could not read the link")
+		return false
+	}
+	ch, err := recordWithImplied(ctx, r.store, store.StatusEvent{IntentID: id, Status: status,
+		EventID: "reconcile", Source: "reconcile", Origin: origin})
+	if err != nil {
+		r.log.Warn().Err(err).Str("intent", id).Msg("reconciliation: could not record")
+		return false
+	}
+	if ch.Recorded {
+		r.log.Info().Str("intent", id).Str("status", status).Bool("queued", ch.Queued).Msg("reconciliation found a status change")
+	}
+	return ch.Recorded
 }

@@ -101,7 +101,8 @@ func (l *linker) refresh(ctx context.Context, log zerolog.Logger, rec *store.Lin
 		status = StatusExpired
 	}
 	if status != string(dojo.StatusCreated) && pi.Status.Valid() || status == StatusExpired {
-		if _, err := recordWithImplied(ctx, l.store, rec.IntentID, status, "refresh", "refresh"); err != nil {
+		if _, err := recordWithImplied(ctx, l.store, store.StatusEvent{IntentID: rec.IntentID, Status: status,
+			EventID: "refresh", Source: "refresh", Origin: origin(rec)}); err != nil {
 			log.Warn().Err(err).Msg("status: record")
 		}
 		if status != rec.Status {
@@ -109,6 +110,11 @@ func (l *linker) refresh(ctx context.Context, log zerolog.Logger, rec *store.Lin
 		}
 	}
 	return listLine(rec, l.cfg.CheckoutURL)
+}
+
+// origin is where rec was asked for.
+func origin(rec *store.Link) store.Origin {
+	return store.Origin{Team: rec.TeamID, Reference: rec.Reference}
 }
 
 // expired reports whether an unpaid intent is past its expiry.
@@ -149,7 +155,8 @@ func (l *linker) cancelLink(ctx context.Context, log zerolog.Logger, rec *store.
 		log.Warn().Err(err).Str("intent", rec.IntentID).Msg("cancel: Dojo")
 		return "Dojo could not cancel the link.\n" + dojoMessage(err)
 	}
-	if _, err := l.store.RecordStatus(ctx, rec.IntentID, string(dojo.StatusCanceled), "cancel:"+user, "slack"); err != nil {
+	if _, err := l.store.RecordStatus(ctx, store.StatusEvent{IntentID: rec.IntentID, Status: string(dojo.StatusCanceled),
+		EventID: "cancel:" + user, Source: "slack", Origin: origin(rec)}); err != nil {
 		log.Error().Err(err).Msg("cancel: record")
 	}
 	l.audit(ctx, log, store.AuditEvent{Event: "canceled", Team: rec.TeamID, Channel: rec.ChannelID, User: user,

@@ -88,7 +88,7 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	ours, err := h.adopt.known(ctx, elog, ev.Data.PaymentIntentID)
+	origin, ours, err := h.adopt.known(ctx, elog, ev.Data.PaymentIntentID)
 	if err != nil {
 		h.m.webhook("unavailable")
 		elog.Error().Err(err).Str("outcome", "unavailable").Msg("webhook: could not look the intent up")
@@ -101,7 +101,8 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	change, err := recordWithImplied(ctx, h.store, ev.Data.PaymentIntentID, string(ev.Data.PaymentStatus), ev.ID, "webhook")
+	change, err := recordWithImplied(ctx, h.store, store.StatusEvent{IntentID: ev.Data.PaymentIntentID,
+		Status: string(ev.Data.PaymentStatus), EventID: ev.ID, Source: "webhook", Origin: origin})
 	if err != nil {
 		h.m.webhook("unavailable")
 		elog.Error().Err(err).Str("outcome", "unavailable").Msg("webhook: could not record")
@@ -122,13 +123,15 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // recordWithImplied records status, and first the Captured that a Refunded or Reversed
 // implies (a payment must have been taken to be refunded), so a missed "Paid" is still
 // reported. It returns the change for status itself.
-func recordWithImplied(ctx context.Context, st Store, intentID, status, eventID, source string) (store.StatusChange, error) {
-	if status == string(dojo.StatusRefunded) || status == string(dojo.StatusReversed) {
-		if _, err := st.RecordStatus(ctx, intentID, string(dojo.StatusCaptured), eventID+":implied", source); err != nil {
+func recordWithImplied(ctx context.Context, st Store, e store.StatusEvent) (store.StatusChange, error) {
+	if e.Status == string(dojo.StatusRefunded) || e.Status == string(dojo.StatusReversed) {
+		captured := e
+		captured.Status, captured.EventID = string(dojo.StatusCaptured), e.EventID+":implied"
+		if _, err := st.RecordStatus(ctx, captured); err != nil {
 			return store.StatusChange{}, err
 		}
 	}
-	return st.RecordStatus(ctx, intentID, status, eventID, source)
+	return st.RecordStatus(ctx, e)
 }
 
 // adopter finds out whether an intent is paylink's: it has a record, or Dojo's copy
@@ -141,27 +144,28 @@ type adopter struct {
 	now      func() time.Time
 }
 
-func (a *adopter) known(ctx context.Context, log zerolog.Logger, intentID string) (bool, error) {
-	ok, err := a.store.LinkExists(ctx, intentID)
+// known reports whether intentID is paylink's and, if so, where it was asked for.
+func (a *adopter) known(ctx context.Context, log zerolog.Logger, intentID string) (store.Origin, bool, error) {
+	origin, ok, err := a.store.LinkOrigin(ctx, intentID)
 	if err != nil || ok {
-		return ok, err
+		return origin, ok, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	pi, err := a.links.PaymentIntent(cctx, intentID)
 	if dojo.IsNotFound(err) {
-		return false, nil
+		return store.Origin{}, false, nil
 	}
 	if err != nil {
-		return false, err
+		return store.Origin{}, false, err
 	}
 	team, channel, user := pi.Metadata[MetaTeam], pi.Metadata[MetaChannel], pi.Metadata[MetaUser]
 	if channel == "" || user == "" {
-		return false, nil
+		return store.Origin{}, false, nil
 	}
 	if !pi.CreatedAt.IsZero() && a.now().Sub(pi.CreatedAt) > maxIntentAge {
 		log.Warn().Time("created", pi.CreatedAt).Msg("webhook for an intent older than 31 days: ignored")
-		return false, nil
+		return store.Origin{}, false, nil
 	}
 	created := pi.CreatedAt
 	if created.IsZero() {
@@ -182,9 +186,9 @@ func (a *adopter) known(ctx context.Context, log zerolog.Logger, intentID string
 	if pi.ID != intentID {
 		link.IntentID = intentID
 	}
-	if err := a.store.SaveLink(ctx, link, "", 0); err != nil {
-		return false, err
+	if err := a.store.SaveLink(ctx, link, nil, 0); err != nil {
+		return store.Origin{}, false, err
 	}
 	log.Info().Str("channel", channel).Msg("link record rebuilt from the intent's metadata")
-	return true, nil
+	return store.Origin{Team: team, Reference: link.Reference}, true, nil
 }

@@ -54,8 +54,9 @@ func terminal(status string) bool {
 }
 
 // recordStatus applies one status change once. KEYS[1] the intent's status hash,
-// KEYS[2] the stream, KEYS[3] the open-links set. ARGV: status, rank, notify (0/1),
-// terminal (0/1), intent, event id, source, now ms, ttl ms, maxlen.
+// KEYS[2] the stream, KEYS[3] the open-links set, KEYS[4] the reference's open set (or
+// the unused key). ARGV: status, rank, notify (0/1), terminal (0/1), intent, event id,
+// source, now ms, ttl ms, maxlen.
 // The hash holds status → first-seen ms, and "_rank"/"_current" for the furthest status.
 // Returns {recorded (0/1), current status}.
 var recordStatus = redis.NewScript(`
@@ -68,12 +69,26 @@ if tonumber(ARGV[2]) > rank then
   redis.call('HSET', KEYS[1], '_rank', ARGV[2], '_current', ARGV[1])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[9])
-if ARGV[4] == '1' then redis.call('ZREM', KEYS[3], ARGV[5]) end
+if ARGV[4] == '1' then
+  redis.call('ZREM', KEYS[3], ARGV[5])
+  redis.call('ZREM', KEYS[4], ARGV[5])
+end
 if ARGV[3] == '1' then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[10], '*',
     'intent', ARGV[5], 'status', ARGV[1], 'event', ARGV[6], 'source', ARGV[7], 'at', ARGV[8], 'attempt', '1')
 end
 return {1, redis.call('HGET', KEYS[1], '_current')}`)
+
+// StatusEvent is a status an intent reached, and where it was heard of.
+type StatusEvent struct {
+	IntentID string
+	Status   string
+	EventID  string // Dojo's event id, or a name for the step that found it
+	Source   string // "webhook", "reconcile", "refresh", "slack"
+	// Origin is the link's workspace and reference, when known: a link that closes
+	// frees its reference for a new link.
+	Origin Origin
+}
 
 // StatusChange is the outcome of RecordStatus.
 type StatusChange struct {
@@ -82,42 +97,37 @@ type StatusChange struct {
 	Current  string // the intent's furthest status so far
 }
 
-// RecordStatus records that intentID reached status, once per (intent, status), and in
-// the same atomic step queues a notification when the status is announced. A
-// redelivered or reordered event records and queues nothing. One round trip.
-func (s *Store) RecordStatus(ctx context.Context, intentID, status, eventID, source string) (StatusChange, error) {
-	rank, ok := statusRank[status]
+// RecordStatus records that an intent reached a status, once per (intent, status),
+// and in the same atomic step queues a notification when the status is announced. A
+// redelivered or reordered event records and queues nothing. One round trip; with
+// MinReplicas, it returns only once replicas hold the change (ErrNotReplicated
+// otherwise: the caller answers so that the event is delivered again).
+func (s *Store) RecordStatus(ctx context.Context, e StatusEvent) (StatusChange, error) {
+	rank, ok := statusRank[e.Status]
 	if !ok {
-		return StatusChange{}, fmt.Errorf("store: unknown status %q", status)
+		return StatusChange{}, fmt.Errorf("store: unknown status %q", e.Status)
 	}
-	notify := Notifies(status)
-	res, err := recordStatus.Run(ctx, s.rdb,
-		[]string{s.statusKey(intentID), s.streamKey(), s.openKey()},
-		status, rank, b2s(notify), b2s(terminal(status)), intentID, eventID, source,
-		s.now().UnixMilli(), s.linkTTL.Milliseconds(), streamMaxLen).Slice()
+	notify := Notifies(e.Status)
+	refKey := s.unusedKey()
+	if e.Origin.Reference != "" {
+		refKey = s.refOpenKey(e.Origin.Team, e.Origin.Reference)
+	}
+	var cmd *redis.Cmd
+	err := s.exec(ctx, batch{key: s.streamKey(), add: func(pipe redis.Pipeliner) {
+		cmd = recordStatus.Eval(ctx, pipe, []string{s.statusKey(e.IntentID), s.streamKey(), s.openKey(), refKey},
+			e.Status, rank, b2s(notify), b2s(terminal(e.Status)), e.IntentID, e.EventID, e.Source,
+			s.now().UnixMilli(), s.linkTTL.Milliseconds(), streamMaxLen)
+	}})
 	if err != nil {
-		return StatusChange{}, fmt.Errorf("store: record status %s %s: %w", intentID, status, err)
+		return StatusChange{}, fmt.Errorf("store: record status %s %s: %w", e.IntentID, e.Status, err)
+	}
+	res, err := cmd.Slice()
+	if err != nil {
+		return StatusChange{}, fmt.Errorf("store: record status %s %s: %w", e.IntentID, e.Status, err)
 	}
 	recorded := res[0].(int64) == 1
 	current, _ := res[1].(string)
 	return StatusChange{Recorded: recorded, Queued: recorded && notify, Current: current}, nil
-}
-
-// Statuses returns the statuses recorded for intentID and the furthest one.
-func (s *Store) Statuses(ctx context.Context, intentID string) (map[string]time.Time, string, error) {
-	h, err := s.rdb.HGetAll(ctx, s.statusKey(intentID)).Result()
-	if err != nil {
-		return nil, "", fmt.Errorf("store: statuses %s: %w", intentID, err)
-	}
-	out := map[string]time.Time{}
-	for k, v := range h {
-		if strings.HasPrefix(k, "_") {
-			continue
-		}
-		ms, _ := strconv.ParseInt(v, 10, 64)
-		out[k] = time.UnixMilli(ms).UTC()
-	}
-	return out, h["_current"], nil
 }
 
 func b2s(b bool) string {
@@ -392,20 +402,78 @@ func (s *Store) Backlog(ctx context.Context) (Backlog, error) {
 	return b, nil
 }
 
-// OpenLinks returns up to limit intent ids of links not known to be closed, created
-// after since, oldest first; links older than since leave the set.
-func (s *Store) OpenLinks(ctx context.Context, since time.Time, limit int) ([]string, error) {
+// OpenLink is a link not known to be closed, and the cursor that continues after it.
+type OpenLink struct {
+	IntentID string
+	Cursor   string
+}
+
+// OpenLinks returns up to limit links not known to be closed, created after since,
+// oldest first, starting after cursor ("" for the oldest), and the cursor that
+// continues after them: "" when the page reached the newest. Links older than since
+// leave the set. One round trip.
+func (s *Store) OpenLinks(ctx context.Context, since time.Time, cursor string, limit int) ([]OpenLink, string, error) {
+	min := strconv.FormatInt(since.UnixMilli(), 10)
+	var afterScore int64
+	afterID := ""
+	if sc, id, ok := strings.Cut(cursor, ":"); ok {
+		if ms, err := strconv.ParseInt(sc, 10, 64); err == nil && ms > since.UnixMilli() {
+			min, afterScore, afterID = sc, ms, id
+		}
+	}
+	// Members that share the cursor's score come first; skip those at or before it.
+	const slack = 64
 	pipe := s.rdb.Pipeline()
 	pipe.ZRemRangeByScore(ctx, s.openKey(), "-inf", "("+strconv.FormatInt(since.UnixMilli(), 10))
-	ids := pipe.ZRangeByScore(ctx, s.openKey(), &redis.ZRangeBy{Min: strconv.FormatInt(since.UnixMilli(), 10), Max: "+inf", Count: int64(limit)})
+	page := pipe.ZRangeByScoreWithScores(ctx, s.openKey(), &redis.ZRangeBy{Min: min, Max: "+inf", Count: int64(limit + slack)})
 	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("store: open links: %w", err)
+		return nil, "", fmt.Errorf("store: open links: %w", err)
 	}
-	return ids.Val(), nil
+	var out []OpenLink
+	for _, z := range page.Val() {
+		id, _ := z.Member.(string)
+		score := int64(z.Score)
+		if afterID != "" && score == afterScore && id <= afterID {
+			continue
+		}
+		if len(out) == limit {
+			break
+		}
+		out = append(out, OpenLink{IntentID: id, Cursor: strconv.FormatInt(score, 10) + ":" + id})
+	}
+	if len(out) < limit || len(page.Val()) < limit {
+		return out, "", nil
+	}
+	return out, out[len(out)-1].Cursor, nil
+}
+
+// reconcileCursorKey is where the reconciliation left off.
+func (s *Store) reconcileCursorKey() string { return s.prefix + "{events}:reconcile:cursor" }
+
+// ReconcileCursor returns where the last reconciliation run left off ("" for the
+// start).
+func (s *Store) ReconcileCursor(ctx context.Context) (string, error) {
+	v, err := s.rdb.Get(ctx, s.reconcileCursorKey()).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: reconcile cursor: %w", err)
+	}
+	return v, nil
+}
+
+// SetReconcileCursor records where the reconciliation left off; it is kept as long as
+// an open link can live.
+func (s *Store) SetReconcileCursor(ctx context.Context, cursor string) error {
+	if err := s.rdb.Set(ctx, s.reconcileCursorKey(), cursor, 31*24*time.Hour).Err(); err != nil {
+		return fmt.Errorf("store: set reconcile cursor: %w", err)
+	}
+	return nil
 }
 
 // TryLock takes the named lock for ttl unless another holder has it. token identifies
-// the holder for Unlock.
+// the holder for ExtendLock.
 func (s *Store) TryLock(ctx context.Context, name, token string, ttl time.Duration) (bool, error) {
 	ok, err := s.rdb.SetNX(ctx, s.lockKey(name), token, ttl).Result()
 	if err != nil {
@@ -414,7 +482,19 @@ func (s *Store) TryLock(ctx context.Context, name, token string, ttl time.Durati
 	return ok, nil
 }
 
-// Unlock releases the named lock if token still holds it.
-func (s *Store) Unlock(ctx context.Context, name, token string) error {
-	return releaseIfOwner.Run(ctx, s.rdb, []string{s.lockKey(name)}, token).Err()
+// extendLock sets a lock's TTL while the caller still holds it. KEYS[1] the lock;
+// ARGV token, TTL ms. Returns 1 if held, 0 if not.
+var extendLock = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`)
+
+// ExtendLock sets the named lock's TTL to ttl from now if token still holds it, and
+// reports whether it does. A holder that learns it lost the lock must stop.
+func (s *Store) ExtendLock(ctx context.Context, name, token string, ttl time.Duration) (bool, error) {
+	n, err := extendLock.Run(ctx, s.rdb, []string{s.lockKey(name)}, token, ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: extend lock %s: %w", name, err)
+	}
+	return n == 1, nil
 }

@@ -32,7 +32,7 @@ func TestRecordStatusOncePerStatus(t *testing.T) {
 				{"Captured", false, false, "Refunded"},
 			}
 			for i, st := range steps {
-				ch, err := s.RecordStatus(ctx, "pi_1", st.status, "evt", "webhook")
+				ch, err := s.RecordStatus(ctx, store.StatusEvent{IntentID: "pi_1", Status: st.status, EventID: "evt", Source: "webhook"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -47,7 +47,7 @@ func TestRecordStatusOncePerStatus(t *testing.T) {
 			if len(got) != 2 || got[0].Status != "Captured" || got[1].Status != "Refunded" || got[0].IntentID != "pi_1" || got[0].Attempt != 1 {
 				t.Errorf("queued %+v, want Captured then Refunded", got)
 			}
-			if _, err := s.RecordStatus(ctx, "pi_1", "Bogus", "e", "webhook"); err == nil {
+			if _, err := s.RecordStatus(ctx, store.StatusEvent{IntentID: "pi_1", Status: "Bogus", EventID: "e", Source: "webhook"}); err == nil {
 				t.Errorf("an unknown status was recorded")
 			}
 		})
@@ -64,7 +64,7 @@ func TestRecordStatusConcurrent(t *testing.T) {
 			var wg sync.WaitGroup
 			for range 50 {
 				wg.Go(func() {
-					ch, err := s.RecordStatus(ctx, "pi_c", "Captured", "evt", "webhook")
+					ch, err := s.RecordStatus(ctx, store.StatusEvent{IntentID: "pi_c", Status: "Captured", EventID: "evt", Source: "webhook"})
 					if err != nil {
 						t.Error(err)
 					}
@@ -89,7 +89,7 @@ func TestRetryPromoteAndDeadLetter(t *testing.T) {
 			clock := func() time.Time { return now }
 			s := store.New(b.rdb, store.Options{Prefix: uniquePrefix(t), Now: clock})
 			s.EnsureGroup(ctx)
-			s.RecordStatus(ctx, "pi_r", "Captured", "evt_1", "webhook")
+			s.RecordStatus(ctx, store.StatusEvent{IntentID: "pi_r", Status: "Captured", EventID: "evt_1", Source: "webhook"})
 			n, _ := s.ReadNotifications(ctx, "c1", 1, 0)
 			if len(n) != 1 {
 				t.Fatalf("read %d", len(n))
@@ -138,8 +138,8 @@ func TestClaimStale(t *testing.T) {
 			ctx := context.Background()
 			s := store.New(b.rdb, store.Options{Prefix: uniquePrefix(t)})
 			s.EnsureGroup(ctx)
-			s.RecordStatus(ctx, "pi_dead", "Captured", "e", "webhook")
-			s.RecordStatus(ctx, "pi_busy", "Captured", "e", "webhook")
+			s.RecordStatus(ctx, store.StatusEvent{IntentID: "pi_dead", Status: "Captured", EventID: "e", Source: "webhook"})
+			s.RecordStatus(ctx, store.StatusEvent{IntentID: "pi_busy", Status: "Captured", EventID: "e", Source: "webhook"})
 			dead, _ := s.ReadNotifications(ctx, "dead", 1, 0)
 			busy, _ := s.ReadNotifications(ctx, "busy", 1, 0)
 			if len(dead) != 1 || len(busy) != 1 {
@@ -173,19 +173,25 @@ func TestOpenLinksAndLock(t *testing.T) {
 			paid := sampleLink("pi_paid")
 			paid.CreatedAt = now.Add(-time.Minute)
 			for _, l := range []store.Link{old, fresh, paid} {
-				if err := s.SaveLink(ctx, l, "", 0); err != nil {
+				if err := s.SaveLink(ctx, l, nil, 0); err != nil {
 					t.Fatal(err)
 				}
 			}
-			s.RecordStatus(ctx, "pi_paid", "Captured", "e", "webhook")
-			ids, err := s.OpenLinks(ctx, now.Add(-31*24*time.Hour), 100)
-			if err != nil || len(ids) != 1 || ids[0] != "pi_fresh" {
-				t.Errorf("open links %v %v, want only pi_fresh", ids, err)
+			s.RecordStatus(ctx, store.StatusEvent{IntentID: "pi_paid", Status: "Captured", EventID: "e", Source: "webhook"})
+			ids, next, err := s.OpenLinks(ctx, now.Add(-31*24*time.Hour), "", 100)
+			if err != nil || len(ids) != 1 || ids[0].IntentID != "pi_fresh" || next != "" {
+				t.Errorf("open links %v %q %v, want only pi_fresh and no cursor", ids, next, err)
 			}
 			ok1, _ := s.TryLock(ctx, "reconcile", "a", time.Minute)
 			ok2, _ := s.TryLock(ctx, "reconcile", "b", time.Minute)
 			if !ok1 || ok2 {
 				t.Errorf("lock taken %v then %v, want true then false", ok1, ok2)
+			}
+			if held, err := s.ExtendLock(ctx, "reconcile", "a", time.Hour); !held || err != nil {
+				t.Errorf("holder extends: %v %v, want true", held, err)
+			}
+			if held, _ := s.ExtendLock(ctx, "reconcile", "b", time.Hour); held {
+				t.Errorf("another token extended the lock")
 			}
 		})
 	}
@@ -214,7 +220,7 @@ func TestClaimReplayRateAndDuplicates(t *testing.T) {
 			}
 			l := sampleLink("pi_a")
 			l.Reference, l.TeamID, l.CreatedAt = "REF-A", "T1", time.Now()
-			s.SaveLink(ctx, l, "a", time.Minute)
+			s.SaveLink(ctx, l, &a, time.Minute)
 			if c := claim("b", "sig-b", "ref-a"); len(c.Open) != 1 || c.Open[0] != "pi_a" {
 				t.Errorf("same reference while open = %+v, want pi_a listed", c)
 			}
@@ -227,12 +233,13 @@ func TestClaimReplayRateAndDuplicates(t *testing.T) {
 				t.Errorf("third link in the hour = %+v, want limited", c)
 			}
 			// A link that failed gives its count back.
-			s.ReleaseCommand(ctx, "c", bc)
+			s.ReleaseCommand(ctx, bc)
 			if c := claim("e", "sig-e", "ref-e"); !c.Won {
 				t.Errorf("after a release = %+v, want won", c)
 			}
 			// Paid: the reference is free again.
-			s.RecordStatus(ctx, "pi_a", "Captured", "e", "webhook")
+			s.RecordStatus(ctx, store.StatusEvent{IntentID: "pi_a", Status: "Captured", EventID: "e", Source: "webhook",
+				Origin: store.Origin{Team: "T1", Reference: "Ref-A"}})
 			rate.Limit = 0
 			if c := claim("f", "sig-f", "ref-a"); !c.Won {
 				t.Errorf("reference of a paid link = %+v, want won", c)
@@ -280,8 +287,8 @@ func TestPruneConsumers(t *testing.T) {
 			ctx := context.Background()
 			s := store.New(b.rdb, store.Options{Prefix: uniquePrefix(t)})
 			s.EnsureGroup(ctx)
-			s.RecordStatus(ctx, "pi_p", "Captured", "e", "webhook")
-			s.RecordStatus(ctx, "pi_q", "Captured", "e", "webhook")
+			s.RecordStatus(ctx, store.StatusEvent{IntentID: "pi_p", Status: "Captured", EventID: "e", Source: "webhook"})
+			s.RecordStatus(ctx, store.StatusEvent{IntentID: "pi_q", Status: "Captured", EventID: "e", Source: "webhook"})
 			s.ReadNotifications(ctx, "holder", 1, 0)
 			done, _ := s.ReadNotifications(ctx, "empty", 1, 0)
 			if len(done) != 1 {

@@ -35,20 +35,32 @@ type Options struct {
 	Prefix  string           // default DefaultPrefix
 	LinkTTL time.Duration    // default DefaultLinkTTL
 	Now     func() time.Time // default time.Now
+	// MinReplicas, above 0, makes the writes that must survive a failover (a link
+	// record, a status change and its notice, the record that a notice was posted)
+	// return only once WAIT confirms that many replicas hold them: ErrNotReplicated
+	// otherwise.
+	MinReplicas int
+	WaitTimeout time.Duration // how long that WAIT may take; default DefaultWaitTimeout
 }
 
 // Store is paylink's Redis state. It is safe for concurrent use; several processes may
 // share one Redis.
 type Store struct {
-	rdb     redis.UniversalClient
-	prefix  string
-	linkTTL time.Duration
-	now     func() time.Time
+	rdb         redis.UniversalClient
+	prefix      string
+	linkTTL     time.Duration
+	now         func() time.Time
+	minReplicas int
+	waitTimeout time.Duration
 }
 
 // New returns a Store on rdb, which may be a single node, Sentinel or Cluster client.
 func New(rdb redis.UniversalClient, opts Options) *Store {
-	s := &Store{rdb: rdb, prefix: opts.Prefix, linkTTL: opts.LinkTTL, now: opts.Now}
+	s := &Store{rdb: rdb, prefix: opts.Prefix, linkTTL: opts.LinkTTL, now: opts.Now,
+		minReplicas: max(opts.MinReplicas, 0), waitTimeout: opts.WaitTimeout}
+	if s.waitTimeout <= 0 {
+		s.waitTimeout = DefaultWaitTimeout
+	}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
 	}
@@ -211,6 +223,23 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1`)
 
+// refOpenKey holds the links of a workspace's reference that can still be paid, scored
+// by expiry, and the reservations of commands creating one ("pending:<token>", scored by
+// when the reservation lapses): the duplicate-reference guard.
+func (s *Store) refOpenKey(team, reference string) string {
+	h := sha256.Sum256([]byte(team + "\x00" + strings.ToLower(strings.TrimSpace(reference))))
+	return s.prefix + "{events}:refopen:" + hex.EncodeToString(h[:12])
+}
+
+// rateKey holds the times of a user's recent links, for the sliding rate limit.
+func (s *Store) rateKey(team, user string) string {
+	return s.prefix + "{events}:rate:" + team + ":" + user
+}
+
+// unusedKey stands in a script's key list where a step is switched off, so every key
+// a script is given is a real name in the {events} slot; scripts never touch it.
+func (s *Store) unusedKey() string { return s.prefix + "{events}:unused" }
+
 // Claim is the outcome of ClaimCommand.
 type Claim struct {
 	// Won is true when this caller holds the claim and should create the intent.
@@ -220,15 +249,21 @@ type Claim struct {
 	// Open lists links for the same reference in the workspace that can still be paid,
 	// newest first, when the duplicate check found any; the claim is then not taken.
 	Open []string
+	// Creating is true when another command is creating a link for the same reference
+	// right now; the claim is then not taken.
+	Creating bool
 	// Limited is true when the user has made as many links as the rate limit allows;
-	// RetryAfter says when the window ends.
+	// RetryAfter says when the oldest of them leaves the window.
 	Limited    bool
 	RetryAfter time.Duration
 	// Replayed is true when the request's signature was seen before.
 	Replayed bool
-	// Token identifies a won claim, for ReleaseCommand; rateKey the count it took.
-	Token   string
-	rateKey string
+	// Token identifies a won claim.
+	Token string
+
+	fingerprint string
+	rateKey     string // the rate-limit set the claim counted in, if any
+	refKey      string // the reference's open set the claim reserved, if any
 }
 
 // ClaimRequest is what ClaimCommand checks, in one step.
@@ -239,7 +274,7 @@ type ClaimRequest struct {
 	// Signature, when set, is the request's signature: a request seen before is refused.
 	Signature string
 	// Dup asks to refuse the claim while a link for the same reference in the same
-	// workspace can still be paid.
+	// workspace can still be paid, or is being created.
 	Dup DupCheck
 	// Rate, when its Limit is above zero, caps the links one user makes per Window.
 	Rate RateCheck
@@ -248,10 +283,11 @@ type ClaimRequest struct {
 // DupCheck names the reference to check for open links.
 type DupCheck struct {
 	Team, Reference string
-	Skip            bool // "create another anyway"
+	Skip            bool // "create another anyway": not checked, but still reserved
 }
 
-// RateCheck is a per-user limit on links made, across replicas.
+// RateCheck is a per-user limit on links made, across replicas: at most Limit in any
+// Window (sliding).
 type RateCheck struct {
 	Team, User string
 	Limit      int
@@ -262,53 +298,54 @@ type RateCheck struct {
 // and a minute of clock skew.
 const SignatureTTL = 6 * time.Minute
 
-// claimScript checks a command in one step: replay, then the re-type claim, the
-// reference's open links and the user's rate limit. KEYS: signature, claim, reference
-// index, rate bucket. ARGV: claim value, claim TTL ms, check duplicates (0/1), now ms,
-// status key prefix, rate limit (0 = none), rate window ms, signature TTL ms.
-// Status hashes are read by derived names: they share the {events} hash tag, so the
-// script stays in one slot.
+// claimScript checks a command in one step: replay, the re-type claim, the reference's
+// open links and reservations, and the user's rate limit; when all pass it takes the
+// claim, reserves the reference and counts the link.
+// KEYS: claim, signature, reference open set, rate set (the last three may be the
+// unused key). ARGV: token, claim TTL ms, signature TTL ms (0: no signature), check
+// duplicates (0/1), reserve the reference (0/1), now ms, rate limit (0: none), rate
+// window ms, reference TTL ms.
 var claimScript = redis.NewScript(`
-if KEYS[1] ~= '' and ARGV[8] ~= '0' then
-  if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[8]) then return {'replay'} end
+local now = tonumber(ARGV[6])
+if ARGV[3] ~= '0' then
+  if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) then return {'replay'} end
 end
-local prev = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2], 'GET')
+local prev = redis.call('GET', KEYS[1])
 if prev then return {'claimed', prev} end
-if ARGV[3] == '1' then
-  local ids = redis.call('ZREVRANGEBYSCORE', KEYS[3], '+inf', '(' .. ARGV[4], 'LIMIT', 0, 20)
-  local open = {'open'}
-  for _, id in ipairs(ids) do
-    local cur = redis.call('HGET', ARGV[5] .. id, '_current')
-    if not cur or cur == 'Created' or cur == 'Authorized' then table.insert(open, id) end
-  end
-  if #open > 1 then
-    redis.call('DEL', KEYS[2])
+if ARGV[5] == '1' then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) end
+if ARGV[4] == '1' then
+  local ids = redis.call('ZREVRANGE', KEYS[3], 0, 19)
+  if #ids > 0 then
+    local open = {'open'}
+    for _, id in ipairs(ids) do
+      if string.sub(id, 1, 8) ~= 'pending:' then table.insert(open, id) end
+    end
+    if #open == 1 then return {'creating'} end
     return open
   end
 end
-if tonumber(ARGV[6]) > 0 then
-  local n = tonumber(redis.call('GET', KEYS[4]) or '0')
-  if n >= tonumber(ARGV[6]) then
-    redis.call('DEL', KEYS[2])
-    return {'limited', tostring(redis.call('PTTL', KEYS[4]))}
+local limit = tonumber(ARGV[7])
+if limit > 0 then
+  local window = tonumber(ARGV[8])
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[4]) >= limit then
+    local oldest = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+    return {'limited', tostring(tonumber(oldest[2]) + window - now)}
   end
-  redis.call('INCR', KEYS[4])
-  if n == 0 then redis.call('PEXPIRE', KEYS[4], ARGV[7]) end
+  redis.call('ZADD', KEYS[4], now, ARGV[1])
+  redis.call('PEXPIRE', KEYS[4], window)
+end
+redis.call('SET', KEYS[1], 'pending:' .. ARGV[1], 'PX', ARGV[2])
+if ARGV[5] == '1' then
+  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), 'pending:' .. ARGV[1])
+  redis.call('PEXPIRE', KEYS[3], ARGV[9])
 end
 return {'won'}`)
 
+// signatureKey remembers a request signature.
 func (s *Store) signatureKey(sig string) string {
 	h := sha256.Sum256([]byte(sig))
 	return s.prefix + "{events}:sig:" + hex.EncodeToString(h[:16])
-}
-
-// rateKey is the counter of a user's links in the current window.
-func (s *Store) rateKey(r RateCheck) string {
-	if r.Limit <= 0 || r.Window <= 0 {
-		return s.prefix + "{events}:rate:none"
-	}
-	bucket := s.now().UnixMilli() / r.Window.Milliseconds()
-	return s.prefix + "{events}:rate:" + r.Team + ":" + r.User + ":" + strconv.FormatInt(bucket, 10)
 }
 
 // ClaimCommand checks a command before its intent is created, in one round trip:
@@ -317,44 +354,54 @@ func (s *Store) rateKey(r RateCheck) string {
 //     intent: Claim.IntentID names the one an earlier command made, or, while that one
 //     is still being made, Won and IntentID are both empty;
 //   - unless Dup.Skip, a link for the same reference that can still be paid stops the
-//     claim and is listed in Claim.Open;
+//     claim and is listed in Claim.Open, and one being created right now by another
+//     command stops it with Claim.Creating;
 //   - a user at the rate limit is refused (Claim.Limited); refused commands don't count.
 //
-// The caller that wins must either SaveLink (which turns the claim into the intent id
-// for the rest of window) or ReleaseCommand. A claim never settled lapses after
-// PendingTTL.
+// A won claim reserves the reference until SaveLink replaces the reservation with the
+// link. The caller that wins must either SaveLink (which also turns the claim into the
+// intent id for the rest of the window) or ReleaseCommand. A claim never settled lapses
+// after PendingTTL.
 func (s *Store) ClaimCommand(ctx context.Context, req ClaimRequest) (Claim, error) {
-	check := "0"
-	if !req.Dup.Skip && req.Dup.Reference != "" {
-		check = "1"
-	}
-	sigKey, sigTTL := "", int64(0)
+	unused := s.unusedKey()
+	sigKey, sigTTL := unused, int64(0)
 	if req.Signature != "" {
 		sigKey, sigTTL = s.signatureKey(req.Signature), SignatureTTL.Milliseconds()
 	}
-	rk := s.rateKey(req.Rate)
-	limit := req.Rate.Limit
-	if req.Rate.Window <= 0 {
-		limit = 0
+	refKey, reserve, check := unused, "0", "0"
+	if req.Dup.Reference != "" {
+		refKey, reserve = s.refOpenKey(req.Dup.Team, req.Dup.Reference), "1"
+		if !req.Dup.Skip {
+			check = "1"
+		}
+	}
+	rateKey, limit := unused, 0
+	if req.Rate.Limit > 0 && req.Rate.Window > 0 {
+		rateKey, limit = s.rateKey(req.Rate.Team, req.Rate.User), req.Rate.Limit
 	}
 	res, err := claimScript.Run(ctx, s.rdb,
-		[]string{sigKey, s.claimKey(req.Fingerprint), s.refKey(req.Dup.Team, req.Dup.Reference), rk},
-		"pending:"+req.Token, req.PendingTTL.Milliseconds(), check, s.now().UnixMilli(), s.prefix+"{events}:status:",
-		limit, req.Rate.Window.Milliseconds(), sigTTL).StringSlice()
+		[]string{s.claimKey(req.Fingerprint), sigKey, refKey, rateKey},
+		req.Token, req.PendingTTL.Milliseconds(), sigTTL, check, reserve, s.now().UnixMilli(),
+		limit, req.Rate.Window.Milliseconds(), s.linkTTL.Milliseconds()).StringSlice()
 	if err != nil {
 		return Claim{}, fmt.Errorf("store: claim command: %w", err)
 	}
 	switch res[0] {
 	case "won":
-		c := Claim{Won: true, Token: req.Token}
+		c := Claim{Won: true, Token: req.Token, fingerprint: req.Fingerprint}
 		if limit > 0 {
-			c.rateKey = rk
+			c.rateKey = rateKey
+		}
+		if reserve == "1" {
+			c.refKey = refKey
 		}
 		return c, nil
 	case "replay":
 		return Claim{Replayed: true}, nil
 	case "open":
 		return Claim{Open: res[1:]}, nil
+	case "creating":
+		return Claim{Creating: true}, nil
 	case "limited":
 		ms, _ := strconv.ParseInt(res[1], 10, 64)
 		return Claim{Limited: true, RetryAfter: time.Duration(max(ms, 0)) * time.Millisecond}, nil
@@ -366,25 +413,35 @@ func (s *Store) ClaimCommand(ctx context.Context, req ClaimRequest) (Claim, erro
 }
 
 // releaseClaim deletes a claim only while it still holds the caller's token, and gives
-// back the rate-limit count it took. KEYS[1] claim, KEYS[2] rate bucket (may be "").
+// back the rate-limit count and the reference reservation the claim took.
+// KEYS: claim, rate set, reference open set (the last two may be the unused key).
+// ARGV: token, give back the count (0/1), drop the reservation (0/1).
 var releaseClaim = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+if ARGV[2] == '1' then redis.call('ZREM', KEYS[2], ARGV[1]) end
+if ARGV[3] == '1' then redis.call('ZREM', KEYS[3], 'pending:' .. ARGV[1]) end
+if redis.call('GET', KEYS[1]) == 'pending:' .. ARGV[1] then
   redis.call('DEL', KEYS[1])
-  if KEYS[2] ~= '' and tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
   return 1
 end
 return 0`)
 
-// releaseIfOwner deletes a key only while it holds the caller's token.
-var releaseIfOwner = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`)
-
-// ReleaseCommand gives up a claim won with c, so the command can be tried again, and
-// gives back its rate-limit count: a command that made no link does not count. It
-// leaves alone a claim that has since passed to someone else. One round trip.
-func (s *Store) ReleaseCommand(ctx context.Context, fingerprint string, c Claim) error {
-	err := releaseClaim.Run(ctx, s.rdb, []string{s.claimKey(fingerprint), c.rateKey}, "pending:"+c.Token).Err()
+// ReleaseCommand gives up a claim won with c, so the command can be tried again: it
+// gives back its rate-limit count (a command that made no link does not count) and
+// frees its reservation of the reference. It leaves alone a claim that has since
+// passed to someone else. One round trip.
+func (s *Store) ReleaseCommand(ctx context.Context, c Claim) error {
+	if c.fingerprint == "" {
+		return nil
+	}
+	rateKey, refKey := s.unusedKey(), s.unusedKey()
+	if c.rateKey != "" {
+		rateKey = c.rateKey
+	}
+	if c.refKey != "" {
+		refKey = c.refKey
+	}
+	err := releaseClaim.Run(ctx, s.rdb, []string{s.claimKey(c.fingerprint), rateKey, refKey},
+		c.Token, b2s(c.rateKey != ""), b2s(c.refKey != "")).Err()
 	if err != nil {
 		return fmt.Errorf("store: release command: %w", err)
 	}
@@ -401,38 +458,54 @@ func (s *Store) SeenSignature(ctx context.Context, sig string) (bool, error) {
 	return !ok, nil
 }
 
-// SaveLink stores a new link record with the store's link TTL and, when fingerprint is
-// not empty, points the command's claim at the intent for the rest of window, so the
-// same command typed again gets this link. One round trip.
-func (s *Store) SaveLink(ctx context.Context, l Link, fingerprint string, window time.Duration) error {
+// SaveLink stores a new link record with the store's link TTL and indexes it. When c
+// is a won claim, it points the claim at the intent for the rest of window, so the same
+// command typed again gets this link, and turns the claim's reservation of the
+// reference into the link. c may be nil (a record rebuilt from Dojo's metadata). One
+// round trip; with MinReplicas, it returns only once replicas hold it (two round trips
+// on Cluster, one per slot).
+func (s *Store) SaveLink(ctx context.Context, l Link, c *Claim, window time.Duration) error {
 	if l.IntentID == "" {
 		return errors.New("store: save link: empty intent id")
 	}
 	args := append([]any{s.linkTTL.Milliseconds()}, l.fields()...)
-	pipe := s.rdb.Pipeline()
-	saved := hsetExpire.Eval(ctx, pipe, []string{s.linkKey(l.IntentID)}, args...)
-	if fingerprint != "" {
-		pipe.Set(ctx, s.claimKey(fingerprint), l.IntentID, window)
-	}
-	if l.Status == "" || l.Status == "Created" || l.Status == "Authorized" {
-		pipe.ZAdd(ctx, s.openKey(), redis.Z{Score: float64(l.CreatedAt.UnixMilli()), Member: l.IntentID})
-	}
+	var saved *redis.Cmd
+	record := batch{key: s.linkKey(l.IntentID), add: func(pipe redis.Pipeliner) {
+		saved = hsetExpire.Eval(ctx, pipe, []string{s.linkKey(l.IntentID)}, args...)
+	}}
 	expires := l.ExpiresAt
 	if expires.IsZero() {
 		expires = l.CreatedAt.Add(30 * 24 * time.Hour)
 	}
-	if l.Reference != "" {
-		rk := s.refKey(l.TeamID, l.Reference)
-		pipe.ZAdd(ctx, rk, redis.Z{Score: float64(expires.UnixMilli()), Member: l.IntentID})
-		pipe.PExpire(ctx, rk, s.linkTTL)
-	}
-	if l.ChannelID != "" {
-		ck := s.channelKey(l.TeamID, l.ChannelID)
-		pipe.ZAdd(ctx, ck, redis.Z{Score: float64(l.CreatedAt.UnixMilli()), Member: l.IntentID})
-		pipe.ZRemRangeByRank(ctx, ck, 0, -channelListLen-1)
-		pipe.PExpire(ctx, ck, s.linkTTL)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	open := l.Status == "" || l.Status == "Created" || l.Status == "Authorized"
+	index := batch{key: s.openKey(), add: func(pipe redis.Pipeliner) {
+		if c != nil && c.fingerprint != "" {
+			pipe.Set(ctx, s.claimKey(c.fingerprint), l.IntentID, window)
+		}
+		if open {
+			pipe.ZAdd(ctx, s.openKey(), redis.Z{Score: float64(l.CreatedAt.UnixMilli()), Member: l.IntentID})
+		}
+		if l.Reference != "" {
+			rk := s.refKey(l.TeamID, l.Reference)
+			pipe.ZAdd(ctx, rk, redis.Z{Score: float64(expires.UnixMilli()), Member: l.IntentID})
+			pipe.PExpire(ctx, rk, s.linkTTL)
+			ok := s.refOpenKey(l.TeamID, l.Reference)
+			if c != nil && c.refKey != "" {
+				pipe.ZRem(ctx, c.refKey, "pending:"+c.Token)
+			}
+			if open {
+				pipe.ZAdd(ctx, ok, redis.Z{Score: float64(expires.UnixMilli()), Member: l.IntentID})
+				pipe.PExpire(ctx, ok, s.linkTTL)
+			}
+		}
+		if l.ChannelID != "" {
+			ck := s.channelKey(l.TeamID, l.ChannelID)
+			pipe.ZAdd(ctx, ck, redis.Z{Score: float64(l.CreatedAt.UnixMilli()), Member: l.IntentID})
+			pipe.ZRemRangeByRank(ctx, ck, 0, -channelListLen-1)
+			pipe.PExpire(ctx, ck, s.linkTTL)
+		}
+	}}
+	if err := s.exec(ctx, record, index); err != nil {
 		return fmt.Errorf("store: save link %s: %w", l.IntentID, err)
 	}
 	return saved.Err()
@@ -450,41 +523,43 @@ func (s *Store) Link(ctx context.Context, intentID string) (*Link, error) {
 	return linkFromHash(intentID, h)
 }
 
-// SetLinkMessage records where the link message was posted, so status notices can
-// thread under it and update it. ErrNotFound if the record is gone. One round trip.
-func (s *Store) SetLinkMessage(ctx context.Context, intentID, channel, ts string) error {
-	n, err := hsetIfExists.Run(ctx, s.rdb, []string{s.linkKey(intentID)},
-		fMsgChannel, channel, fMsgTS, ts).Int()
-	if err != nil {
-		return fmt.Errorf("store: set link message %s: %w", intentID, err)
-	}
-	if n == 0 {
-		return ErrNotFound
-	}
-	return nil
-}
-
 // SetNoticePosted records that the notice for status was posted as ts, and the link's
-// status. ErrNotFound if the record is gone. One round trip.
+// status. ErrNotFound if the record is gone. One round trip; with MinReplicas, it
+// returns only once replicas hold it, so a failover can't make a posted notice look
+// unposted.
 func (s *Store) SetNoticePosted(ctx context.Context, intentID, status, ts, current string) error {
-	n, err := hsetIfExists.Run(ctx, s.rdb, []string{s.linkKey(intentID)},
-		fNoticePrefix+status, ts, fStatus, current, fStatusAt, strconv.FormatInt(s.now().UnixMilli(), 10)).Int()
+	var set *redis.Cmd
+	err := s.exec(ctx, batch{key: s.linkKey(intentID), add: func(pipe redis.Pipeliner) {
+		set = hsetIfExists.Eval(ctx, pipe, []string{s.linkKey(intentID)},
+			fNoticePrefix+status, ts, fStatus, current, fStatusAt, strconv.FormatInt(s.now().UnixMilli(), 10))
+	}})
 	if err != nil {
 		return fmt.Errorf("store: set notice %s: %w", intentID, err)
 	}
-	if n == 0 {
+	if n, _ := set.Int(); n == 0 {
 		return ErrNotFound
 	}
 	return nil
 }
 
-// LinkExists reports whether intentID has a record. One round trip.
-func (s *Store) LinkExists(ctx context.Context, intentID string) (bool, error) {
-	n, err := s.rdb.Exists(ctx, s.linkKey(intentID)).Result()
+// Origin is where a link was asked for: enough to find its reference's keys.
+type Origin struct {
+	Team, Reference string
+}
+
+// LinkOrigin reports whether intentID has a record and, if so, its workspace and
+// reference. One round trip.
+func (s *Store) LinkOrigin(ctx context.Context, intentID string) (Origin, bool, error) {
+	v, err := s.rdb.HMGet(ctx, s.linkKey(intentID), fTeam, fReference, fAmount).Result()
 	if err != nil {
-		return false, fmt.Errorf("store: link exists %s: %w", intentID, err)
+		return Origin{}, false, fmt.Errorf("store: link origin %s: %w", intentID, err)
 	}
-	return n == 1, nil
+	if v[2] == nil {
+		return Origin{}, false, nil
+	}
+	team, _ := v[0].(string)
+	ref, _ := v[1].(string)
+	return Origin{Team: team, Reference: ref}, true, nil
 }
 
 // ChannelLinks returns up to n of the links asked for in a channel, newest first.
@@ -538,17 +613,4 @@ func (s *Store) links(ctx context.Context, ids []string) ([]*Link, error) {
 		out = append(out, l)
 	}
 	return out, nil
-}
-
-// SetLinkStatus records the status the link shows and when it got there. One round trip.
-func (s *Store) SetLinkStatus(ctx context.Context, intentID, status string, at time.Time) error {
-	n, err := hsetIfExists.Run(ctx, s.rdb, []string{s.linkKey(intentID)},
-		fStatus, status, fStatusAt, strconv.FormatInt(at.UnixMilli(), 10)).Int()
-	if err != nil {
-		return fmt.Errorf("store: set link status %s: %w", intentID, err)
-	}
-	if n == 0 {
-		return ErrNotFound
-	}
-	return nil
 }

@@ -75,7 +75,7 @@ func TestSaveAndGetLink(t *testing.T) {
 			prefix := uniquePrefix(t)
 			s := store.New(b.rdb, store.Options{Prefix: prefix})
 			want := sampleLink("pi_sandbox_abc")
-			if err := s.SaveLink(ctx, want, "fp1", 10*time.Minute); err != nil {
+			if err := s.SaveLink(ctx, want, nil, 10*time.Minute); err != nil {
 				t.Fatalf("SaveLink: %v", err)
 			}
 			got, err := s.Link(ctx, want.IntentID)
@@ -97,18 +97,18 @@ func TestSaveAndGetLink(t *testing.T) {
 	}
 }
 
-func TestSetLinkMessage(t *testing.T) {
+func TestLinkPosted(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
 			prefix := uniquePrefix(t)
 			s := store.New(b.rdb, store.Options{Prefix: prefix})
 			l := sampleLink("pi_1")
-			if err := s.SaveLink(ctx, l, "", 0); err != nil {
+			if err := s.SaveLink(ctx, l, nil, 0); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.SetLinkMessage(ctx, "pi_1", "C1", "1700000000.000100"); err != nil {
-				t.Fatalf("SetLinkMessage: %v", err)
+			if err := s.LinkPosted(ctx, "pi_1", "C1", "1700000000.000100", store.AuditEvent{Event: "created"}); err != nil {
+				t.Fatalf("LinkPosted: %v", err)
 			}
 			got, _ := s.Link(ctx, "pi_1")
 			if got.MessageChannel != "C1" || got.MessageTS != "1700000000.000100" {
@@ -117,11 +117,11 @@ func TestSetLinkMessage(t *testing.T) {
 			if ttl := b.rdb.PTTL(ctx, prefix+"link:{pi_1}").Val(); ttl <= 0 {
 				t.Errorf("TTL after update = %v, want it kept", ttl)
 			}
-			if err := s.SetLinkMessage(ctx, "pi_gone", "C1", "1.2"); !errors.Is(err, store.ErrNotFound) {
-				t.Errorf("SetLinkMessage(missing) = %v, want ErrNotFound", err)
+			if err := s.LinkPosted(ctx, "pi_gone", "C1", "1.2", store.AuditEvent{Event: "created"}); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("LinkPosted(missing) = %v, want ErrNotFound", err)
 			}
 			if n := b.rdb.Exists(ctx, prefix+"link:{pi_gone}").Val(); n != 0 {
-				t.Errorf("SetLinkMessage created a record for a missing link")
+				t.Errorf("LinkPosted created a record for a missing link")
 			}
 		})
 	}
@@ -141,14 +141,14 @@ func TestClaimCommand(t *testing.T) {
 			if err != nil || second.Won || second.IntentID != "" {
 				t.Fatalf("claim while pending = %+v, %v; want neither won nor an intent", second, err)
 			}
-			// Another caller's token can't release the claim.
-			if err := s.ReleaseCommand(ctx, "fp", store.Claim{Token: "tok2"}); err != nil {
+			// A claim that was not won releases nothing.
+			if err := s.ReleaseCommand(ctx, second); err != nil {
 				t.Fatal(err)
 			}
 			if c, _ := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp", Token: "tok3", PendingTTL: time.Minute}); c.Won {
-				t.Fatalf("claim released by a stranger's token")
+				t.Fatalf("claim released by a claim that was not won")
 			}
-			if err := s.SaveLink(ctx, sampleLink("pi_made"), "fp", 10*time.Minute); err != nil {
+			if err := s.SaveLink(ctx, sampleLink("pi_made"), &first, 10*time.Minute); err != nil {
 				t.Fatal(err)
 			}
 			again, err := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp", Token: "tok4", PendingTTL: time.Minute})
@@ -156,7 +156,7 @@ func TestClaimCommand(t *testing.T) {
 				t.Fatalf("claim after save = %+v, %v; want the existing intent pi_made", again, err)
 			}
 			// Releasing after the save leaves the intent in place.
-			if err := s.ReleaseCommand(ctx, "fp", first); err != nil {
+			if err := s.ReleaseCommand(ctx, first); err != nil {
 				t.Fatal(err)
 			}
 			if c, _ := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp", Token: "tok5", PendingTTL: time.Minute}); c.IntentID != "pi_made" {
@@ -168,7 +168,7 @@ func TestClaimCommand(t *testing.T) {
 			if !a.Won {
 				t.Fatal("want won")
 			}
-			if err := s.ReleaseCommand(ctx, "fp2", a); err != nil {
+			if err := s.ReleaseCommand(ctx, a); err != nil {
 				t.Fatal(err)
 			}
 			if c, _ := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp2", Token: "b", PendingTTL: time.Minute}); !c.Won {
@@ -188,10 +188,11 @@ func TestClaimLapses(t *testing.T) {
 		t.Fatal("want won")
 	}
 	mr.FastForward(61 * time.Second)
-	if c, _ := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp", Token: "t2", PendingTTL: time.Minute}); !c.Won {
+	c, _ := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp", Token: "t2", PendingTTL: time.Minute})
+	if !c.Won {
 		t.Fatalf("a pending claim never settled must lapse; got %+v", c)
 	}
-	if err := s.SaveLink(ctx, sampleLink("pi_x"), "fp", 10*time.Minute); err != nil {
+	if err := s.SaveLink(ctx, sampleLink("pi_x"), &c, 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	mr.FastForward(10*time.Minute + time.Second)
@@ -213,7 +214,7 @@ func TestRedisDown(t *testing.T) {
 	if _, err := s.ClaimCommand(ctx, store.ClaimRequest{Fingerprint: "fp", Token: "t", PendingTTL: time.Minute}); err == nil {
 		t.Error("ClaimCommand with Redis down = nil error")
 	}
-	if err := s.SaveLink(ctx, sampleLink("pi"), "fp", time.Minute); err == nil {
+	if err := s.SaveLink(ctx, sampleLink("pi"), nil, time.Minute); err == nil {
 		t.Error("SaveLink with Redis down = nil error")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/paylink/paylink/bot"
+	"github.com/paylink/paylink/store"
 )
 
 // config is everything read from the environment. Its String method is safe to log:
@@ -34,6 +35,10 @@ type config struct {
 
 	RedisURL    string // empty: embedded in-process Redis
 	RedisPrefix string
+	// RedisMinReplicas, above 0, holds back a webhook's 2xx and a link until WAIT
+	// confirms that many replicas have the write, waiting up to RedisWaitTimeout.
+	RedisMinReplicas int
+	RedisWaitTimeout time.Duration
 
 	LogLevel zerolog.Level
 
@@ -120,6 +125,20 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		return n
 	}
 	c.MaxInFlight = positive("PAYLINK_MAX_IN_FLIGHT", bot.DefaultMaxInFlight)
+	if v := get("PAYLINK_REDIS_MIN_REPLICAS", "0"); v != "0" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			problems = append(problems, fmt.Sprintf("PAYLINK_REDIS_MIN_REPLICAS=%q is not a whole number (0 turns it off)", v))
+		}
+		c.RedisMinReplicas = max(n, 0)
+	}
+	c.RedisWaitTimeout = duration("PAYLINK_REDIS_WAIT_TIMEOUT", store.DefaultWaitTimeout)
+	if c.RedisMinReplicas > 0 && c.RedisURL == "" {
+		problems = append(problems, "PAYLINK_REDIS_MIN_REPLICAS needs REDIS_URL: the embedded Redis has no replicas")
+	}
+	if c.RedisWaitTimeout > 2*time.Second {
+		problems = append(problems, "PAYLINK_REDIS_WAIT_TIMEOUT must be at most 2s: a webhook or a command waits for it")
+	}
 	d := bot.DefaultNotifyConfig
 	c.Notify = bot.NotifyConfig{
 		Workers:     positive("PAYLINK_NOTIFY_WORKERS", d.Workers),
@@ -250,6 +269,8 @@ func (c config) logFields(e *zerolog.Event) *zerolog.Event {
 		Dur("dojo_timeout", c.DojoTimeout).
 		Str("redis", redisLocation(c.RedisURL)).
 		Str("redis_prefix", c.RedisPrefix).
+		Int("redis_min_replicas", c.RedisMinReplicas).
+		Dur("redis_wait_timeout", c.RedisWaitTimeout).
 		Str("log_level", c.LogLevel.String()).
 		Dur("ack_budget", c.AckBudget).
 		Dur("slow_notice", c.SlowNotice).

@@ -100,7 +100,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 		return err
 	}
 	defer closeRedis()
-	st := store.New(rdb, store.Options{Prefix: cfg.RedisPrefix})
+	st := store.New(rdb, store.Options{Prefix: cfg.RedisPrefix, MinReplicas: cfg.RedisMinReplicas, WaitTimeout: cfg.RedisWaitTimeout})
 
 	metrics := bot.NewMetrics()
 	dojoHTTP := newHTTPClient(cfg.DojoTimeout)
