@@ -449,7 +449,8 @@ func (n *Notifier) recordPosted(ctx context.Context, log zerolog.Logger, intentI
 		}
 		t := time.NewTimer(wait)
 		<-t.C
-		wait = min(wait*2, time.Second)
+		// Well inside ClaimIdle, so the record lands before anyone may take the notice over.
+		wait = min(wait*2, time.Second, n.cfg.ClaimIdle/4)
 	}
 }
 

@@ -18,14 +18,14 @@ type ReconcileConfig struct {
 	Interval time.Duration // how often open links are checked; default 5 minutes
 	Rate     float64       // Dojo requests per second at most; default 5
 	Batch    int           // links checked per run at most; default 2000
+	// LockTTL is how far ahead of now a working run keeps its lock; default 30 s. A
+	// replica that dies mid-run holds the others off for at most this long.
+	LockTTL time.Duration
 }
 
 // reconcileLock is the lock one replica holds while it reconciles, and until the next
-// run is due. While a run works, it keeps the lock reconcileLockTTL ahead of now.
-const (
-	reconcileLock    = "reconcile"
-	reconcileLockTTL = 30 * time.Second
-)
+// run is due.
+const reconcileLock = "reconcile"
 
 // Reconciler asks Dojo about links still open, so a payment is reported even when its
 // webhook never came. One replica runs it per interval, through a Redis lock. Each run
@@ -51,6 +51,9 @@ func NewReconciler(d Deps) *Reconciler {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 2000
 	}
+	if cfg.LockTTL <= 0 {
+		cfg.LockTTL = 30 * time.Second
+	}
 	now := d.Now
 	if now == nil {
 		now = time.Now
@@ -74,7 +77,7 @@ func (r *Reconciler) RunOnce(ctx context.Context) int {
 	// The lock is taken until the next run is due, and kept ahead of now while the run
 	// works: a run slower than the interval is never joined by a second replica.
 	spacing := r.cfg.Interval * 9 / 10
-	ok, err := r.store.TryLock(ctx, reconcileLock, token, max(spacing, reconcileLockTTL))
+	ok, err := r.store.TryLock(ctx, reconcileLock, token, max(spacing, r.cfg.LockTTL))
 	if err != nil {
 		r.log.Warn().Err(err).Msg("reconciliation skipped: Redis unavailable")
 		return 0
@@ -93,12 +96,11 @@ func (r *Reconciler) RunOnce(ctx context.Context) int {
 	changes, checked := r.work(wctx)
 	lost()
 	<-renewed
-	// Hold the lock until the next run is due, if it is still ours.
-	if left := spacing - r.now().Sub(start); left > 0 {
-		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		r.store.ExtendLock(ectx, reconcileLock, token, left)
-		cancel()
-	}
+	// Hold the lock until the next run is due (release it if that time has passed), if
+	// it is still ours.
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	r.store.ExtendLock(ectx, reconcileLock, token, max(spacing-r.now().Sub(start), 0))
+	cancel()
 	r.log.Debug().Int("checked", checked).Int("changes", changes).Dur("took", r.now().Sub(start)).Msg("reconciliation run")
 	return changes
 }
@@ -107,8 +109,8 @@ func (r *Reconciler) RunOnce(ctx context.Context) int {
 // renewed for longer than it lasts), it calls lost so the run stops.
 func (r *Reconciler) keepLock(ctx context.Context, lost context.CancelFunc, token string) {
 	last := r.now()
-	for sleep(ctx, reconcileLockTTL/3) {
-		held, err := r.store.ExtendLock(ctx, reconcileLock, token, reconcileLockTTL)
+	for sleep(ctx, r.cfg.LockTTL/3) {
+		held, err := r.store.ExtendLock(ctx, reconcileLock, token, r.cfg.LockTTL)
 		switch {
 		case err == nil && held:
 			last = r.now()
@@ -116,7 +118,7 @@ func (r *Reconciler) keepLock(ctx context.Context, lost context.CancelFunc, toke
 			r.log.Warn().Msg("reconciliation lock taken by another replica: stopping this run")
 			lost()
 			return
-		case r.now().Sub(last) > reconcileLockTTL*2/3:
+		case r.now().Sub(last) > r.cfg.LockTTL*2/3:
 			r.log.Warn().Err(err).Msg("reconciliation lock could not be renewed: stopping this run")
 			lost()
 			return

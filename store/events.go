@@ -482,15 +482,20 @@ func (s *Store) TryLock(ctx context.Context, name, token string, ttl time.Durati
 	return ok, nil
 }
 
-// extendLock sets a lock's TTL while the caller still holds it. KEYS[1] the lock;
-// ARGV token, TTL ms. Returns 1 if held, 0 if not.
+// extendLock sets a lock's TTL while the caller still holds it, or releases it for a
+// TTL of 0. KEYS[1] the lock; ARGV token, TTL ms. Returns 1 if held, 0 if not.
 var extendLock = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if tonumber(ARGV[2]) <= 0 then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
 return 1`)
 
-// ExtendLock sets the named lock's TTL to ttl from now if token still holds it, and
-// reports whether it does. A holder that learns it lost the lock must stop.
+// ExtendLock sets the named lock's TTL to ttl from now if token still holds it (a ttl
+// of 0 or less releases it), and reports whether it did. A holder that learns it lost
+// the lock must stop.
 func (s *Store) ExtendLock(ctx context.Context, name, token string, ttl time.Duration) (bool, error) {
 	n, err := extendLock.Run(ctx, s.rdb, []string{s.lockKey(name)}, token, ttl.Milliseconds()).Int()
 	if err != nil {

@@ -78,6 +78,7 @@ type Server struct {
 	order     []string
 	failures  map[string][]*Failure
 	latency   time.Duration
+	onCall    func(Call)
 	nextTS    int64
 	groups    map[string][]string
 	views     int
@@ -198,6 +199,14 @@ func (s *Server) ClearFailures() {
 	s.failures = map[string][]*Failure{}
 }
 
+// OnCall has f called with every Web API call before it is answered (f must not call
+// the server). nil removes it.
+func (s *Server) OnCall(f func(Call)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onCall = f
+}
+
 // SetLatency delays every answer by d.
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
@@ -313,6 +322,12 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request, method string) {
 	}
 	if b := p.Get("blocks"); b != "" {
 		call.Blocks = canonicalJSON(b)
+	}
+	s.mu.Lock()
+	onCall := s.onCall
+	s.mu.Unlock()
+	if onCall != nil {
+		onCall(call)
 	}
 
 	s.mu.Lock()

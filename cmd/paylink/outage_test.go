@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paylink/paylink/bot/fakeslack"
+	"github.com/paylink/paylink/dojo"
+	"github.com/paylink/paylink/dojo/dojotest"
+)
+
+// proxied puts a TCP proxy that can cut the connection between paylink and the
+// target's single Redis node.
+func proxied(t *testing.T, r redisTarget) (redisTarget, *tcpProxy) {
+	t.Helper()
+	if strings.Contains(r.url, "cluster=") || strings.Contains(r.url, "master_name=") {
+		t.Skip("cutting Redis off needs a single-node REDIS_URL; the topology fault suite covers Cluster and Sentinel")
+	}
+	u, err := url.Parse(r.url)
+	if err != nil {
+		t.Fatalf("REDIS_URL: %v", err)
+	}
+	proxy := newTCPProxy(t, u.Host)
+	via := r
+	u.Host = proxy.Addr()
+	via.url = u.String()
+	return via, proxy
+}
+
+// TestPostedNoticeSurvivesRedisOutage: Redis goes away just as Slack takes a "Paid"
+// notice, and stays away longer than a notice may sit idle before another consumer
+// takes it over. The worker that posted it keeps trying to record it; once Redis is
+// back the notice is recorded and settled, and never posted a second time.
+func TestPostedNoticeSurvivesRedisOutage(t *testing.T) {
+	for _, r := range redisTargets(t) {
+		t.Run(r.name, func(t *testing.T) {
+			via, proxy := proxied(t, r)
+			const claimIdle = 3 * time.Second
+			h := startPaylink(t, via, env{
+				"PAYLINK_NOTIFY_CLAIM_IDLE":  claimIdle.String(),
+				"PAYLINK_NOTIFY_RETRY_BASE":  "100ms",
+				"PAYLINK_RECONCILE_INTERVAL": "1h",
+			})
+			id, _ := h.makeLink("10 GBP outage-1")
+			var cut sync.Once
+			h.slack.OnCall(func(c fakeslack.Call) {
+				if c.Method == "chat.postMessage" && strings.Contains(c.Text, "Paid") {
+					cut.Do(proxy.Down)
+				}
+			})
+			h.dojo.SetStatus(id, dojo.StatusCaptured)
+			if code := h.sendWebhook(dojotest.Event(id, dojo.StatusCaptured)); code != http.StatusOK {
+				t.Fatalf("webhook: %d", code)
+			}
+			waitNotices(t, h.slack, "Paid", 1, 10*time.Second)
+			waitFor(t, "the worker to notice the record failed", func() bool {
+				return strings.Contains(h.out.String(), "notice posted but not yet recorded")
+			})
+			// The outage outlasts the claim-idle time: a notice whose consumer went
+			// quiet that long would be taken over.
+			time.Sleep(claimIdle + time.Second)
+			proxy.Up()
+			waitFor(t, "the notice to be recorded", func() bool {
+				return strings.Contains(h.out.String(), "notice posted earlier now recorded")
+			})
+			ctx := context.Background()
+			waitFor(t, "no notice left pending", func() bool {
+				p, err := r.rdb.XPending(ctx, r.prefix+"{events}:notify", "notifiers").Result()
+				return err == nil && p.Count == 0
+			})
+			// Give a wrongful take-over every chance to happen before counting.
+			time.Sleep(claimIdle + time.Second)
+			if n := len(notices(h.slack, "Paid")); n != 1 {
+				t.Errorf("%d Paid messages, want exactly 1", n)
+			}
+			rec := r.rdb.HGetAll(ctx, r.prefix+"link:{"+id+"}").Val()
+			if rec["notice:Captured"] == "" || rec["status"] != "Captured" {
+				t.Errorf("record after the outage: %v", rec)
+			}
+		})
+	}
+}
