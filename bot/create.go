@@ -119,7 +119,7 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 
 		cmd, err := ParseCommand(sc.Text)
 		// A create command's signature is checked with its claim, in the same round trip.
-		if (err != nil || cmd.Kind != CommandCreate) && l.replayed(r.Context(), clog, r.Header.Get(headerSlackSignature)) {
+		if (err != nil || cmd.Kind != CommandCreate) && l.replayed(r.Context(), clog, replayKey(r.Header)) {
 			l.m.command("replayed")
 			http.Error(w, "request already seen", http.StatusUnauthorized)
 			return
@@ -170,6 +170,11 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 		if err := l.cfg.MaxAmounts.Check(cmd.Amount); err != nil {
 			var usage *UsageError
 			if errors.As(err, &usage) {
+				if l.replayed(r.Context(), clog, replayKey(r.Header)) {
+					l.m.command("replayed")
+					http.Error(w, "request already seen", http.StatusUnauthorized)
+					return
+				}
 				l.m.command("over_limit")
 				l.refused(clog, sc, cmd, usage.Problem)
 				writeEphemeral(w, usage.Message())
@@ -177,12 +182,19 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 			}
 		}
 		if msg := l.cfg.Policy.refuse(r.Context(), l, sc); msg != "" {
+			// A refused request is recorded as seen too: replayed, it is refused again
+			// as a replay, not audited again.
+			if l.replayed(r.Context(), clog, replayKey(r.Header)) {
+				l.m.command("replayed")
+				http.Error(w, "request already seen", http.StatusUnauthorized)
+				return
+			}
 			l.m.command("not_allowed")
 			l.refused(clog, sc, cmd, msg)
 			writeEphemeral(w, msg)
 			return
 		}
-		rep, ok := l.start(clog, reqID, r.Header.Get(headerSlackSignature), sc, cmd)
+		rep, ok := l.start(clog, reqID, replayKey(r.Header), sc, cmd)
 		if !ok {
 			clog.Info().Str("outcome", "slow").Msg("slash command acknowledged before Dojo answered")
 		}

@@ -29,7 +29,7 @@ func handleInteractions(verifier *SlackVerifier, l *linker) http.Handler {
 		if !ok {
 			return
 		}
-		if l.replayed(r.Context(), *log, r.Header.Get(headerSlackSignature)) {
+		if l.replayed(r.Context(), *log, replayKey(r.Header)) {
 			http.Error(w, "request already seen", http.StatusUnauthorized)
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -77,6 +78,14 @@ func (v *SlackVerifier) verify(h http.Header, body []byte) error {
 		return nil
 	}
 	return v.Verify(h, body)
+}
+
+// replayKey is what identifies a signed request for the replay guard: its MAC, as
+// lower-case hex. Verify accepts the hex in any letter case, so the header as sent
+// can't be the key: the same request with its signature's case changed would pass
+// as new. Empty for a request without a signature (one that came over Socket Mode).
+func replayKey(h http.Header) string {
+	return strings.ToLower(h.Get(headerSlackSignature))
 }
 
 func slackMAC(secret []byte, ts string, body []byte) []byte {
