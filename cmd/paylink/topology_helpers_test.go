@@ -85,49 +85,75 @@ type redisNode struct {
 	done chan struct{}
 }
 
+// nodeKind says what a redisNode runs.
+type nodeKind int
+
+const (
+	dataNode     nodeKind = iota // redis-server
+	clusterNode                  // redis-server with a cluster bus port
+	sentinelNode                 // redis-server --sentinel
+)
+
 // newRedisNode writes the node's configuration (the common lines plus extra) and starts
-// it. It is stopped when the test ends, and its log shown if the test failed.
-func newRedisNode(t *testing.T, name string, port int, sentinel bool, extra ...string) *redisNode {
+// it on a free port (another, should that port be taken by the time the node binds it).
+// It is stopped when the test ends, and its log shown if the test failed.
+func newRedisNode(t *testing.T, name string, kind nodeKind, extra ...string) *redisNode {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	n := &redisNode{t: t, name: name, port: port, dir: dir, conf: filepath.Join(dir, "redis.conf"), sentinel: sentinel, log: &syncBuffer{}}
-	lines := []string{
-		"port " + strconv.Itoa(port),
-		"bind 127.0.0.1",
-		"protected-mode no",
-		"daemonize no",
-		"dir " + dir,
-		`logfile ""`,
-	}
-	if !sentinel {
-		lines = append(lines, `save ""`)
-	}
-	lines = append(lines, extra...)
-	if err := os.WriteFile(n.conf, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	n := &redisNode{t: t, name: name, dir: dir, conf: filepath.Join(dir, "redis.conf"), sentinel: kind == sentinelNode}
 	t.Cleanup(func() {
 		n.Kill()
 		if t.Failed() {
 			t.Logf("%s (port %d) log:\n%s", n.name, n.port, tail(n.log.String(), 25))
 		}
 	})
-	n.Start()
-	return n
+	for attempt := 1; ; attempt++ {
+		n.port = redisPort(t, kind == clusterNode)
+		n.log = &syncBuffer{}
+		lines := []string{
+			"port " + strconv.Itoa(n.port),
+			"bind 127.0.0.1",
+			"protected-mode no",
+			"daemonize no",
+			"dir " + dir,
+			`logfile ""`,
+		}
+		if !n.sentinel {
+			lines = append(lines, `save ""`)
+		}
+		lines = append(lines, extra...)
+		if err := os.WriteFile(n.conf, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err := n.start()
+		if err == nil {
+			return n
+		}
+		if attempt == 3 || !strings.Contains(n.log.String(), "Address already in use") {
+			t.Fatal(err)
+		}
+	}
 }
 
 func (n *redisNode) Addr() string { return "127.0.0.1:" + strconv.Itoa(n.port) }
 
-// Start runs the node and waits until it answers PING (it may still be loading its AOF).
+// Start runs the node again, on its port with its data, and waits until it answers PING
+// (it may still be loading its AOF).
 func (n *redisNode) Start() {
 	n.t.Helper()
+	if err := n.start(); err != nil {
+		n.t.Fatal(err)
+	}
+}
+
+func (n *redisNode) start() error {
 	n.mu.Lock()
 	if n.cmd != nil {
 		n.mu.Unlock()
-		n.t.Fatalf("%s is already running", n.name)
+		return fmt.Errorf("%s is already running", n.name)
 	}
 	args := []string{n.conf}
 	if n.sentinel {
@@ -137,7 +163,7 @@ func (n *redisNode) Start() {
 	cmd.Stdout, cmd.Stderr = n.log, n.log
 	if err := cmd.Start(); err != nil {
 		n.mu.Unlock()
-		n.t.Fatalf("start %s: %v", n.name, err)
+		return fmt.Errorf("start %s: %v", n.name, err)
 	}
 	done := make(chan struct{})
 	n.cmd, n.done = cmd, done
@@ -148,17 +174,22 @@ func (n *redisNode) Start() {
 	defer c.Close()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		err := c.Ping(context.Background()).Err()
-		if err == nil || strings.HasPrefix(err.Error(), "LOADING") {
-			return
+		// The process that answers must be this one, not one that had the port first.
+		info, err := c.Info(context.Background(), "server").Result()
+		if err == nil && infoField(info, "process_id") == strconv.Itoa(cmd.Process.Pid) ||
+			err != nil && strings.HasPrefix(err.Error(), "LOADING") {
+			return nil
 		}
 		select {
 		case <-done:
-			n.t.Fatalf("%s exited at start:\n%s", n.name, tail(n.log.String(), 30))
+			n.mu.Lock()
+			n.cmd = nil
+			n.mu.Unlock()
+			return fmt.Errorf("%s exited at start:\n%s", n.name, tail(n.log.String(), 30))
 		default:
 		}
 		if time.Now().After(deadline) {
-			n.t.Fatalf("%s does not answer after 20s: %v\n%s", n.name, err, tail(n.log.String(), 30))
+			return fmt.Errorf("%s does not answer after 20s: %v\n%s", n.name, err, tail(n.log.String(), 30))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -242,7 +273,7 @@ func persistence(fsync string) []string {
 // startSingleRedis starts one node with AOF (appendfsync always).
 func startSingleRedis(t *testing.T) *redisNode {
 	t.Helper()
-	return newRedisNode(t, "redis", redisPort(t, false), false, persistence("always")...)
+	return newRedisNode(t, "redis", dataNode, persistence("always")...)
 }
 
 // sentinelTopology is a master, a replica and three sentinels watching them as
@@ -263,8 +294,8 @@ func startSentinel(t *testing.T) *sentinelTopology {
 	t.Helper()
 	s := &sentinelTopology{t: t}
 	minReplicas := []string{"min-replicas-to-write 1", "min-replicas-max-lag 2"}
-	master := newRedisNode(t, "master", redisPort(t, false), false, append(persistence("everysec"), minReplicas...)...)
-	replica := newRedisNode(t, "replica", redisPort(t, false), false,
+	master := newRedisNode(t, "master", dataNode, append(persistence("everysec"), minReplicas...)...)
+	replica := newRedisNode(t, "replica", dataNode,
 		append(append(persistence("everysec"), minReplicas...), "replicaof 127.0.0.1 "+strconv.Itoa(master.port))...)
 	s.data = []*redisNode{master, replica}
 	ctx := context.Background()
@@ -274,7 +305,7 @@ func startSentinel(t *testing.T) *sentinelTopology {
 		t.Fatal("sentinel topology: the replica did not sync with the master within 20s")
 	}
 	for i := range 3 {
-		s.sentinels = append(s.sentinels, newRedisNode(t, fmt.Sprintf("sentinel-%d", i+1), redisPort(t, false), true,
+		s.sentinels = append(s.sentinels, newRedisNode(t, fmt.Sprintf("sentinel-%d", i+1), sentinelNode,
 			"sentinel monitor "+sentinelMaster+" 127.0.0.1 "+strconv.Itoa(master.port)+" 2",
 			"sentinel down-after-milliseconds "+sentinelMaster+" 1000",
 			"sentinel failover-timeout "+sentinelMaster+" 3000",
@@ -353,7 +384,7 @@ func startCluster(t *testing.T, masters int) *clusterTopology {
 	c := &clusterTopology{t: t}
 	var addrs []string
 	for i := range 2 * masters {
-		n := newRedisNode(t, fmt.Sprintf("cluster-%d", i+1), redisPort(t, true), false,
+		n := newRedisNode(t, fmt.Sprintf("cluster-%d", i+1), clusterNode,
 			append(persistence("everysec"), "cluster-enabled yes", "cluster-config-file nodes.conf", "cluster-node-timeout 1500")...)
 		c.nodes = append(c.nodes, n)
 		addrs = append(addrs, n.Addr())
