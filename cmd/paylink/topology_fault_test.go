@@ -203,10 +203,12 @@ type topologyScenario struct {
 	env  env
 	// fault breaks Redis and returns when Redis is reachable again (and when that was).
 	fault func(t *testing.T) time.Time
-	// intents, replicas and rate default to 300, 2 and 40 webhooks a second.
-	intents  int
-	replicas int
-	rate     float64
+	// intents, replicas, rate and slackLatency default to 300, 2, 40 webhooks a second
+	// and 60 ms.
+	intents      int
+	replicas     int
+	rate         float64
+	slackLatency time.Duration
 }
 
 // delivery is one webhook POST and its answer.
@@ -235,6 +237,9 @@ func runTopologyScenario(t *testing.T, sc topologyScenario) topologyResult {
 	}
 	if sc.rate == 0 {
 		sc.rate = 40
+	}
+	if sc.slackLatency == 0 {
+		sc.slackLatency = 60 * time.Millisecond
 	}
 	res := topologyResult{name: sc.name, intents: sc.intents}
 	d := dojotest.NewServer(t, dojotest.WithAPIKey(testDojoKey))
@@ -275,6 +280,9 @@ func runTopologyScenario(t *testing.T, sc topologyScenario) topologyResult {
 	for _, id := range ids {
 		d.SetStatus(id, dojo.StatusCaptured)
 	}
+	// Slack answers in tens of milliseconds, not microseconds: notices are on their way
+	// to Slack when Redis goes away, as they would be in production.
+	s.SetLatency(sc.slackLatency)
 
 	// Webhooks: a ticker releases one intent per 1/rate; workers deliver, and a refused
 	// delivery comes back after a pause (200 ms doubling to 1 s), as Dojo redelivers.
