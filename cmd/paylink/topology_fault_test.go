@@ -135,7 +135,7 @@ func TestTopologyFaults(t *testing.T) {
 					also()
 				}
 			}
-			if !writable(ctx, addr) {
+			if !masterWritable(ctx, addr) {
 				return false
 			}
 			at = time.Now()
@@ -377,7 +377,7 @@ func runTopologyScenario(t *testing.T, sc topologyScenario) topologyResult {
 			lastCount, lastChange = n, time.Now()
 		}
 		quiet := time.Since(lastChange) >= 3*time.Second
-		return quiet && (n >= len(ids) || time.Since(lastChange) >= 10*time.Second) && backlog(rdb) == 0
+		return quiet && (n >= len(ids) || time.Since(lastChange) >= 10*time.Second) && notifyBacklog(rdb) == 0
 	})
 
 	// Counts.
@@ -552,9 +552,9 @@ func topologyClient(t *testing.T, url string) redis.UniversalClient {
 	return rdb
 }
 
-// backlog returns the notices still pending or scheduled in Redis (-1 when Redis can't
-// be asked).
-func backlog(rdb redis.UniversalClient) int64 {
+// notifyBacklog returns the notices still pending or scheduled in Redis (-1 when Redis
+// can't be asked).
+func notifyBacklog(rdb redis.UniversalClient) int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	p, err := rdb.XPending(ctx, "paylink:{events}:notify", "notifiers").Result()
@@ -598,7 +598,7 @@ func logSummary(procs []*process) string {
 			if json.Unmarshal([]byte(line), &l) != nil || (l.Level != "warn" && l.Level != "error") {
 				continue
 			}
-			msg := logIDs.ReplaceAllString(l.Message+"\t"+clip(l.Error, 160), "…")
+			msg := logIDs.ReplaceAllString(l.Message+"\t"+clipText(l.Error, 160), "…")
 			counts[l.Level+"\t"+msg]++
 		}
 	}
@@ -623,7 +623,7 @@ func logSummary(procs []*process) string {
 	return b.String()
 }
 
-func clip(s string, n int) string {
+func clipText(s string, n int) string {
 	if len(s) > n {
 		return s[:n] + "…"
 	}

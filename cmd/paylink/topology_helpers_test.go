@@ -107,7 +107,7 @@ func newRedisNode(t *testing.T, name string, kind nodeKind, extra ...string) *re
 	t.Cleanup(func() {
 		n.Kill()
 		if t.Failed() {
-			t.Logf("%s (port %d) log:\n%s", n.name, n.port, tail(n.log.String(), 25))
+			t.Logf("%s (port %d) log:\n%s", n.name, n.port, tailLines(n.log.String(), 25))
 		}
 	})
 	for attempt := 1; ; attempt++ {
@@ -185,11 +185,11 @@ func (n *redisNode) start() error {
 			n.mu.Lock()
 			n.cmd = nil
 			n.mu.Unlock()
-			return fmt.Errorf("%s exited at start:\n%s", n.name, tail(n.log.String(), 30))
+			return fmt.Errorf("%s exited at start:\n%s", n.name, tailLines(n.log.String(), 30))
 		default:
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s does not answer after 20s: %v\n%s", n.name, err, tail(n.log.String(), 30))
+			return fmt.Errorf("%s does not answer after 20s: %v\n%s", n.name, err, tailLines(n.log.String(), 30))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -242,7 +242,7 @@ func infoField(info, field string) string {
 	return ""
 }
 
-func tail(s string, lines int) string {
+func tailLines(s string, lines int) string {
 	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(l) > lines {
 		l = l[len(l)-lines:]
@@ -358,9 +358,9 @@ func (s *sentinelTopology) node(addr string) *redisNode {
 	return nil
 }
 
-// writable reports whether the node at addr is a master that takes a write and has it
-// acknowledged by a replica: usable by paylink again.
-func writable(ctx context.Context, addr string) bool {
+// masterWritable reports whether the node at addr is a master that takes a write and has
+// it acknowledged by a replica: usable by paylink again.
+func masterWritable(ctx context.Context, addr string) bool {
 	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 500 * time.Millisecond, ReadTimeout: time.Second})
 	defer c.Close()
 	if err := c.Set(ctx, "topology-probe:{events}", time.Now().UnixNano(), time.Minute).Err(); err != nil {
