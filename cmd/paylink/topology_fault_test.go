@@ -412,12 +412,19 @@ func runTopologyScenario(t *testing.T, sc topologyScenario) topologyResult {
 		}
 	}
 	mu.Unlock()
-	if !firstOK.IsZero() {
+	// When everything was done before Redis came back, there was nothing to recover.
+	switch {
+	case !firstOK.IsZero():
 		res.webhookRecovery = firstOK.Sub(reachable)
-	} else {
+	case int(accepted.Load()) == len(ids):
+		res.webhookRecovery = 0
+	default:
 		res.webhookRecovery = -1
 	}
 	res.noticeRecovery = -1
+	if len(perRef) == len(refs) {
+		res.noticeRecovery = 0
+	}
 	for _, c := range notices(s, "Paid:") {
 		if !c.At.Before(reachable) {
 			res.noticeRecovery = c.At.Sub(reachable)
