@@ -167,38 +167,47 @@ func parseSubcommand(text string) (Command, bool, error) {
 	return Command{}, false, nil
 }
 
-// cutExpires takes "--expires 24h" (or "--expires=24h") out of text. The duration is
-// a whole number of minutes (m), hours (h) or days (d), from 15 minutes to 30 days.
+// cutExpires takes "--expires 24h" (or "--expires=24h") off the end of text. The
+// option is accepted once, as its own words, at the end: anywhere else (inside the
+// reference, twice, before the amount) it is an error, so the reference is never
+// silently cut short. The duration is a whole number of minutes (m), hours (h) or days
+// (d), from 15 minutes to 30 days.
 func cutExpires(text string) (string, time.Duration, error) {
-	fields := strings.Fields(text)
-	for i, f := range fields {
-		lower := strings.ToLower(f)
-		if lower != "--expires" && !strings.HasPrefix(lower, "--expires=") {
-			continue
-		}
-		value, hasValue := strings.CutPrefix(lower, "--expires=")
-		drop := 1
-		if !hasValue {
-			if i+1 >= len(fields) {
-				return "", 0, &UsageError{Problem: "`--expires` needs a duration, like `--expires 24h` or `--expires 7d`."}
-			}
-			value, drop = strings.ToLower(fields[i+1]), 2
-		}
-		d, err := parseExpiry(value)
-		if err != nil {
-			return "", 0, err
-		}
-		// Rebuild the text without the option, keeping the reference's own spacing.
-		idx := strings.Index(text, f)
-		end := idx + len(f)
-		if drop == 2 {
-			next := strings.Index(text[end:], fields[i+1])
-			end += next + len(fields[i+1])
-		}
-		return strings.TrimSpace(text[:idx] + " " + text[end:]), d, nil
+	lower := strings.ToLower(text)
+	switch strings.Count(lower, "--expires") {
+	case 0:
+		return text, 0, nil
+	case 1:
+	default:
+		return "", 0, errMisplacedExpires
 	}
-	return text, 0, nil
+	fields := strings.Fields(lower)
+	last := len(fields) - 1
+	var value string
+	switch {
+	case strings.HasPrefix(fields[last], "--expires="):
+		value = strings.TrimPrefix(fields[last], "--expires=")
+	case fields[last] == "--expires":
+		return "", 0, &UsageError{Problem: "`--expires` needs a duration, like `--expires 24h` or `--expires 7d`."}
+	case last >= 1 && fields[last-1] == "--expires":
+		value = fields[last]
+	default:
+		return "", 0, errMisplacedExpires
+	}
+	if value == "" {
+		return "", 0, &UsageError{Problem: "`--expires` needs a duration, like `--expires 24h` or `--expires 7d`."}
+	}
+	d, err := parseExpiry(value)
+	if err != nil {
+		return "", 0, err
+	}
+	// The option is the only "--expires" in the text and starts a word: everything
+	// before it is the command, with the reference's own spacing.
+	return strings.TrimSpace(text[:strings.Index(lower, "--expires")]), d, nil
 }
+
+// errMisplacedExpires refuses an --expires anywhere but once at the end.
+var errMisplacedExpires = &UsageError{Problem: "`--expires` goes once, at the end, as its own words: `/paylink 10.00 GBP ref-123 --expires 24h`."}
 
 // parseExpiry reads "90m", "24h" or "7d".
 func parseExpiry(s string) (time.Duration, error) {

@@ -107,7 +107,13 @@ func TestParseExpires(t *testing.T) {
 		err     string
 	}{
 		{"10 GBP ref-1 --expires 24h", 24 * time.Hour, "ref-1", ""},
-		{"--expires=7d 10 GBP ref-1", 7 * 24 * time.Hour, "ref-1", ""},
+		{"10 GBP ref-1 --expires=7d", 7 * 24 * time.Hour, "ref-1", ""},
+		{"--expires=7d 10 GBP ref-1", 0, "", "goes once, at the end"},
+		{"10 GBP INV-7--expires 7d --expires 24h", 0, "", "goes once, at the end"},
+		{"10 GBP INV-7--expires 24h", 0, "", "goes once, at the end"},
+		{"10 GBP ref --expires 24h --expires 7d", 0, "", "goes once, at the end"},
+		{"10 GBP ref --expires 24h extra words", 0, "", "goes once, at the end"},
+		{"10 GBP ref --expires=", 0, "", "needs a duration"},
 		{"10 GBP Order  236 --EXPIRES 90m", 90 * time.Minute, "Order  236", ""},
 		{"10 GBP ref --expires 30d", 30 * 24 * time.Hour, "ref", ""},
 		{"10 GBP ref --expires 31d", 0, "", "15 minutes to 30 days"},
