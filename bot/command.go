@@ -173,15 +173,15 @@ func parseSubcommand(text string) (Command, bool, error) {
 // silently cut short. The duration is a whole number of minutes (m), hours (h) or days
 // (d), from 15 minutes to 30 days.
 func cutExpires(text string) (string, time.Duration, error) {
-	lower := strings.ToLower(text)
-	switch strings.Count(lower, "--expires") {
+	at := expiresAt(text)
+	switch len(at) {
 	case 0:
 		return text, 0, nil
 	case 1:
 	default:
 		return "", 0, errMisplacedExpires
 	}
-	fields := strings.Fields(lower)
+	fields := strings.Fields(strings.ToLower(text))
 	last := len(fields) - 1
 	var value string
 	switch {
@@ -203,7 +203,20 @@ func cutExpires(text string) (string, time.Duration, error) {
 	}
 	// The option is the only "--expires" in the text and starts a word: everything
 	// before it is the command, with the reference's own spacing.
-	return strings.TrimSpace(text[:strings.Index(lower, "--expires")]), d, nil
+	return strings.TrimSpace(text[:at[0]]), d, nil
+}
+
+// expiresAt returns the byte offsets in text of "--expires" in any letter case.
+// (Lower-casing the text first could move them: some letters change length.)
+func expiresAt(text string) []int {
+	const opt = "--expires"
+	var at []int
+	for i := 0; i+len(opt) <= len(text); i++ {
+		if text[i] == '-' && strings.EqualFold(text[i:i+len(opt)], opt) {
+			at = append(at, i)
+		}
+	}
+	return at
 }
 
 // errMisplacedExpires refuses an --expires anywhere but once at the end.

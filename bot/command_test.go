@@ -114,6 +114,7 @@ func TestParseExpires(t *testing.T) {
 		{"10 GBP ref --expires 24h --expires 7d", 0, "", "goes once, at the end"},
 		{"10 GBP ref --expires 24h extra words", 0, "", "goes once, at the end"},
 		{"10 GBP ref --expires=", 0, "", "needs a duration"},
+		{"10 GBP İstanbul ȺȾ --expires 24h", 24 * time.Hour, "İstanbul ȺȾ", ""},
 		{"10 GBP Order  236 --EXPIRES 90m", 90 * time.Minute, "Order  236", ""},
 		{"10 GBP ref --expires 30d", 30 * 24 * time.Hour, "ref", ""},
 		{"10 GBP ref --expires 31d", 0, "", "15 minutes to 30 days"},
