@@ -612,22 +612,11 @@ func (l *linker) findTimedOut(ctx context.Context, log zerolog.Logger, j createJ
 	return nil
 }
 
-// createRequest is the Dojo request for a job: amount, reference, payment source, a
-// description naming who asked where, and the Slack ids in metadata so a payment can be
-// routed back even without its Redis record.
+// createRequest is the Dojo request for a job: amount, reference, payment source, the
+// description the agent wrote (Dojo shows it to the customer, so nothing else goes
+// there), and the Slack ids in metadata, which the customer never sees, so a payment
+// can be routed back even without its Redis record.
 func (l *linker) createRequest(j createJob) dojo.CreateRequest {
-	who := j.sc.UserID
-	if j.sc.UserName != "" {
-		who = "@" + j.sc.UserName + " (" + j.sc.UserID + ")"
-	}
-	where := j.sc.ChannelID
-	if j.sc.ChannelName != "" {
-		where = "#" + j.sc.ChannelName + " (" + j.sc.ChannelID + ")"
-	}
-	desc := fmt.Sprintf("Payment link requested in Slack by %s in %s, workspace %s", who, where, j.sc.TeamID)
-	if j.cmd.Description != "" {
-		desc = j.cmd.Description + " (" + desc + ")"
-	}
 	var expireAt *time.Time
 	if j.cmd.Expires > 0 {
 		t := l.now().Add(j.cmd.Expires).UTC()
@@ -637,7 +626,7 @@ func (l *linker) createRequest(j createJob) dojo.CreateRequest {
 		Amount:        j.cmd.Amount,
 		Reference:     j.cmd.Reference,
 		ExpireAt:      expireAt,
-		Description:   truncate(desc, 1024),
+		Description:   j.cmd.Description,
 		PaymentSource: l.cfg.PaymentSource,
 		Metadata: map[string]string{
 			MetaTeam:    j.sc.TeamID,
