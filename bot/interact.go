@@ -105,7 +105,7 @@ func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.Interac
 			case actionNewLink:
 				cmd := Command{Kind: CommandCreate, Amount: dojo.Money{Value: rec.Amount, CurrencyCode: rec.Currency},
 					Reference: rec.Reference, Description: rec.Description}
-				l.createFromInteraction(ctx, log, reqID, cb, rec.ChannelID, cmd, true, "new:"+rec.IntentID)
+				l.createFromInteraction(ctx, log, reqID, cb, rec.ChannelID, cmd, false, "new:"+rec.IntentID)
 			}
 		})
 		return true
@@ -123,9 +123,6 @@ func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.Interac
 		if d := timeSeconds(v.Expires); d >= MinExpiry && d <= MaxExpiry {
 			cmd.Expires = d
 		}
-		if err := l.cfg.MaxAmounts.Check(cmd.Amount); err != nil {
-			return false
-		}
 		channel := cb.Channel.ID
 		if channel == "" {
 			channel = cb.Container.ChannelID
@@ -139,7 +136,9 @@ func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.Interac
 }
 
 // createFromInteraction makes a link for a button or the form; answers go through
-// response_url.
+// response_url. Today's policy applies, whatever it was when the card or the form was
+// made: the amount cap and the allow-lists here, the rate limit and (unless anyway) the
+// duplicate-reference guard with the claim. A refusal is told and audited.
 func (l *linker) createFromInteraction(ctx context.Context, log zerolog.Logger, reqID string, cb *slack.InteractionCallback, channel string, cmd Command, anyway bool, key string) {
 	sc := slack.SlashCommand{
 		TeamID:      cb.Team.ID,
@@ -149,7 +148,16 @@ func (l *linker) createFromInteraction(ctx context.Context, log zerolog.Logger, 
 		UserName:    cb.User.Name,
 		ResponseURL: cb.ResponseURL,
 	}
+	var usage *UsageError
+	if err := l.cfg.MaxAmounts.Check(cmd.Amount); errors.As(err, &usage) {
+		l.m.command("over_limit")
+		l.refused(log, sc, cmd, usage.Problem)
+		l.respond(ctx, log, sc.ResponseURL, reply{Text: usage.Problem})
+		return
+	}
 	if msg := l.cfg.Policy.refuse(ctx, l, sc); msg != "" {
+		l.m.command("not_allowed")
+		l.refused(log, sc, cmd, msg)
 		l.respond(ctx, log, sc.ResponseURL, reply{Text: msg})
 		return
 	}
