@@ -137,6 +137,7 @@ func TestScriptKeysShareOneSlot(t *testing.T) {
 	must(s.DeadLetter(ctx, notes[1], "test"))
 	_, err = s.PromoteDue(ctx, 10)
 	must(err)
+	must(s.Audit(ctx, store.AuditEvent{Event: "refused", Team: "T1", User: "U1", Detail: "not allowed"}))
 	_, err = s.TryLock(ctx, "reconcile", "tok", time.Minute)
 	must(err)
 	_, err = s.ExtendLock(ctx, "reconcile", "tok", time.Minute)
