@@ -37,6 +37,7 @@ type LinkStore interface {
 	Audit(ctx context.Context, e store.AuditEvent) error
 	SaveLink(ctx context.Context, l store.Link, c *store.Claim, window time.Duration) error
 	LinkPosted(ctx context.Context, intentID, channel, ts string, created store.AuditEvent) error
+	Allow(ctx context.Context, what, team, user, mark string, limit int, window time.Duration) (bool, time.Duration, error)
 	ChannelLinks(ctx context.Context, team, channel string, n int) ([]*store.Link, error)
 	LinksByReference(ctx context.Context, team, reference string, n int) ([]*store.Link, error)
 	Ping(ctx context.Context) error
@@ -89,6 +90,8 @@ type linker struct {
 	m      *Metrics
 	// admit bounds the commands whose work is under way (see admission).
 	admit *admission
+	// intents keeps Dojo's recent answers for look-ups.
+	intents intentCache
 }
 
 // inflightWait is how long a command waits for a free slot when the limit of commands
@@ -151,6 +154,16 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 			}
 			w.WriteHeader(http.StatusOK)
 			return
+		case CommandList, CommandStatus, CommandCancel:
+			// Reading links is bound by the same allow-lists as making them.
+			if msg := l.cfg.Policy.refuse(r.Context(), l, sc); msg != "" {
+				l.m.command("not_allowed")
+				l.refused(clog, sc, cmd, msg)
+				writeEphemeral(w, msg)
+				return
+			}
+		}
+		switch cmd.Kind {
 		case CommandList:
 			l.m.command("list")
 			writeReply(w, l.list(r.Context(), clog, sc))

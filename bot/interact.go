@@ -97,6 +97,10 @@ func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.Interac
 			}
 			switch a.ActionID {
 			case actionRefresh:
+				if msg := l.mayLookUp(ctx, log, cb.Team.ID, cb.User.ID, reqID); msg != "" {
+					l.respond(ctx, log, cb.ResponseURL, reply{Text: msg})
+					return
+				}
 				text := l.refresh(ctx, log, rec)
 				l.updateCardFrom(ctx, log, rec, cb)
 				l.respond(ctx, log, cb.ResponseURL, reply{Text: text})

@@ -72,6 +72,10 @@ func (l *linker) subcommand(ctx context.Context, log zerolog.Logger, sc slack.Sl
 		}
 	}
 	rec, err := l.findLink(ctx, sc.TeamID, cmd.Target, cmd.Kind == CommandCancel)
+	if err == nil && !l.mayView(rec, sc) {
+		// Another channel's link, perhaps a private one's: not shown, not confirmed.
+		err = store.ErrNotFound
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		answer(fmt.Sprintf("No payment link with the reference or id %s was found in this workspace.", escapeMrkdwn(cmd.Target)))
 		return
@@ -85,13 +89,17 @@ func (l *linker) subcommand(ctx context.Context, log zerolog.Logger, sc slack.Sl
 		answer(l.cancelLink(ctx, log, rec, sc.UserID))
 		return
 	}
+	if msg := l.mayLookUp(ctx, log, sc.TeamID, sc.UserID, newRequestID()); msg != "" {
+		answer(msg)
+		return
+	}
 	answer(l.refresh(ctx, log, rec))
 }
 
 // refresh asks Dojo where a link stands, records any change (its notices follow) and
 // says where it stands.
 func (l *linker) refresh(ctx context.Context, log zerolog.Logger, rec *store.Link) string {
-	pi, err := l.links.PaymentIntent(ctx, rec.IntentID)
+	pi, err := l.currentIntent(ctx, rec.IntentID)
 	if err != nil {
 		log.Warn().Err(err).Str("intent", rec.IntentID).Msg("status: Dojo")
 		return "Dojo did not answer, so this is the last status Paylink knows:\n" + listLine(rec, l.cfg.CheckoutURL)
@@ -145,6 +153,7 @@ func (l *linker) cancelLink(ctx context.Context, log zerolog.Logger, rec *store.
 		return fmt.Sprintf("The %s link for %s is already closed (%s); nothing to cancel.", amount, escapeMrkdwn(rec.Reference), statusLine(rec.Status))
 	}
 	_, err := l.links.CancelPaymentIntent(ctx, rec.IntentID)
+	l.forget(rec.IntentID)
 	var de *dojo.Error
 	if errors.As(err, &de) && de.StatusCode == http.StatusConflict {
 		log.Info().Str("intent", rec.IntentID).Msg("cancel: Dojo says it can no longer be canceled")

@@ -614,3 +614,32 @@ func (s *Store) links(ctx context.Context, ids []string) ([]*Link, error) {
 	}
 	return out, nil
 }
+
+// allowScript is a sliding-window limit: at most ARGV[3] marks in any ARGV[2] ms.
+// KEYS[1] the sorted set of marks; ARGV: now ms, window ms, limit, mark. Returns
+// {1} when allowed (and the mark recorded), {0, ms until the oldest mark leaves}.
+var allowScript = redis.NewScript(`
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {0, tonumber(oldest[2]) + window - now}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
+return {1}`)
+
+// Allow counts one use of what against a user's sliding limit (at most limit in any
+// window) and reports whether it is allowed, or how long until it will be. Refused uses
+// don't count. One round trip.
+func (s *Store) Allow(ctx context.Context, what, team, user, mark string, limit int, window time.Duration) (bool, time.Duration, error) {
+	key := s.prefix + "{events}:limit:" + what + ":" + team + ":" + user
+	res, err := allowScript.Run(ctx, s.rdb, []string{key}, s.now().UnixMilli(), window.Milliseconds(), limit, mark).Int64Slice()
+	if err != nil {
+		return false, 0, fmt.Errorf("store: limit %s: %w", what, err)
+	}
+	if res[0] == 1 {
+		return true, 0, nil
+	}
+	return false, time.Duration(res[1]) * time.Millisecond, nil
+}

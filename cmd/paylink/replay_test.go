@@ -62,17 +62,20 @@ func TestReplayWhateverTheCase(t *testing.T) {
 	}
 }
 
-// auditEvents returns the audit trail's entries of one kind.
+// auditEvents returns the audit trail's entries of one kind: money events and
+// refusals are kept in streams of their own.
 func auditEvents(t *testing.T, r redisTarget, event string) []map[string]any {
 	t.Helper()
-	msgs, err := r.rdb.XRange(context.Background(), r.prefix+"{events}:audit", "-", "+").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []map[string]any
-	for _, m := range msgs {
-		if m.Values["event"] == event {
-			out = append(out, m.Values)
+	for _, stream := range []string{"{events}:audit", "{events}:audit:refusals"} {
+		msgs, err := r.rdb.XRange(context.Background(), r.prefix+stream, "-", "+").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if m.Values["event"] == event {
+				out = append(out, m.Values)
+			}
 		}
 	}
 	return out
