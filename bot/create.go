@@ -714,7 +714,7 @@ func (l *linker) announce(ctx context.Context, j createJob, link *store.Link, cr
 			UnfurlLinks:  new(false),
 			UnfurlMedia:  new(false),
 		}
-		if err := slack.PostWebhookCustomHTTPContext(ctx, link.ResponseURL, l.hc, msg); err == nil {
+		if err := postResponse(ctx, l.hc, link.ResponseURL, msg); err == nil {
 			return
 		} else {
 			log.Error().Err(err).Msg("could not post the link through response_url")
@@ -794,9 +794,53 @@ func (l *linker) respond(ctx context.Context, log zerolog.Logger, responseURL st
 	if r.Blocks != nil {
 		msg.Blocks = &slack.Blocks{BlockSet: r.Blocks}
 	}
-	if err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, l.hc, msg); err != nil {
+	if err := postResponse(ctx, l.hc, responseURL, msg); err != nil {
 		log.Error().Err(err).Msg("could not answer through response_url")
 	}
+}
+
+// postResponse posts msg to a response_url. The URL lets anyone holding it post for
+// its command, so an error names only its host.
+func postResponse(ctx context.Context, hc *http.Client, responseURL string, msg *slack.WebhookMessage) error {
+	err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, hc, msg)
+	if err == nil {
+		return nil
+	}
+	return &responseURLError{host: urlHost(responseURL), err: err}
+}
+
+// responseURLError is a failed response_url post; its text has the host, not the URL.
+type responseURLError struct {
+	host string
+	err  error
+}
+
+func (e *responseURLError) Error() string {
+	var ue *url.Error
+	if errors.As(e.err, &ue) {
+		return fmt.Sprintf("response_url on %s: %s: %v", e.host, ue.Op, ue.Err)
+	}
+	return fmt.Sprintf("response_url on %s: %s", e.host, e.err)
+}
+
+func (e *responseURLError) Unwrap() error { return e.err }
+
+// urlHost returns the host of a URL, even one that does not parse.
+func urlHost(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Host
+	}
+	_, rest, _ := strings.Cut(raw, "://")
+	host, _, _ := strings.Cut(rest, "/")
+	if _, h, ok := strings.Cut(host, "@"); ok {
+		host = h
+	}
+	return strings.ToValidUTF8(strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, host), "")
 }
 
 // respondEphemeral tells the command's author something after the command was
