@@ -255,12 +255,17 @@ func writeReply(w http.ResponseWriter, r reply) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	msg := slack.Msg{ResponseType: slack.ResponseTypeEphemeral, Text: r.Text}
-	if r.Blocks != nil {
-		msg.Blocks = slack.Blocks{BlockSet: r.Blocks}
-	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(msg)
+	json.NewEncoder(w).Encode(commandReply{ResponseType: slack.ResponseTypeEphemeral, Text: r.Text, Blocks: r.Blocks})
+}
+
+// commandReply is the body of a slash command's immediate reply: only the fields that
+// mean something there (slack.Msg would add null blocks, empty metadata and
+// delete_original, which Slack does not support in this reply).
+type commandReply struct {
+	ResponseType string        `json:"response_type"`
+	Text         string        `json:"text,omitempty"`
+	Blocks       []slack.Block `json:"blocks,omitempty"`
 }
 
 // handoff passes the first answer of a background job to the request that started it,

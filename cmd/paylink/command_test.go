@@ -591,3 +591,53 @@ func TestBurstAdmitted(t *testing.T) {
 		t.Errorf("%d intents for %d commands", got, n)
 	}
 }
+
+// TestCommandReplyFields: the immediate reply to a slash command carries only fields
+// that mean something there: response_type, text and, when there are any, blocks. No
+// null blocks, no empty metadata, no delete_original (unsupported in that reply).
+func TestCommandReplyFields(t *testing.T) {
+	r := redisTargets(t)[0]
+	h := startPaylink(t, r, nil)
+	h.makeLink("10 GBP INV-18")
+	tests := []struct {
+		name, text string
+		blocks     bool
+	}{
+		{"help", "help", false},
+		{"usage", "10.00 XYZ ref-1", false},
+		{"list", "list", false},
+		{"duplicate reference", "25 GBP inv-18", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, body, _ := h.sendCommand(h.commandForm(tt.text, "fields-"+tt.name))
+			if strings.TrimSpace(body) == "" {
+				if tt.blocks {
+					t.Skip("the answer came after the acknowledgement, through response_url")
+				}
+				t.Fatalf("empty reply to %q", tt.text)
+			}
+			var got map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(body), &got); err != nil {
+				t.Fatalf("reply %s: %v", body, err)
+			}
+			for k, v := range got {
+				switch k {
+				case "response_type", "text":
+				case "blocks":
+					if !tt.blocks || string(v) == "null" {
+						t.Errorf("reply to %q has blocks %s", tt.text, v)
+					}
+				default:
+					t.Errorf("reply to %q carries %q: %s", tt.text, k, v)
+				}
+			}
+			if _, ok := got["blocks"]; tt.blocks && !ok {
+				t.Errorf("reply to %q has no blocks: %s", tt.text, body)
+			}
+			if string(got["response_type"]) != `"ephemeral"` || len(got["text"]) < 3 {
+				t.Errorf("reply to %q = %s, want an ephemeral text", tt.text, body)
+			}
+		})
+	}
+}
