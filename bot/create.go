@@ -572,7 +572,9 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 }
 
 // findTimedOut looks at Dojo for the intent a timed-out create may have made, by the
-// job's nonce. It asks a few times, for a few seconds; nil if it is not there.
+// job's nonce. It asks a few times, for a few seconds, each time reading the open
+// intents created since just before the create, page by page (Dojo's after cursor), up
+// to maxSearchPages pages; nil if it is not there.
 func (l *linker) findTimedOut(ctx context.Context, log zerolog.Logger, j createJob, start time.Time) *dojo.PaymentIntent {
 	since := start.Add(-time.Minute).UTC()
 	for attempt := range 3 {
@@ -580,21 +582,44 @@ func (l *linker) findTimedOut(ctx context.Context, log zerolog.Logger, j createJ
 			return nil
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		res, err := l.links.SearchPaymentIntents(cctx, dojo.SearchRequest{
-			Statuses: []dojo.Status{dojo.StatusCreated}, StartDate: &since, Cursor: &dojo.Cursor{Limit: 100},
-		})
+		pi, err := l.findByNonce(cctx, since, j.nonce)
 		cancel()
 		if err != nil {
 			log.Warn().Err(err).Msg("could not search Dojo for a timed-out intent")
 			continue
 		}
-		for i := range res.Data {
-			if res.Data[i].Metadata[MetaNonce] == j.nonce && validIntentID(res.Data[i].ID) {
-				return &res.Data[i]
-			}
+		if pi != nil {
+			return pi
 		}
 	}
 	return nil
+}
+
+// maxSearchPages bounds one look for a timed-out intent: 10 pages of 100.
+const maxSearchPages = 10
+
+// findByNonce reads Dojo's open intents created since, page by page, for the one
+// whose metadata carries nonce.
+func (l *linker) findByNonce(ctx context.Context, since time.Time, nonce string) (*dojo.PaymentIntent, error) {
+	cursor := &dojo.Cursor{Limit: 100}
+	for range maxSearchPages {
+		res, err := l.links.SearchPaymentIntents(ctx, dojo.SearchRequest{
+			Statuses: []dojo.Status{dojo.StatusCreated}, StartDate: &since, Cursor: cursor,
+		})
+		if err != nil {
+			return nil, err
+		}
+		for i := range res.Data {
+			if res.Data[i].Metadata[MetaNonce] == nonce && validIntentID(res.Data[i].ID) {
+				return &res.Data[i], nil
+			}
+		}
+		if res.After == "" || res.After == cursor.After || len(res.Data) == 0 {
+			return nil, nil
+		}
+		cursor = &dojo.Cursor{Limit: 100, After: res.After}
+	}
+	return nil, nil
 }
 
 // createRequest is the Dojo request for a job: amount, reference, payment source, a
