@@ -46,7 +46,7 @@ func (e *Error) Error() string {
 			b.WriteString(": ")
 			b.WriteString(e.Detail)
 		}
-		for _, f := range e.fieldErrors() {
+		for _, f := range e.FieldErrors() {
 			b.WriteString("; ")
 			b.WriteString(f)
 		}
@@ -83,7 +83,7 @@ func (e *Error) Message() string {
 		if e.Detail != "" {
 			lines = append(lines, e.Detail)
 		}
-		lines = append(lines, e.fieldErrors()...)
+		lines = append(lines, e.FieldErrors()...)
 	}
 	if e.TraceID != "" {
 		lines = append(lines, "Dojo trace id: "+e.TraceID)
@@ -91,8 +91,8 @@ func (e *Error) Message() string {
 	return strings.Join(lines, "\n")
 }
 
-// fieldErrors flattens Errors into "Field: message" lines, sorted by field.
-func (e *Error) fieldErrors() []string {
+// FieldErrors flattens Errors into "Field: message" lines, sorted by field.
+func (e *Error) FieldErrors() []string {
 	fields := make([]string, 0, len(e.Errors))
 	for f := range e.Errors {
 		fields = append(fields, f)

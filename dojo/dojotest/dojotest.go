@@ -358,7 +358,8 @@ func (s *Server) cancel(w http.ResponseWriter, id string) {
 	if !ok {
 		status = http.StatusNotFound
 	} else if pi.Status != dojo.StatusCreated {
-		status = http.StatusConflict
+		status = http.StatusBadRequest
+		out = *pi
 	} else {
 		pi.Status = dojo.StatusCanceled
 		pi.UpdatedAt = time.Now().UTC()
@@ -368,8 +369,9 @@ func (s *Server) cancel(w http.ResponseWriter, id string) {
 	switch status {
 	case http.StatusNotFound:
 		problem(w, status, "Not Found", "Payment intent not found.", nil)
-	case http.StatusConflict:
-		problem(w, status, "Conflict", "Only a payment intent in status Created can be canceled.", nil)
+	case http.StatusBadRequest:
+		// Dojo's cancel answers 200, 400, 401 or 404: a refusal is a 400.
+		problem(w, status, "Bad Request", fmt.Sprintf("The payment intent has status %s; only one in status Created can be canceled.", out.Status), nil)
 	default:
 		writeJSON(w, status, out)
 	}
