@@ -281,12 +281,17 @@ func writeReply(w http.ResponseWriter, r reply) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	msg := slack.Msg{ResponseType: slack.ResponseTypeEphemeral, Text: r.Text}
-	if r.Blocks != nil {
-		msg.Blocks = slack.Blocks{BlockSet: r.Blocks}
-	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(msg)
+	json.NewEncoder(w).Encode(commandReply{ResponseType: slack.ResponseTypeEphemeral, Text: r.Text, Blocks: r.Blocks})
+}
+
+// commandReply is the body of a slash command's immediate reply: only the fields that
+// mean something there (slack.Msg would add null blocks, empty metadata and
+// delete_original, which Slack does not support in this reply).
+type commandReply struct {
+	ResponseType string        `json:"response_type"`
+	Text         string        `json:"text,omitempty"`
+	Blocks       []slack.Block `json:"blocks,omitempty"`
 }
 
 // handoff passes the first answer of a background job to the request that started it,
@@ -600,7 +605,9 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 }
 
 // findTimedOut looks at Dojo for the intent a timed-out create may have made, by the
-// job's nonce. It asks a few times, for a few seconds; nil if it is not there.
+// job's nonce. It asks a few times, for a few seconds, each time reading the open
+// intents created since just before the create, page by page (Dojo's after cursor), up
+// to maxSearchPages pages; nil if it is not there.
 func (l *linker) findTimedOut(ctx context.Context, log zerolog.Logger, j createJob, start time.Time) *dojo.PaymentIntent {
 	since := start.Add(-time.Minute).UTC()
 	for attempt := range 3 {
@@ -608,21 +615,44 @@ func (l *linker) findTimedOut(ctx context.Context, log zerolog.Logger, j createJ
 			return nil
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		res, err := l.links.SearchPaymentIntents(cctx, dojo.SearchRequest{
-			Statuses: []dojo.Status{dojo.StatusCreated}, StartDate: &since, Cursor: &dojo.Cursor{Limit: 100},
-		})
+		pi, err := l.findByNonce(cctx, since, j.nonce)
 		cancel()
 		if err != nil {
 			log.Warn().Err(err).Msg("could not search Dojo for a timed-out intent")
 			continue
 		}
-		for i := range res.Data {
-			if res.Data[i].Metadata[MetaNonce] == j.nonce && validIntentID(res.Data[i].ID) {
-				return &res.Data[i]
-			}
+		if pi != nil {
+			return pi
 		}
 	}
 	return nil
+}
+
+// maxSearchPages bounds one look for a timed-out intent: 10 pages of 100.
+const maxSearchPages = 10
+
+// findByNonce reads Dojo's open intents created since, page by page, for the one
+// whose metadata carries nonce.
+func (l *linker) findByNonce(ctx context.Context, since time.Time, nonce string) (*dojo.PaymentIntent, error) {
+	cursor := &dojo.Cursor{Limit: 100}
+	for range maxSearchPages {
+		res, err := l.links.SearchPaymentIntents(ctx, dojo.SearchRequest{
+			Statuses: []dojo.Status{dojo.StatusCreated}, StartDate: &since, Cursor: cursor,
+		})
+		if err != nil {
+			return nil, err
+		}
+		for i := range res.Data {
+			if res.Data[i].Metadata[MetaNonce] == nonce && validIntentID(res.Data[i].ID) {
+				return &res.Data[i], nil
+			}
+		}
+		if res.After == "" || res.After == cursor.After || len(res.Data) == 0 {
+			return nil, nil
+		}
+		cursor = &dojo.Cursor{Limit: 100, After: res.After}
+	}
+	return nil, nil
 }
 
 // createRequest is the Dojo request for a job: amount, reference, payment source, the
@@ -736,7 +766,7 @@ func (l *linker) announce(ctx context.Context, j createJob, link *store.Link, cr
 			UnfurlLinks:  new(false),
 			UnfurlMedia:  new(false),
 		}
-		if err := slack.PostWebhookCustomHTTPContext(ctx, link.ResponseURL, l.hc, msg); err == nil {
+		if err := postResponse(ctx, l.hc, link.ResponseURL, msg); err == nil {
 			return
 		} else {
 			log.Error().Err(err).Msg("could not post the link through response_url")
@@ -816,9 +846,53 @@ func (l *linker) respond(ctx context.Context, log zerolog.Logger, responseURL st
 	if r.Blocks != nil {
 		msg.Blocks = &slack.Blocks{BlockSet: r.Blocks}
 	}
-	if err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, l.hc, msg); err != nil {
+	if err := postResponse(ctx, l.hc, responseURL, msg); err != nil {
 		log.Error().Err(err).Msg("could not answer through response_url")
 	}
+}
+
+// postResponse posts msg to a response_url. The URL lets anyone holding it post for
+// its command, so an error names only its host.
+func postResponse(ctx context.Context, hc *http.Client, responseURL string, msg *slack.WebhookMessage) error {
+	err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, hc, msg)
+	if err == nil {
+		return nil
+	}
+	return &responseURLError{host: urlHost(responseURL), err: err}
+}
+
+// responseURLError is a failed response_url post; its text has the host, not the URL.
+type responseURLError struct {
+	host string
+	err  error
+}
+
+func (e *responseURLError) Error() string {
+	var ue *url.Error
+	if errors.As(e.err, &ue) {
+		return fmt.Sprintf("response_url on %s: %s: %v", e.host, ue.Op, ue.Err)
+	}
+	return fmt.Sprintf("response_url on %s: %s", e.host, e.err)
+}
+
+func (e *responseURLError) Unwrap() error { return e.err }
+
+// urlHost returns the host of a URL, even one that does not parse.
+func urlHost(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Host
+	}
+	_, rest, _ := strings.Cut(raw, "://")
+	host, _, _ := strings.Cut(rest, "/")
+	if _, h, ok := strings.Cut(host, "@"); ok {
+		host = h
+	}
+	return strings.ToValidUTF8(strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, host), "")
 }
 
 // respondEphemeral tells the command's author something after the command was

@@ -154,11 +154,11 @@ func (l *linker) cancelLink(ctx context.Context, log zerolog.Logger, rec *store.
 	}
 	_, err := l.links.CancelPaymentIntent(ctx, rec.IntentID)
 	l.forget(rec.IntentID)
-	var de *dojo.Error
-	if errors.As(err, &de) && de.StatusCode == http.StatusConflict {
-		log.Info().Str("intent", rec.IntentID).Msg("cancel: Dojo says it can no longer be canceled")
-		return fmt.Sprintf("Dojo says the %s link for %s can no longer be canceled: it has been paid or closed. %s",
-			amount, escapeMrkdwn(rec.Reference), l.refresh(ctx, log, rec))
+	if reason, ok := cancelRefusal(err); ok {
+		// Dojo keeps the link as it is: record where it stands, so the card follows.
+		log.Info().Err(err).Str("intent", rec.IntentID).Msg("cancel: Dojo refused")
+		return fmt.Sprintf("The %s link for %s can't be cancelled: %s\n%s",
+			amount, escapeMrkdwn(rec.Reference), escapeMrkdwn(reason), l.refresh(ctx, log, rec))
 	}
 	if err != nil {
 		log.Warn().Err(err).Str("intent", rec.IntentID).Msg("cancel: Dojo")
@@ -172,6 +172,32 @@ func (l *linker) cancelLink(ctx context.Context, log zerolog.Logger, rec *store.
 		Amount: rec.Amount, Currency: rec.Currency, Reference: rec.Reference, Intent: rec.IntentID})
 	log.Info().Str("outcome", "canceled").Str("intent", rec.IntentID).Str("by", user).Msg("cancel")
 	return fmt.Sprintf("Canceled the %s link for %s. The customer can no longer pay with it.", amount, escapeMrkdwn(rec.Reference))
+}
+
+// cancelRefusal reports whether err is Dojo refusing a cancel, and its reason. Dojo's
+// cancel answers 400 for an intent that can't be canceled (404 for one it does not
+// know, 409 from older versions); its detail says why.
+func cancelRefusal(err error) (string, bool) {
+	var de *dojo.Error
+	if !errors.As(err, &de) {
+		return "", false
+	}
+	switch de.StatusCode {
+	case http.StatusBadRequest, http.StatusNotFound, http.StatusConflict:
+	default:
+		return "", false
+	}
+	reason := de.Detail
+	if reason == "" {
+		reason = strings.Join(de.FieldErrors(), "; ")
+	}
+	if reason == "" {
+		reason = de.Title
+	}
+	if reason == "" {
+		reason = http.StatusText(de.StatusCode)
+	}
+	return reason, true
 }
 
 // dojoMessage is what Dojo said, for the agent.

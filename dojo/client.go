@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Defaults for Config.
@@ -215,7 +216,7 @@ func (c *Client) once(ctx context.Context, op, method, u string, body []byte, ou
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return &Error{Op: op, StatusCode: resp.StatusCode, Title: "Unreadable answer", Err: fmt.Errorf("decode answer: %w", err)}
+		return &Error{Op: op, StatusCode: resp.StatusCode, Title: "Unreadable answer", Err: redacted{err: fmt.Errorf("decode answer: %w", err), secret: c.key}}
 	}
 	return nil
 }
@@ -230,55 +231,41 @@ func (c *Client) transportError(op string, ctx context.Context, err error) error
 	return &Error{Op: op, Timeout: timeout, Err: redacted{err: err, secret: c.key}}
 }
 
+// Limits on what of an error answer is kept, applied after scrubbing.
+const (
+	plainDetailLimit = 300 // a body that is not problem JSON
+	traceIDLimit     = 100 // a W3C traceparent is 55 characters
+)
+
 // problemError decodes an RFC 7807 answer; a body that isn't one is kept as detail.
+// Everything taken from the answer is scrubbed of the API key before it is cut.
 func (c *Client) problemError(op string, resp *http.Response, data []byte) error {
 	e := &Error{Op: op, StatusCode: resp.StatusCode}
 	var p problem
+	plain := false
 	if json.Unmarshal(data, &p) == nil {
 		e.Type, e.Title, e.Detail, e.Instance, e.TraceID, e.Errors = p.Type, p.Title, p.Detail, p.Instance, p.TraceID, p.Errors
 	} else if text := strings.TrimSpace(string(data)); text != "" && !strings.HasPrefix(text, "<") {
-		e.Detail = truncate(text, 300)
+		e.Detail, plain = text, true
 	}
 	if e.TraceID == "" {
 		e.TraceID = resp.Header.Get("traceparent")
 	}
-	c.scrub(e)
+	scrubError(e, c.key)
+	if plain {
+		e.Detail = truncate(e.Detail, plainDetailLimit)
+	}
+	e.TraceID = truncate(e.TraceID, traceIDLimit)
 	return e
 }
 
-// scrub removes the API key from everything Dojo echoed back.
-func (c *Client) scrub(e *Error) {
-	if len(c.key) < 8 {
-		return
-	}
-	r := strings.NewReplacer(c.key, "[redacted]")
-	e.Title, e.Detail, e.Instance, e.Type = r.Replace(e.Title), r.Replace(e.Detail), r.Replace(e.Instance), r.Replace(e.Type)
-	for f, msgs := range e.Errors {
-		for i := range msgs {
-			msgs[i] = r.Replace(msgs[i])
-		}
-		e.Errors[f] = msgs
-	}
-}
-
-// redacted is an error whose text has a secret removed.
-type redacted struct {
-	err    error
-	secret string
-}
-
-func (r redacted) Error() string {
-	if len(r.secret) < 8 {
-		return r.err.Error()
-	}
-	return strings.ReplaceAll(r.err.Error(), r.secret, "[redacted]")
-}
-
-func (r redacted) Unwrap() error { return r.err }
-
+// truncate cuts s to at most n bytes, on a character boundary, marking the cut.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

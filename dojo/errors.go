@@ -46,7 +46,7 @@ func (e *Error) Error() string {
 			b.WriteString(": ")
 			b.WriteString(e.Detail)
 		}
-		for _, f := range e.fieldErrors() {
+		for _, f := range e.FieldErrors() {
 			b.WriteString("; ")
 			b.WriteString(f)
 		}
@@ -83,7 +83,7 @@ func (e *Error) Message() string {
 		if e.Detail != "" {
 			lines = append(lines, e.Detail)
 		}
-		lines = append(lines, e.fieldErrors()...)
+		lines = append(lines, e.FieldErrors()...)
 	}
 	if e.TraceID != "" {
 		lines = append(lines, "Dojo trace id: "+e.TraceID)
@@ -91,8 +91,8 @@ func (e *Error) Message() string {
 	return strings.Join(lines, "\n")
 }
 
-// fieldErrors flattens Errors into "Field: message" lines, sorted by field.
-func (e *Error) fieldErrors() []string {
+// FieldErrors flattens Errors into "Field: message" lines, sorted by field.
+func (e *Error) FieldErrors() []string {
 	fields := make([]string, 0, len(e.Errors))
 	for f := range e.Errors {
 		fields = append(fields, f)
@@ -132,3 +132,66 @@ type problem struct {
 	TraceID  string              `json:"traceId"`
 	Errors   map[string][]string `json:"errors"`
 }
+
+// scrubMin is the shortest run of the API key's characters that is scrubbed: no 8
+// consecutive characters of the key survive in anything paylink shows or logs.
+const scrubMin = 8
+
+// scrub returns text with every run of scrubMin or more characters that appears in
+// secret replaced by "[redacted]": the whole key, and any part of it Dojo echoed, cut
+// or split. A secret shorter than scrubMin is left alone.
+func scrub(text, secret string) string {
+	if len(secret) < scrubMin || len(text) < scrubMin {
+		return text
+	}
+	var b strings.Builder
+	last := 0
+	for i := 0; i+scrubMin <= len(text); {
+		if !strings.Contains(secret, text[i:i+scrubMin]) {
+			i++
+			continue
+		}
+		j := i + scrubMin
+		for j < len(text) && strings.Contains(secret, text[i:j+1]) {
+			j++
+		}
+		b.WriteString(text[last:i])
+		b.WriteString("[redacted]")
+		last, i = j, j
+	}
+	if last == 0 {
+		return text
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}
+
+// scrubError scrubs secret from every field of e that came from Dojo: title, detail,
+// type, instance, trace id, and the names and messages of field errors.
+func scrubError(e *Error, secret string) {
+	e.Title, e.Detail, e.Instance, e.Type, e.TraceID =
+		scrub(e.Title, secret), scrub(e.Detail, secret), scrub(e.Instance, secret), scrub(e.Type, secret), scrub(e.TraceID, secret)
+	if e.Errors == nil {
+		return
+	}
+	clean := make(map[string][]string, len(e.Errors))
+	for f, msgs := range e.Errors {
+		out := make([]string, len(msgs))
+		for i, m := range msgs {
+			out[i] = scrub(m, secret)
+		}
+		f = scrub(f, secret)
+		clean[f] = append(clean[f], out...)
+	}
+	e.Errors = clean
+}
+
+// redacted is an error whose text has a secret scrubbed from it.
+type redacted struct {
+	err    error
+	secret string
+}
+
+func (r redacted) Error() string { return scrub(r.err.Error(), r.secret) }
+
+func (r redacted) Unwrap() error { return r.err }

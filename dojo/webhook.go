@@ -105,19 +105,72 @@ type EventData struct {
 	CaptureMode     string `json:"captureMode,omitempty"`
 }
 
-// DecodeEvent parses a webhook body. Call it only after VerifySignature. It refuses a
-// body that is not a JSON object with an event name, and a payment-intent event
-// without an intent id.
+// DecodeEvent parses a webhook body. Call it only after VerifySignature. It refuses
+// only what paylink cannot act on: a body that is not a JSON object with an event
+// name, and a payment-intent event without an intent id. A status that is not a
+// string is kept as its JSON text, for the caller to find not Valid.
+// Fields paylink does not need never cause a refusal, so Dojo does not give up on a
+// real payment over one: an unreadable createdAt is left zero (one without a time zone
+// is taken as UTC, as Dojo documents its times), an accountId, captureMode or id that
+// is not a string is kept as its JSON text, unknown fields are ignored, and the data
+// of an event that is not about a payment intent is not read.
 func DecodeEvent(body []byte) (Event, error) {
-	var e Event
-	if err := json.Unmarshal(body, &e); err != nil {
+	var raw struct {
+		ID        json.RawMessage `json:"id"`
+		Event     string          `json:"event"`
+		AccountID json.RawMessage `json:"accountId"`
+		CreatedAt json.RawMessage `json:"createdAt"`
+		Data      json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
 		return Event{}, fmt.Errorf("dojo event: %w", err)
 	}
-	if e.Event == "" {
+	if raw.Event == "" {
 		return Event{}, errors.New("dojo event: no event name")
 	}
-	if strings.HasPrefix(e.Event, "payment_intent.") && e.Data.PaymentIntentID == "" {
+	e := Event{ID: looseString(raw.ID), Event: raw.Event, AccountID: looseString(raw.AccountID), CreatedAt: eventTime(raw.CreatedAt)}
+	if !strings.HasPrefix(e.Event, "payment_intent.") {
+		return e, nil
+	}
+	var data struct {
+		PaymentIntentID string          `json:"paymentIntentId"`
+		PaymentStatus   json.RawMessage `json:"paymentStatus"`
+		CaptureMode     json.RawMessage `json:"captureMode"`
+	}
+	if err := json.Unmarshal(raw.Data, &data); err != nil {
+		return Event{}, fmt.Errorf("dojo event data: %w", err)
+	}
+	if data.PaymentIntentID == "" {
 		return Event{}, errors.New("dojo event: no paymentIntentId")
 	}
+	e.Data = EventData{PaymentIntentID: data.PaymentIntentID, PaymentStatus: Status(looseString(data.PaymentStatus)), CaptureMode: looseString(data.CaptureMode)}
 	return e, nil
+}
+
+// looseString reads a JSON string, or keeps any other JSON value as its text ("" for
+// null or nothing).
+func looseString(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	if t := strings.TrimSpace(string(raw)); t != "null" {
+		return t
+	}
+	return ""
+}
+
+// eventTime reads an event's createdAt: RFC 3339, or without a time zone (taken as
+// UTC). Anything else is the zero time.
+func eventTime(raw json.RawMessage) time.Time {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return time.Time{}
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
 }

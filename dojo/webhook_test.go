@@ -1,9 +1,11 @@
 package dojo
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Dojo's documented webhook vector (reference/dojo-api.md §5).
@@ -75,6 +77,50 @@ func TestDecodeEvent(t *testing.T) {
 	}
 }
 
+// TestDecodeEventToleratesFieldsItDoesNotNeed: an event is never refused over a field
+// paylink does not use (createdAt, accountId, captureMode, unknown fields, the data of
+// an event it ignores), so Dojo never gives up on a real payment over one.
+func TestDecodeEventToleratesFieldsItDoesNotNeed(t *testing.T) {
+	const data = `"data":{"paymentIntentId":"pi_1","paymentStatus":"Captured","captureMode":"Auto"}`
+	tests := []struct {
+		name    string
+		body    string
+		created time.Time // zero: unreadable, left zero
+	}{
+		{"createdAt without a time zone", `{"id":"evt_1","event":"payment_intent.status_updated","createdAt":"2026-11-30T10:00:00.123",` + data + `}`,
+			time.Date(2026, 11, 30, 10, 0, 0, 123e6, time.UTC)},
+		{"createdAt without a zone or fraction", `{"id":"evt_1","event":"payment_intent.status_updated","createdAt":"2026-11-30T10:00:00",` + data + `}`,
+			time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)},
+		{"createdAt with 7 digits and an offset", `{"id":"evt_1","event":"payment_intent.status_updated","createdAt":"2026-11-30T11:00:00.1234567+01:00",` + data + `}`,
+			time.Date(2026, 11, 30, 10, 0, 0, 123456700, time.UTC)},
+		{"createdAt unreadable", `{"id":"evt_1","event":"payment_intent.status_updated","createdAt":"yesterday",` + data + `}`, time.Time{}},
+		{"createdAt a number", `{"id":"evt_1","event":"payment_intent.status_updated","createdAt":1764496800,` + data + `}`, time.Time{}},
+		{"createdAt null", `{"id":"evt_1","event":"payment_intent.status_updated","createdAt":null,` + data + `}`, time.Time{}},
+		{"no createdAt", `{"id":"evt_1","event":"payment_intent.status_updated",` + data + `}`, time.Time{}},
+		{"accountId a number", `{"id":"evt_1","event":"payment_intent.status_updated","accountId":42,` + data + `}`, time.Time{}},
+		{"captureMode an object", `{"id":"evt_1","event":"payment_intent.status_updated","data":{"paymentIntentId":"pi_1","paymentStatus":"Captured","captureMode":{"x":1}}}`, time.Time{}},
+		{"unknown fields", `{"id":"evt_1","event":"payment_intent.status_updated","extra":[1,{"a":null}],"data":{"paymentIntentId":"pi_1","paymentStatus":"Captured","more":true}}`, time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := DecodeEvent([]byte(tt.body))
+			if err != nil {
+				t.Fatalf("DecodeEvent(%s) = %v, want it accepted", tt.body, err)
+			}
+			if e.Event != EventStatusUpdated || e.ID != "evt_1" || e.Data.PaymentIntentID != "pi_1" || e.Data.PaymentStatus != StatusCaptured {
+				t.Errorf("DecodeEvent(%s) = %+v", tt.body, e)
+			}
+			if !e.CreatedAt.Equal(tt.created) {
+				t.Errorf("createdAt = %v, want %v", e.CreatedAt, tt.created)
+			}
+		})
+	}
+	// An event paylink ignores is not refused over its data either.
+	if e, err := DecodeEvent([]byte(`{"id":"evt_2","event":"order.created","data":[1,2]}`)); err != nil || e.Event != "order.created" {
+		t.Errorf("an order event with array data = %+v, %v", e, err)
+	}
+}
+
 // FuzzVerifySignature: only the MAC of the exact body passes, and nothing panics.
 func FuzzVerifySignature(f *testing.F) {
 	f.Add(docWebhookSig, []byte(docWebhookBody))
@@ -96,6 +142,8 @@ func FuzzVerifySignature(f *testing.F) {
 // FuzzDecodeEvent: decoding never panics, and what it accepts has an event name.
 func FuzzDecodeEvent(f *testing.F) {
 	f.Add([]byte(docWebhookBody))
+	f.Add([]byte(`{"id":"evt_1","event":"payment_intent.status_updated","accountId":"acc","createdAt":"2026-11-30T10:00:00.123","data":{"paymentIntentId":"pi_1","paymentStatus":"Captured","captureMode":"Auto"}}`))
+	f.Add([]byte(`{"id":7,"event":"payment_intent.status_updated","accountId":null,"createdAt":1,"data":{"paymentIntentId":"pi_1","paymentStatus":3,"captureMode":{}}}`))
 	f.Add([]byte(`{"event":"x"}`))
 	f.Add([]byte(`{"event":"payment_intent.status_updated","data":{"paymentIntentId":"pi_1","paymentStatus":"Captured"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -115,4 +163,33 @@ func BenchmarkVerifySignature(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzDecodeEventSpareFields: whatever Dojo puts in the fields paylink does not need
+// (createdAt, accountId, captureMode, id), an event is accepted with the ones it does
+// need intact.
+func FuzzDecodeEventSpareFields(f *testing.F) {
+	f.Add(`"2026-11-30T10:00:00.123"`, `"acc_test"`, `"Auto"`, `"evt_1"`)
+	f.Add(`"2026-11-30T10:00:00"`, `42`, `null`, `7`)
+	f.Add(`"2022-02-01T13:07:41.8667859Z"`, `{"a":[1]}`, `["Auto"]`, `null`)
+	f.Add(`1764496800`, `true`, `"Manual"`, `"evt_\u0041"`)
+	f.Add(`"yesterday"`, `"acc"`, `{}`, `""`)
+	f.Fuzz(func(t *testing.T, createdAt, accountID, captureMode, id string) {
+		value := func(s string) string {
+			if json.Valid([]byte(s)) {
+				return s
+			}
+			b, _ := json.Marshal(s)
+			return string(b)
+		}
+		body := `{"id":` + value(id) + `,"event":"payment_intent.status_updated","accountId":` + value(accountID) +
+			`,"createdAt":` + value(createdAt) + `,"data":{"paymentIntentId":"pi_1","paymentStatus":"Captured","captureMode":` + value(captureMode) + `}}`
+		e, err := DecodeEvent([]byte(body))
+		if err != nil {
+			t.Fatalf("DecodeEvent(%s) = %v, want it accepted", body, err)
+		}
+		if e.Event != EventStatusUpdated || e.Data.PaymentIntentID != "pi_1" || e.Data.PaymentStatus != StatusCaptured {
+			t.Fatalf("DecodeEvent(%s) = %+v", body, e)
+		}
+	})
 }

@@ -114,6 +114,50 @@ func TestCancelButton(t *testing.T) {
 	h.slack.WaitCalls(t, "chat.postMessage", 3, 5*time.Second)
 }
 
+// TestCancelRefused: Dojo refuses to cancel a link it no longer holds open (400, per
+// its spec): the agent is told it can't be cancelled and why, in Dojo's words, and the
+// card is brought up to Dojo's status.
+func TestCancelRefused(t *testing.T) {
+	tests := []struct {
+		name    string
+		status  dojo.Status // at Dojo, unknown to paylink
+		button  bool
+		card    string
+		summary string // in the answer
+	}{
+		{"paid, by the button", dojo.StatusCaptured, true, "Paid", "Paid"},
+		{"canceled in Dojo, by the command", dojo.StatusCanceled, false, "Canceled", "Canceled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := redisTargets(t)[0]
+			h := startPaylink(t, r, merge(fastNotify, env{"DOJO_WEBHOOK_SECRET": ""}))
+			id, ts := h.makeLink("10 GBP refused-1")
+			h.dojo.SetStatus(id, tt.status)
+			var text string
+			if tt.button {
+				h.sendInteraction(h.buttonPress("U2147483697", "C2147483705", ts, "cancel_link", id, "c"))
+				text = lastResponse(t, h, "c")
+			} else {
+				_, body, _ := h.sendCommand(h.commandForm("cancel refused-1", "c"))
+				text = ephemeralText(t, h.answer(body, "c"))
+			}
+			for _, want := range []string{"can't be cancelled", "status " + string(tt.status), tt.summary} {
+				if !strings.Contains(text, want) {
+					t.Errorf("answer %q lacks %q", text, want)
+				}
+			}
+			if strings.Contains(text, "HTTP 400") {
+				t.Errorf("answer %q shows a raw HTTP error", text)
+			}
+			lastUpdate(t, h, ts, tt.card)
+			if pi, _ := h.dojo.Intent(id); pi.Status != tt.status {
+				t.Errorf("intent at Dojo is %s, want %s", pi.Status, tt.status)
+			}
+		})
+	}
+}
+
 func TestAdminMayCancel(t *testing.T) {
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, merge(fastNotify, env{"PAYLINK_ADMINS": "U_ADMIN"}))

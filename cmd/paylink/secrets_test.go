@@ -89,3 +89,35 @@ func TestConfigLogRedacts(t *testing.T) {
 		t.Errorf("logged configuration %s does not say the key is set", buf.String())
 	}
 }
+
+// TestResponseURLNotLogged: a response_url is a bearer credential for its command, so
+// a post to it that fails is logged with the URL's host only.
+func TestResponseURLNotLogged(t *testing.T) {
+	const token = "hooks-secret-token-5f1c"
+	closed := "127.0.0.1:" + freePort(t)
+	tests := []struct {
+		name, url, host string
+	}{
+		{"connection refused", "http://" + closed + "/commands/T0001/123/" + token, closed},
+		{"unparsable", "http://" + closed + "/commands/T0001/123/" + token + "\x7f", closed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := redisTargets(t)[0]
+			h := startPaylink(t, r, nil)
+			press := h.buttonPress("U2147483697", "C2147483705", "1700000000.000100", "refresh_status", "pi_sandbox_unknown", "x")
+			press["response_url"] = tt.url
+			h.sendInteraction(press)
+			waitFor(t, "the failed response_url post in the log", func() bool {
+				return strings.Contains(h.out.String(), "could not answer through response_url")
+			})
+			out := h.out.String()
+			if strings.Contains(out, token) {
+				t.Errorf("the response_url's token appears in the log")
+			}
+			if !strings.Contains(out, tt.host) {
+				t.Errorf("the log does not name the response_url's host %s", tt.host)
+			}
+		})
+	}
+}

@@ -120,6 +120,8 @@ func TestWebhookRequests(t *testing.T) {
 	big := append(bytes.Repeat([]byte(" "), 1<<20), good...)
 	other := []byte(`{"id":"evt_1","event":"payment_intent.created","accountId":"acc","createdAt":"2026-01-01T00:00:00Z","data":{"paymentIntentId":"` + id + `","paymentStatus":"Created"}}`)
 	stranger := dojotest.Event("pi_sandbox_notours0000000000000", dojo.StatusCaptured)
+	zoneless := []byte(`{"id":"evt_z","event":"payment_intent.status_updated","accountId":"acc","createdAt":"2026-11-30T10:00:00.123","data":{"paymentIntentId":"` + id + `","paymentStatus":"Created","captureMode":"Auto"}}`)
+	oddFields := []byte(`{"id":"evt_o","event":"payment_intent.status_updated","accountId":7,"createdAt":"soon","data":{"paymentIntentId":"` + id + `","paymentStatus":"Created","captureMode":null}}`)
 	tests := []struct {
 		name   string
 		body   []byte
@@ -136,6 +138,8 @@ func TestWebhookRequests(t *testing.T) {
 		{"too large", big, sign(big), 413},
 		{"another event type", other, sign(other), 200},
 		{"an intent we never created", stranger, sign(stranger), 200},
+		{"createdAt without a time zone", zoneless, sign(zoneless), 200},
+		{"accountId and createdAt unreadable", oddFields, sign(oddFields), 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

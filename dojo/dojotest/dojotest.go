@@ -1,8 +1,10 @@
 // Package dojotest is a fake Dojo API for tests. It speaks Dojo's documented wire
-// format (Basic key auth, the version header, JSON bodies, RFC 7807 errors), validates
-// requests the way Dojo does, keeps payment intents in memory, and records every
-// request it receives. It can be made slow or made to fail, and it can sign and send
-// webhooks as Dojo does.
+// format (Basic key auth, the version header, JSON bodies, RFC 7807 errors), keeps
+// payment intents in memory, and records every request it receives. It is as strict
+// as Dojo's OpenAPI spec (testdata/dojo-api.json): a request that breaks the spec's
+// schemas is refused with 400, as Dojo refuses it, and an answer of its own that
+// breaks them fails the test. It can be made slow or made to fail, and it can sign and
+// send webhooks as Dojo does.
 package dojotest
 
 import (
@@ -39,13 +41,16 @@ type Request struct {
 // Server is a fake Dojo API.
 type Server struct {
 	*httptest.Server
+	tb      testing.TB
+	spec    *spec
 	key     string
 	version string
 
 	mu       sync.Mutex
 	requests []Request
 	intents  map[string]*dojo.PaymentIntent
-	order    []string // intent ids in creation order
+	events   map[string][]paymentEvent // by intent id: the card events behind its status
+	order    []string                  // intent ids in creation order
 	refunds  map[string]dojo.Refund
 	latency  time.Duration
 	slow     []time.Duration // latencies of the next requests, before latency applies
@@ -70,10 +75,17 @@ func WithVersion(v string) Option { return func(s *Server) { s.version = v } }
 // NewServer starts a fake Dojo, closed when the test ends.
 func NewServer(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
+	sp, err := loadSpec()
+	if err != nil {
+		tb.Fatal(err)
+	}
 	s := &Server{
+		tb:      tb,
+		spec:    sp,
 		key:     "sk_sandbox_test",
 		version: dojo.DefaultVersion,
 		intents: map[string]*dojo.PaymentIntent{},
+		events:  map[string][]paymentEvent{},
 		refunds: map[string]dojo.Refund{},
 	}
 	for _, o := range opts {
@@ -130,7 +142,9 @@ func (s *Server) SlowNext(n int, d time.Duration) {
 	}
 }
 
-// FailNext makes the next n requests fail with status and body (a problem JSON).
+// FailNext makes the next n requests fail with status and body, as Dojo or anything
+// in front of it might: the body is sent as it is (as application/json when it is
+// JSON), and neither it nor the status is checked against the spec.
 func (s *Server) FailNext(n, status int, body string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -150,6 +164,7 @@ func (s *Server) SetStatus(id string, status dojo.Status) bool {
 	}
 	pi.Status = status
 	pi.UpdatedAt = time.Now().UTC()
+	s.addEvent(id, status, pi.UpdatedAt)
 	return true
 }
 
@@ -231,11 +246,30 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(latency)
 	}
 	if fail != nil {
-		w.Header().Set("Content-Type", "application/problem+json")
+		ct := "text/plain; charset=utf-8"
+		if json.Valid([]byte(fail.body)) {
+			ct = "application/json; charset=utf-8"
+		}
+		w.Header().Set("Content-Type", ct)
 		w.WriteHeader(fail.status)
 		io.WriteString(w, fail.body)
 		return
 	}
+	rec := httptest.NewRecorder()
+	s.handle(rec, r, body)
+	if err := s.spec.checkResponse(r, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
+		s.tb.Errorf("dojotest: its answer to %s %s breaks Dojo's spec: %v", r.Method, r.URL.Path, err)
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
+}
+
+// handle answers one request as Dojo would: its key, its version header, its body
+// against the spec, then the operation.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte) {
 	if r.Header.Get("Authorization") != "Basic "+s.key {
 		problem(w, http.StatusUnauthorized, "Unauthorized", "", nil)
 		return
@@ -246,6 +280,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(body) > 0 && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		problem(w, http.StatusUnsupportedMediaType, "Unsupported Media Type", "", nil)
+		return
+	}
+	if route, _ := s.spec.route(r); route == nil {
+		problem(w, http.StatusNotFound, "Not Found", "", nil)
+		return
+	}
+	if errs := s.spec.checkRequest(r, body); errs != nil {
+		problem(w, http.StatusBadRequest, "One or more validation errors occurred.", "", errs)
 		return
 	}
 	switch {
@@ -294,8 +336,8 @@ func (s *Server) create(w http.ResponseWriter, body []byte) {
 	} else if n := len(utf16.Encode([]rune(*req.Reference))); n > 60 {
 		errs["Reference"] = []string{"The field Reference must be a string with a maximum length of 60."}
 	}
-	if len(req.Description) > 1024 {
-		errs["Description"] = []string{"The field Description must be a string with a maximum length of 1024."}
+	if n := len(utf16.Encode([]rune(req.Description))); n > 4096 {
+		errs["Description"] = []string{"The field Description must be a string with a maximum length of 4096."}
 	}
 	if len(errs) > 0 {
 		problem(w, http.StatusBadRequest, "One or more validation errors occurred.", "", errs)
@@ -312,6 +354,10 @@ func (s *Server) create(w http.ResponseWriter, body []byte) {
 	}
 	id := "pi_sandbox_" + randomID()
 	total := *req.Amount
+	source := req.PaymentSource
+	if source == "" {
+		source = "api" // what Dojo's examples show for an intent created through the API
+	}
 	pi := &dojo.PaymentIntent{
 		ID:            id,
 		Status:        dojo.StatusCreated,
@@ -320,7 +366,7 @@ func (s *Server) create(w http.ResponseWriter, body []byte) {
 		TotalAmount:   &total,
 		Reference:     *req.Reference,
 		Description:   req.Description,
-		PaymentSource: req.PaymentSource,
+		PaymentSource: source,
 		Metadata:      req.Metadata,
 		PaymentLink:   "https://pay.dojo.tech:443/checkout/" + id,
 		CreatedAt:     now,
@@ -330,7 +376,7 @@ func (s *Server) create(w http.ResponseWriter, body []byte) {
 	s.mu.Lock()
 	s.intents[id] = pi
 	s.order = append(s.order, id)
-	out := *pi
+	out := s.wire(pi)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
 }
@@ -338,9 +384,9 @@ func (s *Server) create(w http.ResponseWriter, body []byte) {
 func (s *Server) get(w http.ResponseWriter, r *http.Request, id string) {
 	s.mu.Lock()
 	pi, ok := s.intents[id]
-	var out dojo.PaymentIntent
+	var out wireIntent
 	if ok {
-		out = *pi
+		out = s.wire(pi)
 	}
 	s.mu.Unlock()
 	if !ok || out.Status == dojo.StatusCanceled && r.URL.Query().Get("returnCanceled") != "true" {
@@ -353,23 +399,25 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, id string) {
 func (s *Server) cancel(w http.ResponseWriter, id string) {
 	s.mu.Lock()
 	pi, ok := s.intents[id]
-	var out dojo.PaymentIntent
+	var out wireIntent
 	status := http.StatusOK
 	if !ok {
 		status = http.StatusNotFound
 	} else if pi.Status != dojo.StatusCreated {
-		status = http.StatusConflict
+		status = http.StatusBadRequest
+		out = s.wire(pi)
 	} else {
 		pi.Status = dojo.StatusCanceled
 		pi.UpdatedAt = time.Now().UTC()
-		out = *pi
+		out = s.wire(pi)
 	}
 	s.mu.Unlock()
 	switch status {
 	case http.StatusNotFound:
 		problem(w, status, "Not Found", "Payment intent not found.", nil)
-	case http.StatusConflict:
-		problem(w, status, "Conflict", "Only a payment intent in status Created can be canceled.", nil)
+	case http.StatusBadRequest:
+		// Dojo's cancel answers 200, 400, 401 or 404: a refusal is a 400.
+		problem(w, status, "Bad Request", fmt.Sprintf("The payment intent has status %s; only one in status Created can be canceled.", out.Status), nil)
 	default:
 		writeJSON(w, status, out)
 	}
@@ -382,19 +430,24 @@ func (s *Server) search(w http.ResponseWriter, body []byte) {
 		return
 	}
 	limit := 50
-	if req.Cursor != nil && req.Cursor.Limit != 0 {
-		if req.Cursor.Limit < 1 || req.Cursor.Limit > 100 {
-			problem(w, http.StatusBadRequest, "One or more validation errors occurred.", "", map[string][]string{"Cursor.Limit": {"The field Limit must be between 1 and 100."}})
-			return
+	var cur dojo.Cursor
+	if req.Cursor != nil {
+		cur = *req.Cursor
+		if cur.Limit != 0 {
+			limit = cur.Limit
 		}
-		limit = req.Cursor.Limit
+	}
+	if cur.Before != "" && cur.After != "" {
+		problem(w, http.StatusBadRequest, "One or more validation errors occurred.", "", map[string][]string{"Cursor": {"Only one of Before and After may be given."}})
+		return
 	}
 	want := map[dojo.Status]bool{}
 	for _, st := range req.Statuses {
 		want[st] = true
 	}
 	s.mu.Lock()
-	var all []dojo.PaymentIntent
+	defer s.mu.Unlock()
+	var all []*dojo.PaymentIntent
 	for _, id := range s.order {
 		pi := s.intents[id]
 		if len(want) > 0 && !want[pi.Status] {
@@ -403,25 +456,29 @@ func (s *Server) search(w http.ResponseWriter, body []byte) {
 		if req.StartDate != nil && pi.CreatedAt.Before(*req.StartDate) || req.EndDate != nil && pi.CreatedAt.After(*req.EndDate) {
 			continue
 		}
-		all = append(all, *pi)
+		all = append(all, pi)
 	}
-	s.mu.Unlock()
 	sort.SliceStable(all, func(i, j int) bool { return all[i].CreatedAt.After(all[j].CreatedAt) })
-	start := 0
-	if req.Cursor != nil && req.Cursor.After != "" {
-		for i, pi := range all {
-			if pi.ID == req.Cursor.After {
-				start = i + 1
-			}
+	// Newest first. A cursor is the id of the last (after) or first (before) intent
+	// of the page it came with.
+	start, end := 0, min(limit, len(all))
+	for i, pi := range all {
+		switch {
+		case cur.After != "" && pi.ID == cur.After:
+			start, end = i+1, min(i+1+limit, len(all))
+		case cur.Before != "" && pi.ID == cur.Before:
+			start, end = max(i-limit, 0), i
 		}
 	}
-	end := min(start+limit, len(all))
-	res := dojo.SearchResult{Data: all[start:end]}
-	if res.Data == nil {
-		res.Data = []dojo.PaymentIntent{}
+	res := wirePage{Data: []wireIntent{}}
+	for _, pi := range all[start:end] {
+		res.Data = append(res.Data, s.wire(pi))
 	}
-	if end < len(all) {
+	if end < len(all) && end > start {
 		res.After = all[end-1].ID
+	}
+	if start > 0 && end > start {
+		res.Before = all[start].ID
 	}
 	writeJSON(w, http.StatusOK, res)
 }
@@ -444,12 +501,13 @@ func (s *Server) refund(w http.ResponseWriter, r *http.Request, body []byte, id 
 		return
 	}
 	pi, ok := s.intents[id]
+	// Dojo's refund answers 200, 400 or 401: every refusal is a 400.
 	switch {
 	case !ok:
-		problem(w, http.StatusNotFound, "Not Found", "Payment intent not found.", nil)
+		problem(w, http.StatusBadRequest, "Bad Request", "Payment intent not found.", nil)
 		return
 	case pi.Status != dojo.StatusCaptured && pi.Status != dojo.StatusRefunded:
-		problem(w, http.StatusConflict, "Conflict", "Only a captured payment can be refunded.", nil)
+		problem(w, http.StatusBadRequest, "Bad Request", "Only a captured payment can be refunded.", nil)
 		return
 	case pi.RefundedAmount+req.Amount > pi.Amount.Value:
 		problem(w, http.StatusBadRequest, "Bad Request", "The refund amount exceeds the amount captured.", nil)
@@ -458,6 +516,7 @@ func (s *Server) refund(w http.ResponseWriter, r *http.Request, body []byte, id 
 	pi.RefundedAmount += req.Amount
 	pi.Status = dojo.StatusRefunded
 	pi.UpdatedAt = time.Now().UTC()
+	s.addEvent(id, dojo.StatusRefunded, pi.UpdatedAt)
 	ref := dojo.Refund{PaymentIntentID: id, RefundID: "rfnd_" + randomID(), RefundReason: req.RefundReason, Notes: req.Notes}
 	s.refunds[id+"/"+key] = ref
 	writeJSON(w, http.StatusOK, ref)
@@ -483,7 +542,8 @@ func problem(w http.ResponseWriter, status int, title, detail string, errs map[s
 	if errs != nil {
 		p["errors"] = errs
 	}
-	w.Header().Set("Content-Type", "application/problem+json; charset=utf-8")
+	// Dojo's spec gives application/json for every error, not application/problem+json.
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(p)
 }
