@@ -101,6 +101,7 @@ func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.Interac
 					l.respond(ctx, log, cb.ResponseURL, reply{Text: msg})
 					return
 				}
+				l.forget(rec.IntentID) // the button asks Dojo now
 				text := l.refresh(ctx, log, rec)
 				l.updateCardFrom(ctx, log, rec, cb)
 				l.respond(ctx, log, cb.ResponseURL, reply{Text: text})

@@ -14,8 +14,8 @@ import (
 )
 
 // Asking Dojo where a link stands (/paylink status, Refresh status) is limited per
-// user, and Dojo's answer is kept for a few seconds, so nobody can make paylink hammer
-// Dojo.
+// user, and Dojo's answer to status is reused for a few seconds (Refresh status, an
+// explicit "ask Dojo now", always asks), so nobody can make paylink hammer Dojo.
 const (
 	lookupLimit    = 20
 	lookupWindow   = time.Minute
