@@ -51,6 +51,7 @@ type Server struct {
 	slow     []time.Duration // latencies of the next requests, before latency applies
 	failures []failure
 	hooks    webhookState
+	held     chan struct{} // while not nil, answers wait until it is closed
 }
 
 type failure struct {
@@ -80,7 +81,10 @@ func NewServer(tb testing.TB, opts ...Option) *Server {
 		o(s)
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	tb.Cleanup(s.Close)
+	tb.Cleanup(func() {
+		s.release()
+		s.Close()
+	})
 	return s
 }
 
@@ -119,6 +123,27 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.latency = d
+}
+
+// Hold makes the fake take requests, and record them, but answer none until release is
+// called: a Dojo that has not answered yet, for as long as the test needs. The test's
+// end releases it too.
+func (s *Server) Hold() (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held == nil {
+		s.held = make(chan struct{})
+	}
+	return s.release
+}
+
+func (s *Server) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held != nil {
+		close(s.held)
+		s.held = nil
+	}
 }
 
 // SlowNext delays only the next n requests by d.
@@ -215,7 +240,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body})
-	latency := s.latency
+	latency, held := s.latency, s.held
 	if len(s.slow) > 0 {
 		latency, s.slow = s.slow[0], s.slow[1:]
 	}
@@ -227,6 +252,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
+	if held != nil {
+		<-held
+	}
 	if latency > 0 {
 		time.Sleep(latency)
 	}
