@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -546,42 +545,75 @@ func TestInFlightBound(t *testing.T) {
 	}
 }
 
-// TestBurstAdmitted: a burst of commands larger than the lowest limit of work in flight,
-// with Dojo slow, is all admitted: the commands over the limit wait for a slot rather
-// than being told Paylink is busy, every acknowledgement comes within Slack's 3 s, and
-// every link is posted.
+// TestBurstAdmitted: a burst of commands larger than the lowest limit of work in flight
+// (64), with Dojo slow. Every command is answered: with its link, or, if its wait for a
+// slot ran out, with "Paylink is busy" and nothing done. However slow the machine, at
+// least the lowest limit's worth get their link (the limit never falls below it), and no
+// link is made twice. That the commands over the limit wait for a slot rather than being
+// told Paylink is busy is TestAdmissionBurst's (bot), on a clock the test drives; how
+// many are refused, and how long the acknowledgements take, on a given machine is
+// BenchmarkCommandBurst's.
 func TestBurstAdmitted(t *testing.T) {
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, env{"PAYLINK_RATE_LIMIT": "off"})
 	h.dojo.SetLatency(300 * time.Millisecond)
-	const n = 100
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var slowest time.Duration
-	var busy []string
+	const n, floor = 100, 64
+	type answer struct {
+		ref  string
+		busy bool
+		took time.Duration
+		err  error
+	}
+	answers := make(chan answer, n)
 	for i := range n {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
-			name := fmt.Sprintf("burst-%d", i)
-			_, body, took := h.sendCommand(h.commandForm("10 GBP "+name, name))
-			mu.Lock()
-			defer mu.Unlock()
-			slowest = max(slowest, took)
-			if strings.Contains(body, "very busy") {
-				busy = append(busy, name)
+			ref := fmt.Sprintf("burst-%d", i)
+			resp, body, took, err := send(h.commandRequest(h.commandForm("10 GBP "+ref, ref)))
+			if err == nil && resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("status %d (%s)", resp.StatusCode, body)
 			}
+			answers <- answer{ref: ref, busy: strings.Contains(body, "very busy"), took: took, err: err}
 		}()
 	}
-	wg.Wait()
-	if len(busy) > 0 {
-		t.Errorf("%d of %d commands told Paylink is busy: %v", len(busy), n, busy)
+	busy := map[string]bool{}
+	var slowest time.Duration
+	for range n {
+		a := <-answers
+		if a.err != nil {
+			t.Errorf("%s: %v", a.ref, a.err)
+			continue
+		}
+		if a.busy {
+			busy[a.ref] = true
+		}
+		slowest = max(slowest, a.took)
 	}
-	if slowest > 3*time.Second {
-		t.Errorf("slowest acknowledgement %v", slowest)
+	if t.Failed() {
+		return
 	}
-	h.slack.WaitCalls(t, "chat.postMessage", n, 20*time.Second)
-	if got := len(h.dojo.Created()); got != n {
-		t.Errorf("%d intents for %d commands", got, n)
+	t.Logf("%d of %d commands told Paylink is busy; slowest acknowledgement %v", len(busy), n, slowest)
+	if admitted := n - len(busy); admitted < floor {
+		t.Errorf("%d of %d commands admitted, want at least %d", admitted, n, floor)
+	}
+
+	posts := h.slack.WaitCalls(t, "chat.postMessage", n-len(busy), 30*time.Second)
+	intents, linked := map[string]int{}, map[string]int{}
+	for _, pi := range h.dojo.Created() {
+		intents[pi.Reference]++
+		for _, p := range posts {
+			if strings.Contains(p.Text, "https://pay.dojo.tech/checkout/"+pi.ID) {
+				linked[pi.Reference]++
+			}
+		}
+	}
+	for i := range n {
+		ref := fmt.Sprintf("burst-%d", i)
+		want := 1
+		if busy[ref] {
+			want = 0
+		}
+		if intents[ref] != want || linked[ref] != want {
+			t.Errorf("%s (busy: %v): %d intents, %d link messages; want %d", ref, busy[ref], intents[ref], linked[ref], want)
+		}
 	}
 }
