@@ -244,6 +244,7 @@ func TestCommandBadRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			h := h.on(t)
 			req, _ := http.NewRequest(http.MethodPost, h.url+bot.PathCommands, strings.NewReader(tt.body))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			tt.header(req.Header)
@@ -404,6 +405,7 @@ func TestPrivateChannelFallback(t *testing.T) {
 	h := startPaylink(t, r, nil)
 	for _, code := range []string{"not_in_channel", "channel_not_found"} {
 		t.Run(code, func(t *testing.T) {
+			h := h.on(t)
 			h.slack.Fail("chat.postMessage", fakeslack.Failure{Error: code})
 			defer h.slack.ClearFailures()
 			name := "fallback-" + code

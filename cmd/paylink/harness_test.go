@@ -239,6 +239,14 @@ func startPaylinkWith(t *testing.T, r redisTarget, extra env, d *dojotest.Server
 	return h
 }
 
+// on returns h reporting to t, a subtest's own: a helper that stops a test must run on
+// that test's goroutine.
+func (h *harness) on(t *testing.T) *harness {
+	c := *h
+	c.t = t
+	return &c
+}
+
 // commandForm is a slash command as Slack sends it.
 func (h *harness) commandForm(text, responseName string) url.Values {
 	return url.Values{
