@@ -26,10 +26,7 @@ func (h *harness) sendInteraction(payload any) (*http.Response, string) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Slack-Request-Timestamp", ts)
 	req.Header.Set("X-Slack-Signature", sig)
-	resp, text, took := h.do(req)
-	if took > 3*time.Second {
-		h.t.Errorf("interaction answered after %v, want under 3s", took)
-	}
+	resp, text, _ := h.do(req)
 	return resp, text
 }
 
@@ -128,7 +125,16 @@ func TestRefreshButton(t *testing.T) {
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, merge(fastNotify, env{"DOJO_WEBHOOK_SECRET": ""}))
 	id, ts := h.makeLink("10 GBP refresh-1")
-	h.sendInteraction(h.buttonPress("U2147483697", "C2147483705", ts, "refresh_status", id, "r1"))
+	// The press is acknowledged while Dojo has not answered: Slack's 3 s do not depend
+	// on Dojo.
+	release := h.dojo.Hold()
+	if resp, body := h.sendInteraction(h.buttonPress("U2147483697", "C2147483705", ts, "refresh_status", id, "r1")); resp.StatusCode != http.StatusOK {
+		t.Fatalf("press with Dojo not answering: %d %s", resp.StatusCode, body)
+	}
+	if n := len(h.slack.Responses("r1")); n != 0 {
+		t.Errorf("%d answers before Dojo answered", n)
+	}
+	release()
 	if text := lastResponse(t, h, "r1"); !strings.Contains(text, "Open") {
 		t.Errorf("refresh of an open link said %q", text)
 	}
