@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
+
 	"github.com/paylink/paylink/bot"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/dojo/dojotest"
@@ -320,11 +322,11 @@ func TestListAndStatus(t *testing.T) {
 }
 
 func TestExpiredLink(t *testing.T) {
-	r := redisTargets(t)[0]
-	h := startPaylink(t, r, merge(fastNotify, env{"PAYLINK_RECONCILE_INTERVAL": "300ms"}))
+	mr := miniredis.RunT(t)
+	h := startPaylink(t, miniTarget(t, mr), merge(fastNotify, env{"PAYLINK_RECONCILE_INTERVAL": "300ms"}))
 	id, ts := h.makeLink("10 GBP expiring --expires 15m")
 	h.dojo.SetExpireAt(id, time.Now().Add(-time.Minute))
-	waitNotices(t, h.slack, "Expired:", 1, 5*time.Second)
+	whileReconciling(t, mr, "the Expired notice", func() bool { return len(notices(h.slack, "Expired:")) >= 1 })
 	blocks := lastUpdate(t, h, ts, "Expired")
 	if !strings.Contains(blocks, "new_link") || strings.Contains(blocks, "open_checkout") {
 		t.Errorf("expired card %s: want New link and no checkout", blocks)
