@@ -517,10 +517,11 @@ func TestEmbeddedRedis(t *testing.T) {
 func TestDojoTimeoutRecovered(t *testing.T) {
 	t.Parallel()
 	r := redisTargets(t)[0]
-	h := startPaylink(t, r, env{"DOJO_TIMEOUT": "300ms"})
-	h.dojo.SlowNext(1, 800*time.Millisecond)
+	h := startPaylink(t, r, env{"DOJO_TIMEOUT": "3s"})
+	release := h.dojo.AnswerLate()
 	h.sendCommand(h.commandForm("10 GBP slow-create", "sc"))
-	post := h.slack.WaitCalls(t, "chat.postMessage", 1, 8*time.Second)[0]
+	post := h.slack.WaitCalls(t, "chat.postMessage", 1, 30*time.Second)[0]
+	release()
 	created := h.dojo.Created()
 	if len(created) != 1 || !strings.Contains(post.Text, created[0].ID) {
 		t.Fatalf("posted %q; Dojo holds %d intents", post.Text, len(created))
