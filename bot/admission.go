@@ -34,6 +34,15 @@ type admission struct {
 	waiting  int
 	freed    chan struct{} // closed, and replaced, when a slot frees with someone waiting
 	now      func() time.Time
+	// after starts a command's wait for a slot: its channel delivers when d has passed,
+	// and stop lets the timer go when a slot came first.
+	after func(d time.Duration) (c <-chan time.Time, stop func() bool)
+}
+
+// realAfter is after on the real clock.
+func realAfter(d time.Duration) (<-chan time.Time, func() bool) {
+	t := time.NewTimer(d)
+	return t.C, t.Stop
 }
 
 // Admission defaults: the lowest the limit goes, the delay it aims under, and how often
@@ -50,34 +59,35 @@ func newAdmission(ceiling int, now func() time.Time) *admission {
 	return &admission{
 		limit: floor, floor: floor, ceiling: ceiling,
 		target: admissionTarget, every: admissionEvery,
-		freed: make(chan struct{}), now: now, adjusted: now(),
+		freed: make(chan struct{}), now: now, adjusted: now(), after: realAfter,
 	}
 }
 
 // acquire takes a slot, waiting at most maxWait for one. It reports false when none
 // came free in time.
 func (a *admission) acquire(maxWait time.Duration) bool {
-	var timer *time.Timer
+	var expired <-chan time.Time
+	var stop func() bool
 	for {
 		a.mu.Lock()
 		if a.inflight < a.limit {
 			a.inflight++
 			a.mu.Unlock()
-			if timer != nil {
-				timer.Stop()
+			if stop != nil {
+				stop()
 			}
 			return true
 		}
 		a.waiting++
 		freed := a.freed
 		a.mu.Unlock()
-		if timer == nil {
-			timer = time.NewTimer(maxWait)
+		if expired == nil {
+			expired, stop = a.after(maxWait)
 		}
 		timedOut := false
 		select {
 		case <-freed:
-		case <-timer.C:
+		case <-expired:
 			timedOut = true
 		}
 		a.mu.Lock()

@@ -109,8 +109,15 @@ func TestRedisRoundTrips(t *testing.T) {
 		}
 		resp.Body.Close()
 		n, names := rt.take()
-		waitFor(t, func() bool { return len(fs.Calls("chat.postMessage")) == len(d.Created()) })
-		time.Sleep(100 * time.Millisecond)
+		// The link's message ts is its last write; read it past the client being counted.
+		waitFor(t, func() bool {
+			for _, pi := range d.Created() {
+				if ts := mr.HGet(store.DefaultPrefix+"link:{"+pi.ID+"}", "msg_ts"); ts == "" {
+					return false
+				}
+			}
+			return len(d.Created()) > 0
+		})
 		return n, names
 	}
 	webhook := func(id string) (int, []string) {
@@ -139,7 +146,7 @@ func TestRedisRoundTrips(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatal("timed out")

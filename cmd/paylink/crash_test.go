@@ -94,7 +94,7 @@ func TestKilledProcessLosesNoPaidMessage(t *testing.T) {
 			func(h *harness) { h.slack.ClearFailures() }, ""},
 		{"while the notice is on its way to Slack",
 			func(h *harness) { h.slack.SetLatency(time.Minute) },
-			func(h *harness) bool { time.Sleep(time.Second); return true },
+			func(h *harness) bool { return h.slack.Delayed("chat.postMessage") > 0 },
 			func(h *harness) { h.slack.SetLatency(0) }, "took over a notification from a silent consumer"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

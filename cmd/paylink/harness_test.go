@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -238,6 +239,14 @@ func startPaylinkWith(t *testing.T, r redisTarget, extra env, d *dojotest.Server
 	return h
 }
 
+// on returns h reporting to t, a subtest's own: a helper that stops a test must run on
+// that test's goroutine.
+func (h *harness) on(t *testing.T) *harness {
+	c := *h
+	c.t = t
+	return &c
+}
+
 // commandForm is a slash command as Slack sends it.
 func (h *harness) commandForm(text, responseName string) url.Values {
 	return url.Values{
@@ -257,28 +266,49 @@ func (h *harness) commandForm(text, responseName string) url.Values {
 	}
 }
 
-// sendCommand signs form as Slack does and POSTs it to /slack/commands.
+// sendCommand signs form as Slack does and POSTs it to /slack/commands. It stops the
+// test when the request fails, so only the test's own goroutine may call it; others
+// call commandRequest.
 func (h *harness) sendCommand(form url.Values) (*http.Response, string, time.Duration) {
 	h.t.Helper()
+	return h.do(h.commandRequest(form))
+}
+
+// commandRequest is form as Slack sends it to /slack/commands, signed.
+func (h *harness) commandRequest(form url.Values) *http.Request {
 	body := form.Encode()
 	ts, sig := bot.SignSlackRequest(testSigningSecret, time.Now(), []byte(body))
 	req, _ := http.NewRequest(http.MethodPost, h.url+bot.PathCommands, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Slack-Request-Timestamp", ts)
 	req.Header.Set("X-Slack-Signature", sig)
-	return h.do(req)
+	return req
 }
 
+// do sends req and reads the answer. It stops the test when the request fails, so only
+// the test's own goroutine may call it; others call send.
 func (h *harness) do(req *http.Request) (*http.Response, string, time.Duration) {
 	h.t.Helper()
-	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
+	resp, body, took, err := send(req)
 	if err != nil {
-		h.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+		h.t.Fatal(err)
+	}
+	return resp, body, took
+}
+
+// harnessClient gives up on a request after a minute: paylink answers long before.
+var harnessClient = &http.Client{Timeout: time.Minute}
+
+// send sends req and reads the answer, and how long that took.
+func send(req *http.Request) (*http.Response, string, time.Duration, error) {
+	start := time.Now()
+	resp, err := harnessClient.Do(req)
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b), time.Since(start)
+	return resp, string(b), time.Since(start), nil
 }
 
 // dojoCalls counts the API requests the fake Dojo received.

@@ -62,7 +62,7 @@ func TestHostileInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, body, _ := h.do(tt.req)
+			resp, body, _ := h.on(t).do(tt.req)
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, tt.status)
 			}
@@ -72,6 +72,7 @@ func TestHostileInput(t *testing.T) {
 		})
 	}
 	t.Run("interaction with a bad signature", func(t *testing.T) {
+		h := h.on(t)
 		req := h.signedRequest(bot.PathInteractions, form, interaction(`{"type":"block_actions","user":{"id":"U1"}}`))
 		req.Header.Set("X-Slack-Signature", "v0="+strings.Repeat("0", 64))
 		if resp, _, _ := h.do(req); resp.StatusCode != http.StatusUnauthorized {
@@ -79,6 +80,7 @@ func TestHostileInput(t *testing.T) {
 		}
 	})
 	t.Run("interaction without a signature", func(t *testing.T) {
+		h := h.on(t)
 		req, _ := http.NewRequest(http.MethodPost, h.url+bot.PathInteractions, strings.NewReader(string(interaction(`{"type":"block_actions","user":{"id":"U1"}}`))))
 		req.Header.Set("Content-Type", form)
 		if resp, _, _ := h.do(req); resp.StatusCode != http.StatusUnauthorized {
@@ -86,11 +88,13 @@ func TestHostileInput(t *testing.T) {
 		}
 	})
 	t.Run("webhook deeply nested", func(t *testing.T) {
+		h := h.on(t)
 		if code := h.sendWebhook(nested); code != 400 {
 			t.Errorf("status %d, want 400", code)
 		}
 	})
 	t.Run("webhook as a form", func(t *testing.T) {
+		h := h.on(t)
 		body := dojotest.Event("pi_x", dojo.StatusCaptured)
 		req, _ := http.NewRequest(http.MethodPost, h.url+bot.PathDojoWebhooks, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
+
 	"github.com/paylink/paylink/bot"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/dojo/dojotest"
@@ -26,10 +28,7 @@ func (h *harness) sendInteraction(payload any) (*http.Response, string) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Slack-Request-Timestamp", ts)
 	req.Header.Set("X-Slack-Signature", sig)
-	resp, text, took := h.do(req)
-	if took > 3*time.Second {
-		h.t.Errorf("interaction answered after %v, want under 3s", took)
-	}
+	resp, text, _ := h.do(req)
 	return resp, text
 }
 
@@ -172,7 +171,16 @@ func TestRefreshButton(t *testing.T) {
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, merge(fastNotify, env{"DOJO_WEBHOOK_SECRET": ""}))
 	id, ts := h.makeLink("10 GBP refresh-1")
-	h.sendInteraction(h.buttonPress("U2147483697", "C2147483705", ts, "refresh_status", id, "r1"))
+	// The press is acknowledged while Dojo has not answered: Slack's 3 s do not depend
+	// on Dojo.
+	release := h.dojo.Hold()
+	if resp, body := h.sendInteraction(h.buttonPress("U2147483697", "C2147483705", ts, "refresh_status", id, "r1")); resp.StatusCode != http.StatusOK {
+		t.Fatalf("press with Dojo not answering: %d %s", resp.StatusCode, body)
+	}
+	if n := len(h.slack.Responses("r1")); n != 0 {
+		t.Errorf("%d answers before Dojo answered", n)
+	}
+	release()
 	if text := lastResponse(t, h, "r1"); !strings.Contains(text, "Open") {
 		t.Errorf("refresh of an open link said %q", text)
 	}
@@ -358,11 +366,11 @@ func TestListAndStatus(t *testing.T) {
 }
 
 func TestExpiredLink(t *testing.T) {
-	r := redisTargets(t)[0]
-	h := startPaylink(t, r, merge(fastNotify, env{"PAYLINK_RECONCILE_INTERVAL": "300ms"}))
+	mr := miniredis.RunT(t)
+	h := startPaylink(t, miniTarget(t, mr), merge(fastNotify, env{"PAYLINK_RECONCILE_INTERVAL": "300ms"}))
 	id, ts := h.makeLink("10 GBP expiring --expires 15m")
 	h.dojo.SetExpireAt(id, time.Now().Add(-time.Minute))
-	waitNotices(t, h.slack, "Expired:", 1, 5*time.Second)
+	whileReconciling(t, mr, "the Expired notice", func() bool { return len(notices(h.slack, "Expired:")) >= 1 })
 	blocks := lastUpdate(t, h, ts, "Expired")
 	if !strings.Contains(blocks, "new_link") || strings.Contains(blocks, "open_checkout") {
 		t.Errorf("expired card %s: want New link and no checkout", blocks)

@@ -25,16 +25,8 @@ func TestMetrics(t *testing.T) {
 	h.sendWebhook(dojotest.Event(id, dojo.StatusCaptured))
 	h.sendWebhook([]byte(`{}`))
 	waitNotices(t, h.slack, "Paid", 1, 5*time.Second)
-	time.Sleep(5500 * time.Millisecond) // the backlog gauge is refreshed every 5 s
-
-	resp, err := http.Get(h.url + bot.PathMetrics)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	text := string(b)
-	for _, want := range []string{
+	// The backlog gauge is refreshed every 5 s: wait for every metric to show.
+	wants := []string{
 		`paylink_commands_total{outcome="created"} 1`,
 		`paylink_commands_total{outcome="rejected"} 1`,
 		`paylink_dojo_requests_total{operation="create",status="200"} 1`,
@@ -53,10 +45,27 @@ func TestMetrics(t *testing.T) {
 		`paylink_commands_in_flight 0`,
 		`go_goroutines`,
 		`process_resident_memory_bytes`,
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("/metrics lacks %s", want)
+	}
+	var text string
+	missing := wants
+	for deadline := time.Now().Add(30 * time.Second); len(missing) > 0 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		resp, err := http.Get(h.url + bot.PathMetrics)
+		if err != nil {
+			t.Fatal(err)
 		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		text = string(b)
+		missing = nil
+		for _, want := range wants {
+			if !strings.Contains(text, want) {
+				missing = append(missing, want)
+			}
+		}
+	}
+	for _, want := range missing {
+		t.Errorf("/metrics lacks %s", want)
 	}
 	if t.Failed() {
 		for _, line := range strings.Split(text, "\n") {

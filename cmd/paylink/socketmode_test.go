@@ -10,8 +10,12 @@ import (
 	"github.com/paylink/paylink/dojo/dojotest"
 )
 
+// ackWait bounds the wait for an acknowledgement over Socket Mode: long enough for a
+// busy machine; that acknowledgements don't wait on Dojo is asserted, not timed.
+const ackWait = 15 * time.Second
+
 // TestSocketMode: with SLACK_APP_TOKEN, commands and interactions arrive over Socket
-// Mode, go through the same handlers, and are acknowledged within 3 seconds.
+// Mode, go through the same handlers, and are acknowledged without waiting on Dojo.
 func TestSocketMode(t *testing.T) {
 	r := redisTargets(t)[0]
 	s := fakeslack.New(t, fakeslack.WithToken(testBotToken), fakeslack.WithAppToken("xapp-1-test"))
@@ -25,13 +29,14 @@ func TestSocketMode(t *testing.T) {
 		return out
 	}
 
-	start := time.Now()
+	release := h.dojo.Hold()
 	id := s.SocketSend(t, "slash_commands", command("10.00 GBP ref-socket", "s1"))
-	s.SocketAck(t, id, 3*time.Second)
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("acknowledged after %v", took)
+	s.SocketAck(t, id, ackWait)
+	if n := len(s.Calls("chat.postMessage")); n != 0 {
+		t.Errorf("%d link messages before Dojo answered", n)
 	}
-	post := s.WaitCalls(t, "chat.postMessage", 1, 5*time.Second)[0]
+	release()
+	post := s.WaitCalls(t, "chat.postMessage", 1, 15*time.Second)[0]
 	created := h.dojo.Created()
 	if len(created) != 1 || !strings.Contains(post.Text, "https://pay.dojo.tech/checkout/"+created[0].ID) {
 		t.Fatalf("link message %q; intents %d", post.Text, len(created))
@@ -42,13 +47,13 @@ func TestSocketMode(t *testing.T) {
 		ResponseType string `json:"response_type"`
 		Text         string `json:"text"`
 	}
-	if err := json.Unmarshal(s.SocketAck(t, id, 3*time.Second), &msg); err != nil || msg.ResponseType != "ephemeral" || !strings.Contains(msg.Text, "Usage: /paylink") {
+	if err := json.Unmarshal(s.SocketAck(t, id, ackWait), &msg); err != nil || msg.ResponseType != "ephemeral" || !strings.Contains(msg.Text, "Usage: /paylink") {
 		t.Errorf("bad command acknowledged with %+v (%v)", msg, err)
 	}
 
 	press := h.buttonPress("U2147483697", "C2147483705", post.TS, "refresh_status", created[0].ID, "s3")
 	id = s.SocketSend(t, "interactive", press)
-	s.SocketAck(t, id, 3*time.Second)
+	s.SocketAck(t, id, ackWait)
 	if text := lastResponse(t, h, "s3"); !strings.Contains(text, "Open") {
 		t.Errorf("refresh over Socket Mode answered %q", text)
 	}
@@ -75,7 +80,7 @@ func TestSocketModeReconnects(t *testing.T) {
 	usage := func(id string) {
 		t.Helper()
 		var msg struct{ Text string }
-		if err := json.Unmarshal(s.SocketAck(t, id, 3*time.Second), &msg); err != nil || !strings.Contains(msg.Text, "Usage: /paylink") {
+		if err := json.Unmarshal(s.SocketAck(t, id, ackWait), &msg); err != nil || !strings.Contains(msg.Text, "Usage: /paylink") {
 			t.Fatalf("acknowledged with %+v (%v)", msg, err)
 		}
 	}
@@ -90,7 +95,7 @@ func TestSocketModeReconnects(t *testing.T) {
 	// An envelope type paylink doesn't use is still acknowledged, empty.
 	id := s.SocketSend(t, "events_api", map[string]any{"type": "event_callback", "team_id": "T0001",
 		"event": map[string]any{"type": "app_mention", "text": "hi"}})
-	if got := s.SocketAck(t, id, 3*time.Second); string(got) != "null" {
+	if got := s.SocketAck(t, id, ackWait); string(got) != "null" {
 		t.Errorf("event acknowledged with %s", got)
 	}
 

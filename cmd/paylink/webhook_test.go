@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/paylink/paylink/bot"
@@ -143,6 +144,7 @@ func TestWebhookRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			h := h.on(t)
 			req, _ := http.NewRequest(http.MethodPost, h.url+bot.PathDojoWebhooks, bytes.NewReader(tt.body))
 			if tt.header != "" {
 				req.Header.Set("dojo-signature", tt.header)
@@ -319,15 +321,17 @@ func TestNotInChannelSendsDM(t *testing.T) {
 // TestReconciliationFindsMissedPayment: Dojo marks a link paid and sends no webhook;
 // reconciliation reports it within an interval.
 func TestReconciliationFindsMissedPayment(t *testing.T) {
-	r := redisTargets(t)[0]
+	mr := miniredis.RunT(t)
+	r := miniTarget(t, mr)
 	h := startPaylink(t, r, merge(fastNotify, env{"PAYLINK_RECONCILE_INTERVAL": "500ms", "DOJO_WEBHOOK_SECRET": ""}))
 	id, _ := h.makeLink("10 GBP missed")
 	other, _ := h.makeLink("11 GBP still-open")
 	h.dojo.SetStatus(id, dojo.StatusCaptured)
 	start := time.Now()
-	waitNotices(t, h.slack, "Paid: £10.00 for missed", 1, 5*time.Second)
+	whileReconciling(t, mr, "the Paid notice", func() bool { return len(notices(h.slack, "Paid: £10.00 for missed")) == 1 })
 	t.Logf("reported %v after the payment", time.Since(start))
-	time.Sleep(1200 * time.Millisecond)
+	runs := h.reconcileRuns()
+	whileReconciling(t, mr, "two more reconciliation runs", func() bool { return h.reconcileRuns() >= runs+2 })
 	if n := len(notices(h.slack, "Paid")); n != 1 {
 		t.Errorf("%d Paid messages after further reconciliation runs, want 1", n)
 	}
@@ -335,6 +339,22 @@ func TestReconciliationFindsMissedPayment(t *testing.T) {
 	if ids, _ := r.rdb.ZRange(context.Background(), r.prefix+"{events}:open", 0, -1).Result(); len(ids) != 1 || ids[0] != other {
 		t.Errorf("open links %v, want only %s", ids, other)
 	}
+}
+
+// reconcileRuns counts the reconciliation runs paylink has logged.
+func (h *harness) reconcileRuns() int {
+	return strings.Count(h.out.String(), `"message":"reconciliation run"`)
+}
+
+// whileReconciling waits for cond while moving mr's clock on, so that each
+// reconciliation run's lock has expired by the next: miniredis expires keys only when
+// its clock is moved.
+func whileReconciling(t *testing.T, mr *miniredis.Miniredis, what string, cond func() bool) {
+	t.Helper()
+	waitFor(t, what, func() bool {
+		mr.FastForward(time.Second)
+		return cond()
+	})
 }
 
 // TestRedisDownDuringWebhook: Dojo gets 503 while Redis is down, and the redelivery
@@ -392,8 +412,11 @@ func TestReplicasShareTheWork(t *testing.T) {
 				for range 3 {
 					for _, base := range []string{a.url, b.url} {
 						wg.Go(func() {
-							if code := a.sendWebhookTo(base, ev); code != http.StatusOK {
-								t.Errorf("webhook %d", code)
+							// Not a.sendWebhookTo: it stops the test, which only the
+							// test's own goroutine may do.
+							code, err := dojotest.SendWebhook(context.Background(), base+bot.PathDojoWebhooks, testWebhookSecret, ev)
+							if err != nil || code != http.StatusOK {
+								t.Errorf("webhook: %d %v", code, err)
 							}
 						})
 					}

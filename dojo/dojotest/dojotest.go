@@ -56,6 +56,9 @@ type Server struct {
 	slow     []time.Duration // latencies of the next requests, before latency applies
 	failures []failure
 	hooks    webhookState
+	held     chan struct{}   // while not nil, answers wait until it is closed
+	late     []chan struct{} // the next requests act at once, and answer when these close
+	lateAll  []func()        // every release AnswerLate handed out, for the test's end
 }
 
 type failure struct {
@@ -92,7 +95,16 @@ func NewServer(tb testing.TB, opts ...Option) *Server {
 		o(s)
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	tb.Cleanup(s.Close)
+	tb.Cleanup(func() {
+		s.release()
+		s.mu.Lock()
+		late := s.lateAll
+		s.mu.Unlock()
+		for _, release := range late {
+			release()
+		}
+		s.Close()
+	})
 	return s
 }
 
@@ -131,6 +143,41 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.latency = d
+}
+
+// Hold makes the fake take requests, and record them, but answer none until release is
+// called: a Dojo that has not answered yet, for as long as the test needs. The test's
+// end releases it too.
+func (s *Server) Hold() (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held == nil {
+		s.held = make(chan struct{})
+	}
+	return s.release
+}
+
+func (s *Server) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held != nil {
+		close(s.held)
+		s.held = nil
+	}
+}
+
+// AnswerLate makes the next request take effect at once but hold its answer until
+// release is called (or the test ends): a Dojo that has acted, and whose answer comes
+// after the caller has given up.
+func (s *Server) AnswerLate() (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gate := make(chan struct{})
+	s.late = append(s.late, gate)
+	var once sync.Once
+	release = func() { once.Do(func() { close(gate) }) }
+	s.lateAll = append(s.lateAll, release)
+	return release
 }
 
 // SlowNext delays only the next n requests by d.
@@ -230,7 +277,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body})
-	latency := s.latency
+	latency, held := s.latency, s.held
+	var late chan struct{}
+	if len(s.late) > 0 {
+		late, s.late = s.late[0], s.late[1:]
+	}
 	if len(s.slow) > 0 {
 		latency, s.slow = s.slow[0], s.slow[1:]
 	}
@@ -242,6 +293,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
+	if late != nil {
+		rec := httptest.NewRecorder()
+		defer func() {
+			<-late
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+		}()
+		w = rec
+	}
+	if held != nil {
+		<-held
+	}
 	if latency > 0 {
 		time.Sleep(latency)
 	}
