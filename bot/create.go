@@ -98,6 +98,10 @@ type linker struct {
 // under way is reached.
 const inflightWait = 2 * time.Second
 
+// ackDeadline is when a command must have been answered, with room left within Slack's
+// 3 seconds for the answer to travel.
+const ackDeadline = 2500 * time.Millisecond
+
 // handleCommand serves POST /slack/commands. It verifies the signature on the raw body
 // before anything else, answers every valid request with 200 within cfg.AckBudget plus
 // a little, and leaves nothing behind for a rejected command.
@@ -385,7 +389,8 @@ func (l *linker) run(log zerolog.Logger, responseURL string, work func(context.C
 	h := newHandoff()
 	// Bound the work in flight: when Dojo is slow, or paylink can't keep up, and commands
 	// keep coming, wait a little for a slot, then say so rather than pile up work.
-	if !l.admit.acquire(inflightWait) {
+	// The wait and the acknowledgement budget together stay inside Slack's 3 seconds.
+	if !l.admit.acquire(min(inflightWait, max(ackDeadline-l.cfg.AckBudget, 0))) {
 		l.m.command("busy")
 		limit, inflight := l.admit.state()
 		log.Warn().Int("limit", limit).Int("in_flight", inflight).Msg("too many commands in flight: refused")
