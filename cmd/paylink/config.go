@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/paylink/paylink/bot"
+	"github.com/paylink/paylink/store"
 )
 
 // config is everything read from the environment. Its String method is safe to log:
@@ -227,11 +228,11 @@ func redisLocation(raw string) string {
 	if raw == "" {
 		return "embedded"
 	}
-	u, err := url.Parse(raw)
+	rc, err := store.ParseRedisURL(raw)
 	if err != nil {
-		return "unparseable"
+		return "invalid"
 	}
-	return u.Scheme + "://" + u.Host + u.Path
+	return rc.String()
 }
 
 // logFields adds the configuration to a log event, with secrets redacted.
