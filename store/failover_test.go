@@ -201,8 +201,10 @@ func TestSentinelFailover(t *testing.T) {
 				return
 			}
 			// The demoted master can't be written: Ready on it fails with READONLY.
+			// The sentinels turn it into a replica when they next look at it (INFO,
+			// every 10 s for a replica), so this may take a while.
 			demoted := store.New(old.Client(), store.Options{Prefix: prefix})
-			deadline := time.Now().Add(10 * time.Second)
+			deadline := time.Now().Add(30 * time.Second)
 			for {
 				err := demoted.Ready(context.Background())
 				if err != nil && strings.Contains(err.Error(), "READONLY") {

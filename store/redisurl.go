@@ -319,13 +319,14 @@ func (h reloadOnNetworkError) ProcessPipelineHook(next redis.ProcessPipelineHook
 }
 
 func (h reloadOnNetworkError) check(ctx context.Context, err error) {
-	if networkError(err) && ctx.Err() == nil {
+	if networkError(err) {
 		h.c.ReloadState(context.WithoutCancel(ctx))
 	}
 }
 
 // networkError reports whether err is a failure to reach Redis rather than Redis's
-// own answer (an error reply, or a nil reply).
+// own answer (an error reply, or a nil reply). A deadline that passed counts: the
+// node may hang; a cancelled call does not.
 func networkError(err error) bool {
 	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, context.Canceled) {
 		return false
