@@ -51,8 +51,9 @@ type Node struct {
 	// Dir is the server's working directory (its config, log, AOF and nodes.conf).
 	Dir string
 
-	bin  string
-	args []string
+	bin      string
+	args     []string
+	password string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -101,6 +102,11 @@ func newNode(t testing.TB, bin, name string, extra []string, sentinel bool) *Nod
 		args = append(args, "--sentinel")
 	}
 	n := &Node{Addr: "127.0.0.1:" + strconv.Itoa(port), Port: port, Dir: dir, bin: bin, args: args}
+	for _, line := range extra {
+		if pw, ok := strings.CutPrefix(line, "requirepass "); ok {
+			n.password = pw
+		}
+	}
 	n.start(t)
 	t.Cleanup(func() { n.stop() })
 	return n
@@ -143,7 +149,7 @@ func (n *Node) waitPing(t testing.TB, within time.Duration) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	c := redis.NewClient(&redis.Options{Addr: n.Addr, MaxRetries: -1, DialTimeout: time.Second, DialerRetries: 1})
+	c := redis.NewClient(&redis.Options{Addr: n.Addr, Password: n.password, MaxRetries: -1, DialTimeout: time.Second, DialerRetries: 1})
 	defer c.Close()
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -173,13 +179,13 @@ func (n *Node) Log() string {
 	return string(b)
 }
 
-// Client returns a client of this node alone (the same one each time; it reconnects
-// after a restart). The test's end closes it.
+// Client returns a client of this node alone, with its password if it has one (the
+// same client each time; it reconnects after a restart). The test's end closes it.
 func (n *Node) Client() *redis.Client {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.client == nil {
-		n.client = redis.NewClient(&redis.Options{Addr: n.Addr, MaxRetries: -1, DialTimeout: time.Second, DialerRetries: 1,
+		n.client = redis.NewClient(&redis.Options{Addr: n.Addr, Password: n.password, MaxRetries: -1, DialTimeout: time.Second, DialerRetries: 1,
 			ReadTimeout: 2 * time.Second, PoolSize: 4})
 	}
 	return n.client
