@@ -40,7 +40,7 @@ type LinkStore interface {
 	Allow(ctx context.Context, what, team, user, mark string, limit int, window time.Duration) (bool, time.Duration, error)
 	ChannelLinks(ctx context.Context, team, channel string, n int) ([]*store.Link, error)
 	LinksByReference(ctx context.Context, team, reference string, n int) ([]*store.Link, error)
-	Ping(ctx context.Context) error
+	Ready(ctx context.Context) error
 }
 
 // EventStore records status changes and carries their notifications. *store.Store

@@ -32,15 +32,17 @@ func handleHealthz() http.Handler {
 	})
 }
 
-// handleReadyz answers 200 when Redis answers within a second, else 503: a replica that
-// can't record links or payments should get no traffic.
+// handleReadyz answers 200 when Redis takes a write within a second, else 503: a
+// replica that can't record links or payments should get no traffic. The write goes to
+// the node that holds the {events} slot (the Sentinel master), so a master that was
+// demoted, or a Cluster slot whose master died, reads as not ready.
 func handleReadyz(st LinkStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := st.Ping(ctx); err != nil {
-			zerolog.Ctx(r.Context()).Warn().Err(err).Msg("not ready: redis does not answer")
+		if err := st.Ready(ctx); err != nil {
+			zerolog.Ctx(r.Context()).Warn().Err(err).Msg("not ready: redis does not take writes")
 			w.WriteHeader(http.StatusServiceUnavailable)
 			w.Write([]byte("redis unavailable\n"))
 			return

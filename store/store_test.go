@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/paylink/paylink/store"
+	"github.com/paylink/paylink/store/redistest"
 )
 
 // backend is a Redis a test runs against.
@@ -23,20 +25,15 @@ type backend struct {
 	mr   *miniredis.Miniredis // nil for a real Redis
 }
 
-// backends returns miniredis and, when REDIS_URL is set, the real Redis it names.
+// backends returns miniredis and, when REDIS_URL is set, the real Redis it names (a
+// single server, Sentinel or Cluster).
 func backends(t *testing.T) []backend {
 	t.Helper()
 	mr := miniredis.RunT(t)
 	mem := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { mem.Close() })
 	out := []backend{{name: "miniredis", rdb: mem, mr: mr}}
-	if url := os.Getenv("REDIS_URL"); url != "" {
-		opt, err := redis.ParseURL(url)
-		if err != nil {
-			t.Fatalf("REDIS_URL: %v", err)
-		}
-		real := redis.NewClient(opt)
-		t.Cleanup(func() { real.Close() })
+	if real := sharedRedis(t); real != nil {
 		out = append(out, backend{name: "redis", rdb: real})
 	} else {
 		t.Log("REDIS_URL is not set: running against miniredis only")
@@ -44,12 +41,50 @@ func backends(t *testing.T) []backend {
 	return out
 }
 
-// uniquePrefix keeps tests on a shared real Redis apart.
+var (
+	sharedOnce sync.Once
+	shared     redis.UniversalClient
+	sharedErr  error
+)
+
+// sharedRedis is one client of the Redis REDIS_URL names for the whole run, or nil
+// when it is not set.
+func sharedRedis(t *testing.T) redis.UniversalClient {
+	t.Helper()
+	if os.Getenv("REDIS_URL") == "" {
+		return nil
+	}
+	sharedOnce.Do(func() {
+		rc, err := store.ParseRedisURL(os.Getenv("REDIS_URL"))
+		if err != nil {
+			sharedErr = err
+			return
+		}
+		shared = rc.NewClient()
+	})
+	if sharedErr != nil {
+		t.Fatalf("REDIS_URL: %v", sharedErr)
+	}
+	return shared
+}
+
+// uniquePrefix keeps tests on a shared real Redis apart; the keys under it are
+// removed from the real Redis when the test ends.
 func uniquePrefix(t *testing.T) string {
 	t.Helper()
 	b := make([]byte, 6)
 	rand.Read(b)
-	return "paylinktest:" + hex.EncodeToString(b) + ":"
+	prefix := "paylinktest:" + hex.EncodeToString(b) + ":"
+	if real := sharedRedis(t); real != nil {
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := redistest.DropPrefix(ctx, real, prefix); err != nil {
+				t.Errorf("remove the test's keys: %v", err)
+			}
+		})
+	}
+	return prefix
 }
 
 func sampleLink(id string) store.Link {

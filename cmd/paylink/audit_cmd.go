@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
@@ -33,11 +31,11 @@ func runAudit(ctx context.Context, args []string, lookup func(string) (string, b
 	if strings.TrimSpace(raw) == "" {
 		return errors.New("audit needs REDIS_URL: an embedded Redis lives only inside the paylink process that runs it")
 	}
-	opt, err := redis.ParseURL(strings.TrimSpace(raw))
+	rc, err := store.ParseRedisURL(raw)
 	if err != nil {
-		return errors.New("REDIS_URL is not a redis:// or rediss:// URL")
+		return err
 	}
-	rdb := redis.NewClient(opt)
+	rdb := rc.NewClient()
 	defer rdb.Close()
 	prefix, ok := lookup("PAYLINK_REDIS_PREFIX")
 	if !ok || prefix == "" {

@@ -11,11 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack"
 
 	"github.com/paylink/paylink/bot"
 	"github.com/paylink/paylink/dojo"
+	"github.com/paylink/paylink/store"
 )
 
 const checkUsage = `usage: paylink check [--timeout 10s]
@@ -228,23 +228,59 @@ func checkRedis(ctx context.Context, cl *checklist, cfg config, timeout time.Dur
 		cl.warn("Redis", "REDIS_URL is not set: embedded in-process Redis: fine for trying it, not for production (links and payments are lost when paylink stops, and replicas can't share it)")
 		return
 	}
-	opt, err := redis.ParseURL(cfg.RedisURL)
+	rc, err := store.ParseRedisURL(cfg.RedisURL)
 	if err != nil {
-		cl.fail("Redis", "REDIS_URL is not a redis:// or rediss:// URL", "write it as redis://[:password@]host:6379/0, or rediss://… for TLS")
+		cl.fail("Redis", err.Error(), redisURLFix)
 		return
 	}
-	opt.DialTimeout = timeout
-	opt.ReadTimeout = timeout
-	opt.WriteTimeout = timeout
-	opt.MaxRetries = -1
-	rdb := redis.NewClient(opt)
+	const reach = "check REDIS_URL's hosts, ports and password, and that Redis is running and reachable from paylink"
+	statuses := rc.Probe(ctx, timeout)
+	failed := 0
+	if rc.Topology == store.Single {
+		if st := statuses[0]; st.Err != nil {
+			cl.fail("Redis", fmt.Sprintf("PING to %s failed: %v", rc, strings.TrimPrefix(st.Err.Error(), "PING: ")), reach)
+			return
+		}
+	} else {
+		for _, st := range statuses {
+			item := "Redis " + st.Role + " " + st.Addr
+			if st.Err != nil {
+				failed++
+				cl.fail(item, st.Err.Error(), redisNodeFix(rc, st))
+				continue
+			}
+			cl.ok(item, "%s", st.Detail)
+		}
+	}
+	// Then a write through the client paylink uses, where the notification flow lives.
+	rdb := rc.NewClient()
 	defer rdb.Close()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	where := redisLocation(cfg.RedisURL)
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		cl.fail("Redis", fmt.Sprintf("PING to %s failed: %v", where, err), "check REDIS_URL's host, port and password, and that Redis is running and reachable from paylink")
+	if err := store.New(rdb, store.Options{Prefix: cfg.RedisPrefix}).Ready(wctx); err != nil {
+		cl.fail("Redis", fmt.Sprintf("%s can't be written: %v", rc, strings.TrimPrefix(rc.Redact(err.Error()), "store: ready: ")), reach)
 		return
 	}
-	cl.ok("Redis", "%s answers PING", where)
+	switch {
+	case rc.Topology == store.Single:
+		cl.ok("Redis", "%s answers PING", rc)
+	case failed > 0:
+		cl.ok("Redis", "%s takes writes, with %d of its servers failing (above)", rc, failed)
+	default:
+		cl.ok("Redis", "%s takes writes", rc)
+	}
+}
+
+// redisURLFix says how to write REDIS_URL.
+const redisURLFix = "write it as redis://[:password@]host:6379/0 (rediss:// for TLS); for Sentinel redis://[:password@]sentinel-a:26379/0?master_name=mymaster&addr=sentinel-b:26379; for Cluster redis://[:password@]node-a:6379?cluster=true&addr=node-b:6379"
+
+// redisNodeFix says what to do about one server of a Sentinel or Cluster deployment.
+func redisNodeFix(rc *store.RedisConfig, st store.NodeStatus) string {
+	switch st.Role {
+	case "sentinel":
+		return "check the sentinel's address in REDIS_URL (the host, or an addr=…), that it runs and is reachable, and master_name (sentinel_password=… if the sentinels have a password)"
+	case "master":
+		return "check that the master the sentinels name runs and is reachable from paylink (its announced address), and REDIS_URL's password"
+	}
+	return "check the node's address in REDIS_URL (the host, or an addr=…), that it runs and is reachable, and that the cluster is healthy (redis-cli --cluster check)"
 }

@@ -30,6 +30,9 @@ func TestCheck(t *testing.T) {
 	gone := miniredis.RunT(t)
 	goneAddr := gone.Addr()
 	gone.Close()
+	gone2 := miniredis.RunT(t)
+	goneAddr2 := gone2.Addr()
+	gone2.Close()
 
 	good := env{
 		"SLACK_SIGNING_SECRET": checkSigningSecret,
@@ -80,13 +83,40 @@ func TestCheck(t *testing.T) {
 			name:    "Redis unreachable",
 			env:     with(env{"REDIS_URL": "redis://:" + checkRedisPassword + "@" + goneAddr}),
 			wantErr: true,
-			want:    []string{"OK    Slack:", "OK    Dojo:", "FAIL  Redis: PING to redis://" + goneAddr + " failed: "},
+			want:    []string{"OK    Slack:", "OK    Dojo:", "FAIL  Redis: PING to redis://" + goneAddr + "/0 failed: "},
 		},
 		{
 			name:    "Redis password wrong",
 			env:     with(env{"REDIS_URL": "redis://:not-the-password@" + mr.Addr()}),
 			wantErr: true,
 			want:    []string{"FAIL  Redis: PING to redis://" + mr.Addr()},
+		},
+		{
+			name:    "REDIS_URL malformed",
+			env:     with(env{"REDIS_URL": "redis://:" + checkRedisPassword + "@" + mr.Addr() + "/0?cluster=maybe"}),
+			wantErr: true,
+			want:    []string{"FAIL  Redis: REDIS_URL: cluster=\"maybe\": write cluster=true. Fix: write it as redis://"},
+		},
+		{
+			name:    "Cluster nodes down",
+			env:     with(env{"REDIS_URL": "redis://:" + checkRedisPassword + "@" + goneAddr + "?cluster=true&addr=" + goneAddr2}),
+			wantErr: true,
+			want: []string{
+				"FAIL  Redis cluster node " + goneAddr + ": CLUSTER INFO: dial tcp " + goneAddr,
+				"FAIL  Redis cluster node " + goneAddr2 + ": CLUSTER INFO: dial tcp " + goneAddr2,
+				"FAIL  Redis: cluster redis://" + goneAddr + "," + goneAddr2 + " can't be written",
+			},
+		},
+		{
+			name:    "sentinels down",
+			env:     with(env{"REDIS_URL": "redis://:" + checkRedisPassword + "@" + goneAddr + "/0?master_name=mymaster&addr=" + goneAddr2}),
+			wantErr: true,
+			want: []string{
+				"FAIL  Redis sentinel " + goneAddr + ": dial tcp " + goneAddr,
+				"FAIL  Redis sentinel " + goneAddr2 + ": dial tcp " + goneAddr2,
+				"FAIL  Redis master mymaster: no sentinel named a master called \"mymaster\"",
+				"FAIL  Redis: sentinel redis://" + goneAddr + "," + goneAddr2 + "/0 master mymaster can't be written",
+			},
 		},
 		{
 			name:    "missing required variables",

@@ -246,11 +246,11 @@ func redisLocation(raw string) string {
 	if raw == "" {
 		return "embedded"
 	}
-	u, err := url.Parse(raw)
+	rc, err := store.ParseRedisURL(raw)
 	if err != nil {
-		return "unparseable"
+		return "invalid"
 	}
-	return u.Scheme + "://" + u.Host + u.Path
+	return rc.String()
 }
 
 // logFields adds the configuration to a log event, with secrets redacted.

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"os"
 	"os/exec"
@@ -11,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/paylink/paylink/bot"
 	"github.com/paylink/paylink/bot/fakeslack"
@@ -118,21 +114,8 @@ func failedPaid(h *harness) int {
 
 // killScenario runs one crash and returns the log of the process started after it.
 func killScenario(t *testing.T, bin string, breakIt func(*harness), until func(*harness) bool, heal func(*harness)) string {
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		t.Skip("REDIS_URL is not set: this test kills a real paylink process and needs a real Redis (CI sets it)")
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
-	b := make([]byte, 6)
-	rand.Read(b)
-	target := redisTarget{name: "redis", url: url, prefix: "paylinkcrash:" + hex.EncodeToString(b) + ":", rdb: rdb}
-	defer dropPrefix(rdb, target.prefix)
-
+	target := realRedis(t, "paylinkcrash")
+	url := target.url
 	h := &harness{
 		t:     t,
 		dojo:  dojotest.NewServer(t, dojotest.WithAPIKey(testDojoKey)),

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,8 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/paylink/paylink/bot/fakeslack"
 	"github.com/paylink/paylink/dojo"
@@ -26,30 +22,22 @@ import (
 // killed with SIGKILL and replaced, and webhooks that never come. Every payment must be
 // announced: lost must be 0; duplicates are reported (only a kill can cause one).
 func TestFaultSuite(t *testing.T) {
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
+	if os.Getenv("REDIS_URL") == "" {
 		t.Skip("REDIS_URL is not set: the fault suite runs real processes against a real Redis (CI sets it)")
 	}
+	target := realRedis(t, "paylinkfault")
+	url, prefix, rdb := target.url, target.prefix, target.rdb
+	addr := target.singleAddr(t)
 	const links = 30
 	bin := buildPaylink(t)
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newTCPProxy(t, opt.Addr)
-	viaProxy := strings.Replace(url, opt.Addr, proxy.Addr(), 1)
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
-	b := make([]byte, 6)
-	rand.Read(b)
-	prefix := "paylinkfault:" + hex.EncodeToString(b) + ":"
-	defer dropPrefix(rdb, prefix)
+	proxy := newTCPProxy(t, addr)
+	viaProxy := strings.Replace(url, addr, proxy.Addr(), 1)
 
 	h := &harness{
 		t:     t,
 		dojo:  dojotest.NewServer(t, dojotest.WithAPIKey(testDojoKey)),
 		slack: fakeslack.New(t, fakeslack.WithToken(testBotToken)),
-		redis: redisTarget{name: "redis", url: url, prefix: prefix, rdb: rdb},
+		redis: target,
 		out:   &syncBuffer{},
 	}
 	port := freePort(t)

@@ -24,6 +24,8 @@ import (
 	"github.com/paylink/paylink/bot"
 	"github.com/paylink/paylink/bot/fakeslack"
 	"github.com/paylink/paylink/dojo/dojotest"
+	"github.com/paylink/paylink/store"
+	"github.com/paylink/paylink/store/redistest"
 )
 
 const (
@@ -33,74 +35,96 @@ const (
 	testWebhookSecret = "ws_e2e_webhook_secret"
 )
 
-// redisTarget is a Redis for one test: the real one named by REDIS_URL, or miniredis.
+// redisTarget is a Redis for one test: the real one named by REDIS_URL (a single
+// server, Sentinel or Cluster), or miniredis.
 type redisTarget struct {
 	name   string
 	url    string
 	prefix string
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
+	topo   store.Topology
 }
 
 // redisTargets returns miniredis and, when REDIS_URL is set, the real Redis, each with
-// a prefix of its own so tests sharing a real Redis don't see each other's keys.
+// a prefix of its own so tests sharing a real Redis don't see each other's keys; the
+// real Redis's keys under the prefix are removed when the test ends.
 func redisTargets(t *testing.T) []redisTarget {
 	t.Helper()
 	mr := miniredis.RunT(t)
-	targets := []redisTarget{{name: "miniredis", url: "redis://" + mr.Addr()}}
-	if u := os.Getenv("REDIS_URL"); u != "" {
-		targets = append(targets, redisTarget{name: "redis", url: u})
+	mem := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	t.Cleanup(func() { mem.Close() })
+	targets := []redisTarget{{name: "miniredis", url: "redis://" + mr.Addr(), prefix: testPrefix("paylinktest"), rdb: mem, topo: store.Single}}
+	if os.Getenv("REDIS_URL") != "" {
+		targets = append(targets, realRedis(t, "paylinktest"))
 	} else {
 		t.Log("REDIS_URL is not set: skipping the real-Redis variant (CI sets it)")
 	}
-	for i := range targets {
-		opt, err := redis.ParseURL(targets[i].url)
-		if err != nil {
-			t.Fatalf("parse %s: %v", targets[i].url, err)
-		}
-		targets[i].rdb = redis.NewClient(opt)
-		t.Cleanup(func() { targets[i].rdb.Close() })
-		b := make([]byte, 6)
-		rand.Read(b)
-		targets[i].prefix = "paylinktest:" + hex.EncodeToString(b) + ":"
-		if targets[i].name == "redis" {
-			t.Cleanup(func() { dropPrefix(targets[i].rdb, targets[i].prefix) })
-		}
-	}
 	return targets
+}
+
+// realRedis is the Redis REDIS_URL names, with a fresh prefix starting with base; the
+// keys under it are removed when the test ends. It skips the test when REDIS_URL is
+// not set.
+func realRedis(t *testing.T, base string) redisTarget {
+	t.Helper()
+	u := os.Getenv("REDIS_URL")
+	if u == "" {
+		t.Skip("REDIS_URL is not set: this test needs a real Redis (CI sets it)")
+	}
+	rc, err := store.ParseRedisURL(u)
+	if err != nil {
+		t.Fatalf("REDIS_URL: %v", err)
+	}
+	rdb := rc.NewClient()
+	r := redisTarget{name: "redis", url: u, prefix: testPrefix(base), rdb: rdb, topo: rc.Topology}
+	t.Cleanup(func() {
+		dropPrefix(rdb, r.prefix)
+		rdb.Close()
+	})
+	return r
+}
+
+// testPrefix is a key prefix no other test uses.
+func testPrefix(base string) string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return base + ":" + hex.EncodeToString(b) + ":"
+}
+
+// singleAddr is the address of the real Redis when it is a single server; tests that
+// cut Redis off with a proxy in front of it skip otherwise (Sentinel and Cluster
+// clients learn the real nodes' addresses and go around a proxy).
+func (r redisTarget) singleAddr(t *testing.T) string {
+	t.Helper()
+	if r.topo != store.Single {
+		t.Skipf("REDIS_URL is a %s: this test cuts a single Redis server off with a TCP proxy", r.topo)
+	}
+	rc, err := store.ParseRedisURL(r.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc.Addrs[0]
 }
 
 // miniTarget is a redisTarget on a miniredis the test controls.
 func miniTarget(t *testing.T, mr *miniredis.Miniredis) redisTarget {
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { rdb.Close() })
-	return redisTarget{name: "miniredis", url: "redis://" + mr.Addr(), prefix: "p:", rdb: rdb}
+	return redisTarget{name: "miniredis", url: "redis://" + mr.Addr(), prefix: "p:", rdb: rdb, topo: store.Single}
 }
 
-// dropPrefix deletes a test's keys from a shared Redis.
-func dropPrefix(rdb *redis.Client, prefix string) {
-	ctx := context.Background()
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		if batch = append(batch, iter.Val()); len(batch) == 500 {
-			rdb.Unlink(ctx, batch...)
-			batch = batch[:0]
-		}
-	}
-	if len(batch) > 0 {
-		rdb.Unlink(ctx, batch...)
-	}
+// dropPrefix deletes a test's keys from a shared Redis (every master of a Cluster).
+func dropPrefix(rdb redis.UniversalClient, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	redistest.DropPrefix(ctx, rdb, prefix)
 }
 
 // keys lists the keys under the target's prefix matching pattern (after the prefix).
 func (r redisTarget) keys(t *testing.T, pattern string) []string {
 	t.Helper()
-	var out []string
-	iter := r.rdb.Scan(context.Background(), 0, r.prefix+pattern, 1000).Iterator()
-	for iter.Next(context.Background()) {
-		out = append(out, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
+	out, err := redistest.Keys(context.Background(), r.rdb, r.prefix+pattern)
+	if err != nil {
 		t.Fatalf("scan: %v", err)
 	}
 	return out

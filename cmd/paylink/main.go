@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	_ "net/http/pprof" // served only on PAYLINK_DEBUG_ADDR
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
@@ -95,7 +93,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 		log.Warn().Msg(w)
 	}
 
-	rdb, closeRedis, err := openRedis(log, cfg.RedisURL)
+	rdb, closeRedis, err := openRedis(ctx, log, cfg.RedisURL, cfg.RedisPrefix)
 	if err != nil {
 		return err
 	}
@@ -220,64 +218,29 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 	return nil
 }
 
-// openRedis connects to REDIS_URL, or starts an embedded in-process Redis when it is
-// empty. The returned func closes what was opened.
-func openRedis(log zerolog.Logger, rawURL string) (redis.UniversalClient, func(), error) {
+// redisStartTimeout bounds the start-up check of each Redis server and of the first
+// write.
+const redisStartTimeout = 5 * time.Second
+
+// openRedis connects to REDIS_URL and checks it can be written, or starts an embedded
+// in-process Redis when it is empty. The returned func closes what was opened.
+func openRedis(ctx context.Context, log zerolog.Logger, rawURL, prefix string) (redis.UniversalClient, func(), error) {
 	if rawURL == "" {
-		mr := miniredis.NewMiniRedis()
-		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
-			return nil, nil, fmt.Errorf("start embedded redis: %w", err)
+		e, err := store.Embedded(store.EmbeddedOptions{})
+		if err != nil {
+			return nil, nil, err
 		}
 		log.Warn().Msg("REDIS_URL is not set: using an embedded in-process Redis; links and payments are lost when paylink stops, and replicas can't share it")
-		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-		return rdb, func() { rdb.Close(); mr.Close() }, nil
+		return e.Client(), func() { e.Close() }, nil
 	}
-	rdb, err := redisClient(rawURL)
+	rdb, rc, warnings, err := store.Open(ctx, rawURL, store.OpenOptions{Prefix: prefix, Timeout: redisStartTimeout})
 	if err != nil {
 		return nil, nil, err
 	}
+	for _, w := range warnings {
+		log.Warn().Str("redis", rc.String()).Msg(w)
+	}
 	return rdb, func() { rdb.Close() }, nil
-}
-
-// redisClient connects to REDIS_URL: a single node (redis://, or rediss:// with TLS),
-// Sentinel (master_name=… with more sentinels as addr=…), or Cluster (cluster=true, more
-// nodes as addr=…).
-func redisClient(rawURL string) (redis.UniversalClient, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-		return nil, errors.New("REDIS_URL is not a redis:// or rediss:// URL")
-	}
-	q := u.Query()
-	switch {
-	case q.Get("master_name") != "":
-		opt, err := redis.ParseFailoverURL(rawURL)
-		if err != nil {
-			return nil, fmt.Errorf("REDIS_URL (Sentinel): %v", redactURLError(err, u))
-		}
-		return redis.NewFailoverClient(opt), nil
-	case q.Get("cluster") == "true":
-		q.Del("cluster")
-		u.RawQuery = q.Encode()
-		opt, err := redis.ParseClusterURL(u.String())
-		if err != nil {
-			return nil, fmt.Errorf("REDIS_URL (Cluster): %v", redactURLError(err, u))
-		}
-		return redis.NewClusterClient(opt), nil
-	}
-	opt, err := redis.ParseURL(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("REDIS_URL: %v", redactURLError(err, u))
-	}
-	return redis.NewClient(opt), nil
-}
-
-// redactURLError keeps a URL's password out of an error message.
-func redactURLError(err error, u *url.URL) string {
-	msg := err.Error()
-	if p, ok := u.User.Password(); ok && p != "" {
-		msg = strings.ReplaceAll(msg, p, "[redacted]")
-	}
-	return msg
 }
 
 // newHTTPClient returns a client for outbound API calls, each request bounded by

@@ -20,6 +20,7 @@ import (
 	"github.com/paylink/paylink/bot/fakeslack"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/dojo/dojotest"
+	"github.com/paylink/paylink/store"
 )
 
 // maxRecovery is how soon after Redis is reachable again paylink must accept webhooks
@@ -551,10 +552,11 @@ func makeTopologyLinks(t *testing.T, d *dojotest.Server, s *fakeslack.Server, ur
 
 // topologyClient is a client for the scenario's Redis, as paylink connects to it.
 func topologyClient(t *testing.T, url string) redis.UniversalClient {
-	rdb, err := redisClient(url)
+	rc, err := store.ParseRedisURL(url)
 	if err != nil {
 		t.Fatalf("redis client for %s: %v", url, err)
 	}
+	rdb := rc.NewClient()
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/paylink/paylink/bot"
 	"github.com/paylink/paylink/bot/fakeslack"
@@ -362,10 +361,10 @@ func whileReconciling(t *testing.T, mr *miniredis.Miniredis, what string, cond f
 func TestRedisDownDuringWebhook(t *testing.T) {
 	for _, r := range redisTargets(t) {
 		t.Run(r.name, func(t *testing.T) {
-			opt, _ := redis.ParseURL(r.url)
-			proxy := newTCPProxy(t, opt.Addr)
+			addr := r.singleAddr(t)
+			proxy := newTCPProxy(t, addr)
 			via := r
-			via.url = strings.Replace(r.url, opt.Addr, proxy.Addr(), 1)
+			via.url = strings.Replace(r.url, addr, proxy.Addr(), 1)
 			h := startPaylink(t, via, fastNotify)
 			id, _ := h.makeLink("10 GBP redis-down")
 			h.dojo.SetStatus(id, dojo.StatusCaptured)
