@@ -164,7 +164,12 @@ func (l *linker) audit(ctx context.Context, log zerolog.Logger, e store.AuditEve
 	writeAudit(ctx, log, l.store, e)
 }
 
-func writeAudit(ctx context.Context, log zerolog.Logger, st Store, e store.AuditEvent) {
+// auditor writes audit events. *store.Store satisfies it.
+type auditor interface {
+	Audit(ctx context.Context, e store.AuditEvent) error
+}
+
+func writeAudit(ctx context.Context, log zerolog.Logger, st auditor, e store.AuditEvent) {
 	logAudit(log, e)
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 	defer cancel()

@@ -29,8 +29,9 @@ type PaymentLinks interface {
 	SearchPaymentIntents(ctx context.Context, req dojo.SearchRequest) (*dojo.SearchResult, error)
 }
 
-// LinkStore keeps link records and command claims. *store.Store satisfies it.
-type LinkStore interface {
+// CommandStore is what the command flow keeps in Redis: claims, link records, look-ups,
+// rate limits and the audit trail. *store.Store satisfies it.
+type CommandStore interface {
 	ClaimCommand(ctx context.Context, req store.ClaimRequest) (store.Claim, error)
 	ReleaseCommand(ctx context.Context, c store.Claim) error
 	SeenSignature(ctx context.Context, sig string) (bool, error)
@@ -38,39 +39,10 @@ type LinkStore interface {
 	SaveLink(ctx context.Context, l store.Link, c *store.Claim, window time.Duration) error
 	LinkPosted(ctx context.Context, intentID, channel, ts string, created store.AuditEvent) error
 	Allow(ctx context.Context, what, team, user, mark string, limit int, window time.Duration) (bool, time.Duration, error)
+	Link(ctx context.Context, intentID string) (*store.Link, error)
 	ChannelLinks(ctx context.Context, team, channel string, n int) ([]*store.Link, error)
 	LinksByReference(ctx context.Context, team, reference string, n int) ([]*store.Link, error)
-	Ready(ctx context.Context) error
-}
-
-// EventStore records status changes and carries their notifications. *store.Store
-// satisfies it.
-type EventStore interface {
-	Link(ctx context.Context, intentID string) (*store.Link, error)
-	LinkOrigin(ctx context.Context, intentID string) (store.Origin, bool, error)
-	SetNoticePosted(ctx context.Context, intentID, status, ts, current string) error
 	RecordStatus(ctx context.Context, e store.StatusEvent) (store.StatusChange, error)
-	EnsureGroup(ctx context.Context) error
-	ReadNotifications(ctx context.Context, consumer string, count int, block time.Duration) ([]store.Notification, error)
-	ClaimStale(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]store.Notification, error)
-	PruneConsumers(ctx context.Context, idle time.Duration) (int, error)
-	Touch(ctx context.Context, consumer string, entryIDs ...string) error
-	Ack(ctx context.Context, entryID string) error
-	Retry(ctx context.Context, n store.Notification, due time.Time, count bool) error
-	PromoteDue(ctx context.Context, limit int) (int, error)
-	DeadLetter(ctx context.Context, n store.Notification, reason string) error
-	Backlog(ctx context.Context) (store.Backlog, error)
-	OpenLinks(ctx context.Context, since time.Time, cursor string, limit int) ([]store.OpenLink, string, error)
-	ReconcileCursor(ctx context.Context) (string, error)
-	SetReconcileCursor(ctx context.Context, cursor string) error
-	TryLock(ctx context.Context, name, token string, ttl time.Duration) (bool, error)
-	ExtendLock(ctx context.Context, name, token string, ttl time.Duration) (bool, error)
-}
-
-// Store is all paylink keeps in Redis.
-type Store interface {
-	LinkStore
-	EventStore
 }
 
 // commandBodyLimit caps a slash command's body; Slack's are well under 4 KiB.
@@ -81,7 +53,7 @@ const commandBodyLimit = 64 << 10
 type linker struct {
 	cfg    Config
 	links  PaymentLinks
-	store  Store
+	store  CommandStore
 	slack  *slack.Client
 	hc     *http.Client
 	tasks  *Tasks

@@ -51,14 +51,32 @@ const (
 // (each time its consumer died holding it) before it is dead-lettered.
 const maxDeliveries = 6
 
+// noticeStore is the notification stream and the link records notices are posted for.
+// *store.Store satisfies it.
+type noticeStore interface {
+	EnsureGroup(ctx context.Context) error
+	ReadNotifications(ctx context.Context, consumer string, count int, block time.Duration) ([]store.Notification, error)
+	ClaimStale(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]store.Notification, error)
+	PruneConsumers(ctx context.Context, idle time.Duration) (int, error)
+	Touch(ctx context.Context, consumer string, entryIDs ...string) error
+	Ack(ctx context.Context, entryID string) error
+	Retry(ctx context.Context, n store.Notification, due time.Time, count bool) error
+	PromoteDue(ctx context.Context, limit int) (int, error)
+	DeadLetter(ctx context.Context, n store.Notification, reason string) error
+	Backlog(ctx context.Context) (store.Backlog, error)
+	Link(ctx context.Context, intentID string) (*store.Link, error)
+	SetNoticePosted(ctx context.Context, intentID, status, ts, current string) error
+	Audit(ctx context.Context, e store.AuditEvent) error
+}
+
 // Notifier delivers status notices from the Redis stream to Slack: a thread reply under
 // the link message, and an update of the link message. Any number of notifiers, in any
 // number of processes, share the work through the stream's consumer group.
 type Notifier struct {
 	cfg      NotifyConfig
 	checkout string
-	store    Store
-	links    PaymentLinks
+	store    noticeStore
+	links    intentGetter
 	slack    *slack.Client
 	log      zerolog.Logger
 	now      func() time.Time

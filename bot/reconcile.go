@@ -27,14 +27,26 @@ type ReconcileConfig struct {
 // run is due.
 const reconcileLock = "reconcile"
 
+// reconcileStore is what reconciliation reads and writes in Redis. *store.Store
+// satisfies it.
+type reconcileStore interface {
+	TryLock(ctx context.Context, name, token string, ttl time.Duration) (bool, error)
+	ExtendLock(ctx context.Context, name, token string, ttl time.Duration) (bool, error)
+	ReconcileCursor(ctx context.Context) (string, error)
+	SetReconcileCursor(ctx context.Context, cursor string) error
+	OpenLinks(ctx context.Context, since time.Time, cursor string, limit int) ([]store.OpenLink, string, error)
+	LinkOrigin(ctx context.Context, intentID string) (store.Origin, bool, error)
+	RecordStatus(ctx context.Context, e store.StatusEvent) (store.StatusChange, error)
+}
+
 // Reconciler asks Dojo about links still open, so a payment is reported even when its
 // webhook never came. One replica runs it per interval, through a Redis lock. Each run
 // takes the next Batch open links after where the last run stopped, so every open link
 // is checked at least once every ceil(open links / Batch) intervals.
 type Reconciler struct {
 	cfg   ReconcileConfig
-	store Store
-	links PaymentLinks
+	store reconcileStore
+	links intentGetter
 	log   zerolog.Logger
 	now   func() time.Time
 }

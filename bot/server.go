@@ -16,6 +16,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
+
+	"github.com/paylink/paylink/store"
 )
 
 // Config is the bot's behaviour, read from the environment by cmd/paylink.
@@ -51,7 +53,7 @@ type Deps struct {
 	Config     Config
 	Verifier   *SlackVerifier
 	Links      PaymentLinks
-	Store      Store
+	Store      *store.Store
 	Slack      *slack.Client
 	HTTPClient *http.Client // for response_url posts
 	Tasks      *Tasks

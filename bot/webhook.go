@@ -21,11 +21,16 @@ const webhookBodyLimit = 1 << 20
 // intents after 30 days. An older event is a replay and is ignored.
 const maxIntentAge = 31 * 24 * time.Hour
 
+// statusRecorder records a status change once and queues its notice. *store.Store
+// satisfies it.
+type statusRecorder interface {
+	RecordStatus(ctx context.Context, e store.StatusEvent) (store.StatusChange, error)
+}
+
 // webhooks serves POST /dojo/webhooks.
 type webhooks struct {
 	secrets []string
-	store   Store
-	links   PaymentLinks
+	store   statusRecorder
 	adopt   *adopter
 	m       *Metrics
 }
@@ -123,7 +128,7 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // recordWithImplied records status, and first the Captured that a Refunded or Reversed
 // implies (a payment must have been taken to be refunded), so a missed "Paid" is still
 // reported. It returns the change for status itself.
-func recordWithImplied(ctx context.Context, st Store, e store.StatusEvent) (store.StatusChange, error) {
+func recordWithImplied(ctx context.Context, st statusRecorder, e store.StatusEvent) (store.StatusChange, error) {
 	if e.Status == string(dojo.StatusRefunded) || e.Status == string(dojo.StatusReversed) {
 		captured := e
 		captured.Status, captured.EventID = string(dojo.StatusCaptured), e.EventID+":implied"
@@ -134,12 +139,24 @@ func recordWithImplied(ctx context.Context, st Store, e store.StatusEvent) (stor
 	return st.RecordStatus(ctx, e)
 }
 
+// adoptStore reads where a link was asked for and rebuilds a lost record. *store.Store
+// satisfies it.
+type adoptStore interface {
+	LinkOrigin(ctx context.Context, intentID string) (store.Origin, bool, error)
+	SaveLink(ctx context.Context, l store.Link, c *store.Claim, window time.Duration) error
+}
+
+// intentGetter reads a payment intent at Dojo. *dojo.Client satisfies it.
+type intentGetter interface {
+	PaymentIntent(ctx context.Context, id string) (*dojo.PaymentIntent, error)
+}
+
 // adopter finds out whether an intent is paylink's: it has a record, or Dojo's copy
 // carries the Slack ids paylink puts in metadata (then the record is rebuilt from it,
 // for a record Redis lost).
 type adopter struct {
-	store    Store
-	links    PaymentLinks
+	store    adoptStore
+	links    intentGetter
 	testMode bool
 	now      func() time.Time
 }
