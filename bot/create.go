@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
@@ -350,7 +351,7 @@ func (l *linker) start(log zerolog.Logger, reqID, sig string, sc slack.SlashComm
 	job := createJob{log: log, reqID: reqID, sig: sig, sc: sc, cmd: cmd}
 	return l.run(log, sc.ResponseURL, func(ctx context.Context, h *handoff) { l.create(ctx, job, h) },
 		fmt.Sprintf("Creating a %s payment link for %s… Dojo is taking a moment; the link will appear in this channel as soon as it is ready.",
-			cmd.Amount, escapeMrkdwn(cmd.Reference)))
+			cmd.Amount, slackout.Escape(cmd.Reference)))
 }
 
 // run starts work in the background and waits up to cfg.AckBudget for its first
@@ -486,7 +487,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 		l.m.command("duplicate_reference")
 		log.Info().Str("outcome", "duplicate_reference").Msg("slash command: the reference is being created")
 		answer(fmt.Sprintf("A link for %s is being created right now by another command; it will appear in this channel in a moment. "+
-			"Once it has, you can make a second one for the same reference if you need it.", escapeMrkdwn(j.cmd.Reference)))
+			"Once it has, you can make a second one for the same reference if you need it.", slackout.Escape(j.cmd.Reference)))
 		return
 	}
 	if len(claim.Open) > 0 {
@@ -500,13 +501,13 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 			l.m.command("repeat")
 			log.Info().Str("outcome", "repeat").Str("intent", claim.IntentID).Msg("slash command")
 			answer(fmt.Sprintf("You asked for this %s link for %s a few minutes ago, so no second link was created. Here it is: %s",
-				j.cmd.Amount, escapeMrkdwn(j.cmd.Reference), l.cfg.CheckoutURL+claim.IntentID))
+				j.cmd.Amount, slackout.Escape(j.cmd.Reference), l.cfg.CheckoutURL+claim.IntentID))
 			return
 		}
 		l.m.command("repeat_pending")
 		log.Info().Str("outcome", "repeat_pending").Msg("slash command")
 		answer(fmt.Sprintf("Your %s link for %s is already being created; it will appear in this channel shortly.",
-			j.cmd.Amount, escapeMrkdwn(j.cmd.Reference)))
+			j.cmd.Amount, slackout.Escape(j.cmd.Reference)))
 		return
 	}
 	release := func() {
@@ -685,7 +686,7 @@ func validIntentID(id string) bool {
 func dojoFailure(err error) string {
 	var de *dojo.Error
 	if errors.As(err, &de) {
-		msg := "Dojo could not create the payment link, so nothing was posted.\n" + escapeMrkdwn(de.Message())
+		msg := "Dojo could not create the payment link, so nothing was posted.\n" + slackout.Escape(de.Message())
 		if de.Timeout {
 			msg += "\nIf you try again, check Dojo's dashboard first: a link may have been created without an answer reaching Paylink."
 		}
@@ -716,8 +717,8 @@ func (l *linker) announce(ctx context.Context, j createJob, link *store.Link, cr
 			l.audit(ctx, log, created)
 		}
 	}()
-	text, blocks := renderCard(link, l.cfg.CheckoutURL)
-	channel, ts, err := postMessage(ctx, l.slack, link.ChannelID,
+	text, blocks := slackout.Card(link, l.cfg.CheckoutURL)
+	channel, ts, err := slackout.PostMessage(ctx, l.slack, link.ChannelID,
 		slack.MsgOptionText(text, false),
 		slack.MsgOptionBlocks(blocks...),
 		slack.MsgOptionDisableLinkUnfurl(),
@@ -733,8 +734,8 @@ func (l *linker) announce(ctx context.Context, j createJob, link *store.Link, cr
 		return
 	}
 	l.m.slackError("chat.postMessage", err)
-	code := slackErrorCode(err)
-	if channelUnreachable(code) {
+	code := slackout.ErrorCode(err)
+	if slackout.ChannelUnreachable(code) {
 		log.Info().Str("slack_error", code).Msg("posting the link through response_url")
 		msg := &slack.WebhookMessage{
 			ResponseType: slack.ResponseTypeInChannel,
@@ -743,7 +744,7 @@ func (l *linker) announce(ctx context.Context, j createJob, link *store.Link, cr
 			UnfurlLinks:  new(false),
 			UnfurlMedia:  new(false),
 		}
-		if err := postResponse(ctx, l.hc, link.ResponseURL, msg); err == nil {
+		if err := slackout.PostResponse(ctx, l.hc, link.ResponseURL, msg); err == nil {
 			return
 		} else {
 			log.Error().Err(err).Msg("could not post the link through response_url")
@@ -764,17 +765,17 @@ func (l *linker) duplicateReply(ctx context.Context, j createJob, open []string)
 			break
 		}
 		if rec, err := l.store.Link(ctx, id); err == nil {
-			lines = append(lines, listLine(rec, l.cfg.CheckoutURL))
+			lines = append(lines, slackout.ListLine(rec, l.cfg.CheckoutURL))
 		} else {
 			lines = append(lines, "• `"+l.cfg.CheckoutURL+id+"`")
 		}
 	}
 	text := fmt.Sprintf("A payment link for %s is still open, so no second one was created:\n%s\nSend the customer that link, or create another anyway.",
-		escapeMrkdwn(j.cmd.Reference), strings.Join(lines, "\n"))
+		slackout.Escape(j.cmd.Reference), strings.Join(lines, "\n"))
 	return reply{Text: text, Blocks: []slack.Block{
-		slack.NewSectionBlock(mrkdwn(text), nil, nil),
+		slack.NewSectionBlock(slackout.Mrkdwn(text), nil, nil),
 		slack.NewActionBlock("duplicate_actions",
-			slack.NewButtonBlockElement(actionCreateAnyway, anywayButtonValue(j.cmd), plain("Create another anyway"))),
+			slack.NewButtonBlockElement(slackout.ActionCreateAnyway, anywayButtonValue(j.cmd), slackout.Plain("Create another anyway"))),
 	}}
 }
 
@@ -823,107 +824,13 @@ func (l *linker) respond(ctx context.Context, log zerolog.Logger, responseURL st
 	if r.Blocks != nil {
 		msg.Blocks = &slack.Blocks{BlockSet: r.Blocks}
 	}
-	if err := postResponse(ctx, l.hc, responseURL, msg); err != nil {
+	if err := slackout.PostResponse(ctx, l.hc, responseURL, msg); err != nil {
 		log.Error().Err(err).Msg("could not answer through response_url")
 	}
-}
-
-// postResponse posts msg to a response_url. The URL lets anyone holding it post for
-// its command, so an error names only its host.
-func postResponse(ctx context.Context, hc *http.Client, responseURL string, msg *slack.WebhookMessage) error {
-	err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, hc, msg)
-	if err == nil {
-		return nil
-	}
-	return &responseURLError{host: urlHost(responseURL), err: err}
-}
-
-// responseURLError is a failed response_url post; its text has the host, not the URL.
-type responseURLError struct {
-	host string
-	err  error
-}
-
-func (e *responseURLError) Error() string {
-	var ue *url.Error
-	if errors.As(e.err, &ue) {
-		return fmt.Sprintf("response_url on %s: %s: %v", e.host, ue.Op, ue.Err)
-	}
-	return fmt.Sprintf("response_url on %s: %s", e.host, e.err)
-}
-
-func (e *responseURLError) Unwrap() error { return e.err }
-
-// urlHost returns the host of a URL, even one that does not parse.
-func urlHost(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		return u.Host
-	}
-	_, rest, _ := strings.Cut(raw, "://")
-	host, _, _ := strings.Cut(rest, "/")
-	if _, h, ok := strings.Cut(host, "@"); ok {
-		host = h
-	}
-	return strings.ToValidUTF8(strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return -1
-		}
-		return r
-	}, host), "")
 }
 
 // respondEphemeral tells the command's author something after the command was
 // acknowledged, through its response_url.
 func (l *linker) respondEphemeral(ctx context.Context, j createJob, text string) {
 	l.respond(ctx, j.log, j.sc.ResponseURL, reply{Text: text})
-}
-
-// postMessage calls chat.postMessage, waiting out Slack's rate limit (429 with
-// Retry-After) while ctx allows. It does not retry other failures: a post whose answer
-// was lost may have landed, and a second one would duplicate it.
-func postMessage(ctx context.Context, api *slack.Client, channel string, opts ...slack.MsgOption) (string, string, error) {
-	for {
-		ch, ts, err := api.PostMessageContext(ctx, channel, opts...)
-		var rl *slack.RateLimitedError
-		if !errors.As(err, &rl) {
-			return ch, ts, err
-		}
-		wait := max(rl.RetryAfter, time.Second)
-		select {
-		case <-ctx.Done():
-			return "", "", err
-		case <-time.After(wait):
-		}
-	}
-}
-
-// slackErrorCode returns Slack's error code ("not_in_channel") for err, or a short
-// description of a transport failure.
-func slackErrorCode(err error) string {
-	var se slack.SlackErrorResponse
-	if errors.As(err, &se) {
-		return se.Err
-	}
-	var sc slack.StatusCodeError
-	if errors.As(err, &sc) {
-		return fmt.Sprintf("http_%d", sc.Code)
-	}
-	var rl *slack.RateLimitedError
-	if errors.As(err, &rl) {
-		return "ratelimited"
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "timeout"
-	}
-	return "request_failed"
-}
-
-// channelUnreachable reports whether Slack's error code means the bot can't post in the
-// channel (private channel or DM without the bot, archived channel).
-func channelUnreachable(code string) bool {
-	switch code {
-	case "not_in_channel", "channel_not_found", "is_archived", "restricted_action", "restricted_action_read_only_channel":
-		return true
-	}
-	return false
 }

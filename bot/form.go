@@ -10,6 +10,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 )
 
@@ -41,15 +42,15 @@ var expiryChoices = []struct{ value, label string }{
 func formView(origin formOrigin) slack.ModalViewRequest {
 	meta, _ := json.Marshal(origin)
 	input := func(id, label, placeholder string, max int, multiline bool) *slack.InputBlock {
-		el := slack.NewPlainTextInputBlockElement(plain(placeholder), id)
+		el := slack.NewPlainTextInputBlockElement(slackout.Plain(placeholder), id)
 		el.MaxLength, el.Multiline = max, multiline
-		return slack.NewInputBlock(id, plain(label), nil, el)
+		return slack.NewInputBlock(id, slackout.Plain(label), nil, el)
 	}
 	var currencies []*slack.OptionBlockObject
 	for _, code := range dojo.CurrencyCodes() {
-		currencies = append(currencies, slack.NewOptionBlockObject(code, plain(code), nil))
+		currencies = append(currencies, slack.NewOptionBlockObject(code, slackout.Plain(code), nil))
 	}
-	currency := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Currency"), formCurrency, currencies...)
+	currency := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, slackout.Plain("Currency"), formCurrency, currencies...)
 	for _, o := range currencies {
 		if o.Value == "GBP" {
 			currency.InitialOption = o
@@ -57,23 +58,23 @@ func formView(origin formOrigin) slack.ModalViewRequest {
 	}
 	var expiries []*slack.OptionBlockObject
 	for _, e := range expiryChoices {
-		expiries = append(expiries, slack.NewOptionBlockObject(e.value, plain(e.label), nil))
+		expiries = append(expiries, slack.NewOptionBlockObject(e.value, slackout.Plain(e.label), nil))
 	}
 	description := input(formDescription, "Description (optional)", "Shown to the customer on the checkout page", maxDescriptionIn, true)
 	description.Optional = true
-	expiry := slack.NewInputBlock(formExpiry, plain("Expires after (optional; 30 days if not set)"), nil,
-		slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("30 days"), formExpiry, expiries...))
+	expiry := slack.NewInputBlock(formExpiry, slackout.Plain("Expires after (optional; 30 days if not set)"), nil,
+		slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, slackout.Plain("30 days"), formExpiry, expiries...))
 	expiry.Optional = true
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		CallbackID:      formCallbackID,
-		Title:           plain("New payment link"),
-		Submit:          plain("Create link"),
-		Close:           plain("Cancel"),
+		Title:           slackout.Plain("New payment link"),
+		Submit:          slackout.Plain("Create link"),
+		Close:           slackout.Plain("Cancel"),
 		PrivateMetadata: string(meta),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
 			input(formAmount, "Amount", "10.00", 20, false),
-			slack.NewInputBlock(formCurrency, plain("Currency"), nil, currency),
+			slack.NewInputBlock(formCurrency, slackout.Plain("Currency"), nil, currency),
 			input(formReference, "Reference", "Order number or invoice, shown to the customer", MaxReferenceLen, false),
 			description,
 			expiry,

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
@@ -81,7 +82,7 @@ func decodeInteraction(body []byte) (*slack.InteractionCallback, error) {
 func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.InteractionCallback, a *slack.BlockAction) bool {
 	log = log.With().Str("action", a.ActionID).Logger()
 	switch a.ActionID {
-	case actionRefresh, actionCancel, actionNewLink:
+	case slackout.ActionRefresh, slackout.ActionCancel, slackout.ActionNewLink:
 		if !validIntentID(a.Value) {
 			return false
 		}
@@ -96,7 +97,7 @@ func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.Interac
 				return
 			}
 			switch a.ActionID {
-			case actionRefresh:
+			case slackout.ActionRefresh:
 				if msg := l.mayLookUp(ctx, log, cb.Team.ID, cb.User.ID, reqID); msg != "" {
 					l.respond(ctx, log, cb.ResponseURL, reply{Text: msg})
 					return
@@ -105,16 +106,16 @@ func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.Interac
 				text := l.refresh(ctx, log, rec)
 				l.updateCardFrom(ctx, log, rec, cb)
 				l.respond(ctx, log, cb.ResponseURL, reply{Text: text})
-			case actionCancel:
+			case slackout.ActionCancel:
 				l.respond(ctx, log, cb.ResponseURL, reply{Text: l.cancelLink(ctx, log, rec, cb.User.ID)})
-			case actionNewLink:
+			case slackout.ActionNewLink:
 				cmd := Command{Kind: CommandCreate, Amount: dojo.Money{Value: rec.Amount, CurrencyCode: rec.Currency},
 					Reference: rec.Reference, Description: rec.Description}
 				l.createFromInteraction(ctx, log, reqID, cb, rec.ChannelID, cmd, false, "new:"+rec.IntentID)
 			}
 		})
 		return true
-	case actionCreateAnyway:
+	case slackout.ActionCreateAnyway:
 		var v anywayValue
 		if err := json.Unmarshal([]byte(a.Value), &v); err != nil {
 			return false
@@ -175,10 +176,10 @@ func (l *linker) updateCardFrom(ctx context.Context, log zerolog.Logger, rec *st
 	if channel == "" || ts == "" || cb.Container.IsEphemeral {
 		return
 	}
-	text, blocks := renderCard(rec, l.cfg.CheckoutURL)
+	text, blocks := slackout.Card(rec, l.cfg.CheckoutURL)
 	if _, _, _, err := l.slack.UpdateMessageContext(ctx, channel, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
 		l.m.slackError("chat.update", err)
-		log.Warn().Str("slack_error", slackErrorCode(err)).Msg("could not update the card")
+		log.Warn().Str("slack_error", slackout.ErrorCode(err)).Msg("could not update the card")
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -127,7 +128,7 @@ func (m *Metrics) notification(result string) {
 
 func (m *Metrics) slackError(method string, err error) {
 	if m != nil && err != nil {
-		m.slackErrors.WithLabelValues(method, slackErrorCode(err)).Inc()
+		m.slackErrors.WithLabelValues(method, slackout.ErrorCode(err)).Inc()
 	}
 }
 

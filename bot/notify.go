@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
@@ -345,7 +346,7 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 		return dropped("unknown at Dojo")
 	case err != nil:
 		return retryLater("confirming with Dojo: " + err.Error())
-	case note.Status == StatusExpired:
+	case note.Status == store.StatusExpired:
 		if !(pi.Status == dojo.StatusCreated || pi.Status == dojo.StatusCanceled) || !expired(link, pi, n.now()) {
 			log.Warn().Str("dojo_status", string(pi.Status)).Msg("link not expired after all: notice not posted")
 			return dropped("not expired")
@@ -358,8 +359,8 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 		return dropped("not confirmed by Dojo")
 	}
 	current := string(pi.Status)
-	if note.Status == StatusExpired {
-		current = StatusExpired
+	if note.Status == store.StatusExpired {
+		current = store.StatusExpired
 	}
 
 	if link.Notices[note.Status] == "" {
@@ -391,7 +392,7 @@ func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *sto
 		channel = link.ChannelID
 	}
 	opts := []slack.MsgOption{
-		slack.MsgOptionText(noticeText(link, status), false),
+		slack.MsgOptionText(slackout.Notice(link, status), false),
 		slack.MsgOptionDisableLinkUnfurl(),
 		slack.MsgOptionDisableMediaUnfurl(),
 	}
@@ -402,10 +403,10 @@ func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *sto
 		}
 	}
 	_, ts, err := n.post(ctx, channel, opts...)
-	if err != nil && channelUnreachable(slackErrorCode(err)) && link.UserID != "" {
-		log.Info().Str("slack_error", slackErrorCode(err)).Msg("channel unreachable: sending the notice to the agent as a DM")
+	if err != nil && slackout.ChannelUnreachable(slackout.ErrorCode(err)) && link.UserID != "" {
+		log.Info().Str("slack_error", slackout.ErrorCode(err)).Msg("channel unreachable: sending the notice to the agent as a DM")
 		_, ts, err = n.post(ctx, link.UserID,
-			slack.MsgOptionText(dmNoticeText(link, status), false),
+			slack.MsgOptionText(slackout.DMNotice(link, status), false),
 			slack.MsgOptionDisableLinkUnfurl(),
 			slack.MsgOptionDisableMediaUnfurl())
 	}
@@ -507,7 +508,7 @@ func (n *Notifier) classify(log zerolog.Logger, err error) outcome {
 	if errors.As(err, &rl) {
 		return holdFor("Slack rate limit", rl.RetryAfter)
 	}
-	code := slackErrorCode(err)
+	code := slackout.ErrorCode(err)
 	switch code {
 	case "invalid_auth", "token_revoked", "account_inactive", "not_authed", "token_expired", "missing_scope", "not_allowed_token_type":
 		log.Error().Str("slack_error", code).Msg("Slack refuses paylink's token: notices are held until it is fixed")
@@ -526,7 +527,7 @@ func (n *Notifier) updateCard(ctx context.Context, log zerolog.Logger, link *sto
 	if shown.StatusAt.IsZero() || link.Status != status {
 		shown.StatusAt = n.now()
 	}
-	text, blocks := renderCard(&shown, n.checkout)
+	text, blocks := slackout.Card(&shown, n.checkout)
 	for range 3 {
 		_, _, _, err := n.slack.UpdateMessageContext(ctx, link.MessageChannel, link.MessageTS,
 			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
@@ -539,7 +540,7 @@ func (n *Notifier) updateCard(ctx context.Context, log zerolog.Logger, link *sto
 			continue
 		}
 		if err != nil {
-			log.Warn().Str("slack_error", slackErrorCode(err)).Msg("could not update the link message")
+			log.Warn().Str("slack_error", slackout.ErrorCode(err)).Msg("could not update the link message")
 		}
 		return
 	}

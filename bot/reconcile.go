@@ -187,7 +187,7 @@ func (r *Reconciler) check(ctx context.Context, id string) bool {
 	}
 	status := string(pi.Status)
 	if pi.Status == dojo.StatusCreated && pi.ExpireAt != nil && r.now().After(*pi.ExpireAt) {
-		status = StatusExpired
+		status = store.StatusExpired
 	} else if pi.Status == dojo.StatusCreated || !pi.Status.Valid() {
 		return false
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
@@ -30,7 +31,7 @@ func (l *linker) list(ctx context.Context, log zerolog.Logger, sc slack.SlashCom
 	}
 	lines := []string{fmt.Sprintf("The last %d payment links asked for in this channel:", len(links))}
 	for _, rec := range links {
-		lines = append(lines, listLine(rec, l.cfg.CheckoutURL))
+		lines = append(lines, slackout.ListLine(rec, l.cfg.CheckoutURL))
 	}
 	return reply{Text: strings.Join(lines, "\n")}
 }
@@ -77,7 +78,7 @@ func (l *linker) subcommand(ctx context.Context, log zerolog.Logger, sc slack.Sl
 		err = store.ErrNotFound
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		answer(fmt.Sprintf("No payment link with the reference or id %s was found in this workspace.", escapeMrkdwn(cmd.Target)))
+		answer(fmt.Sprintf("No payment link with the reference or id %s was found in this workspace.", slackout.Escape(cmd.Target)))
 		return
 	}
 	if err != nil {
@@ -102,13 +103,13 @@ func (l *linker) refresh(ctx context.Context, log zerolog.Logger, rec *store.Lin
 	pi, err := l.currentIntent(ctx, rec.IntentID)
 	if err != nil {
 		log.Warn().Err(err).Str("intent", rec.IntentID).Msg("status: Dojo")
-		return "Dojo did not answer, so this is the last status Paylink knows:\n" + listLine(rec, l.cfg.CheckoutURL)
+		return "Dojo did not answer, so this is the last status Paylink knows:\n" + slackout.ListLine(rec, l.cfg.CheckoutURL)
 	}
 	status := string(pi.Status)
 	if pi.Status == dojo.StatusCreated && expired(rec, pi, l.now()) {
-		status = StatusExpired
+		status = store.StatusExpired
 	}
-	if status != string(dojo.StatusCreated) && pi.Status.Valid() || status == StatusExpired {
+	if status != string(dojo.StatusCreated) && pi.Status.Valid() || status == store.StatusExpired {
 		if _, err := recordWithImplied(ctx, l.store, store.StatusEvent{IntentID: rec.IntentID, Status: status,
 			EventID: "refresh", Source: "refresh", Origin: origin(rec)}); err != nil {
 			log.Warn().Err(err).Msg("status: record")
@@ -117,7 +118,7 @@ func (l *linker) refresh(ctx context.Context, log zerolog.Logger, rec *store.Lin
 			rec.Status, rec.StatusAt = status, l.now()
 		}
 	}
-	return listLine(rec, l.cfg.CheckoutURL)
+	return slackout.ListLine(rec, l.cfg.CheckoutURL)
 }
 
 // origin is where rec was asked for.
@@ -147,10 +148,10 @@ func (l *linker) cancelLink(ctx context.Context, log zerolog.Logger, rec *store.
 		log.Info().Str("outcome", "refused").Str("intent", rec.IntentID).Msg("cancel")
 		l.audit(ctx, log, store.AuditEvent{Event: "refused", Team: rec.TeamID, Channel: rec.ChannelID, User: user,
 			Amount: rec.Amount, Currency: rec.Currency, Reference: rec.Reference, Intent: rec.IntentID, Detail: "cancel by someone who may not"})
-		return fmt.Sprintf("Only <@%s>, who asked for the %s link for %s, or an admin can cancel it.", rec.UserID, amount, escapeMrkdwn(rec.Reference))
+		return fmt.Sprintf("Only <@%s>, who asked for the %s link for %s, or an admin can cancel it.", rec.UserID, amount, slackout.Escape(rec.Reference))
 	}
 	if store.Closed(rec.Status) {
-		return fmt.Sprintf("The %s link for %s is already closed (%s); nothing to cancel.", amount, escapeMrkdwn(rec.Reference), statusLine(rec.Status))
+		return fmt.Sprintf("The %s link for %s is already closed (%s); nothing to cancel.", amount, slackout.Escape(rec.Reference), slackout.StatusLine(rec.Status))
 	}
 	_, err := l.links.CancelPaymentIntent(ctx, rec.IntentID)
 	l.forget(rec.IntentID)
@@ -158,7 +159,7 @@ func (l *linker) cancelLink(ctx context.Context, log zerolog.Logger, rec *store.
 		// Dojo keeps the link as it is: record where it stands, so the card follows.
 		log.Info().Err(err).Str("intent", rec.IntentID).Msg("cancel: Dojo refused")
 		return fmt.Sprintf("The %s link for %s can't be cancelled: %s\n%s",
-			amount, escapeMrkdwn(rec.Reference), escapeMrkdwn(reason), l.refresh(ctx, log, rec))
+			amount, slackout.Escape(rec.Reference), slackout.Escape(reason), l.refresh(ctx, log, rec))
 	}
 	if err != nil {
 		log.Warn().Err(err).Str("intent", rec.IntentID).Msg("cancel: Dojo")
@@ -171,7 +172,7 @@ func (l *linker) cancelLink(ctx context.Context, log zerolog.Logger, rec *store.
 	l.audit(ctx, log, store.AuditEvent{Event: "canceled", Team: rec.TeamID, Channel: rec.ChannelID, User: user,
 		Amount: rec.Amount, Currency: rec.Currency, Reference: rec.Reference, Intent: rec.IntentID})
 	log.Info().Str("outcome", "canceled").Str("intent", rec.IntentID).Str("by", user).Msg("cancel")
-	return fmt.Sprintf("Canceled the %s link for %s. The customer can no longer pay with it.", amount, escapeMrkdwn(rec.Reference))
+	return fmt.Sprintf("Canceled the %s link for %s. The customer can no longer pay with it.", amount, slackout.Escape(rec.Reference))
 }
 
 // cancelRefusal reports whether err is Dojo refusing a cancel, and its reason. Dojo's
@@ -204,7 +205,7 @@ func cancelRefusal(err error) (string, bool) {
 func dojoMessage(err error) string {
 	var de *dojo.Error
 	if errors.As(err, &de) {
-		return escapeMrkdwn(de.Message())
+		return slackout.Escape(de.Message())
 	}
 	return "Please try again."
 }

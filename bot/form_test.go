@@ -1,0 +1,49 @@
+package bot
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/paylink/paylink/bot/slackout"
+	"github.com/paylink/paylink/dojo"
+)
+
+// checkBlocks fails the test where blocks break Slack's Block Kit limits.
+func checkBlocks(t *testing.T, where string, blocks []slack.Block, maxBlocks int) {
+	t.Helper()
+	for _, p := range slackout.LimitProblems(blocks, maxBlocks) {
+		t.Errorf("%s: %s", where, p)
+	}
+}
+
+// TestDuplicateButtonAndForm: the "Create another anyway" button and the form fit
+// Slack's limits at their largest.
+func TestDuplicateButtonAndForm(t *testing.T) {
+	description := strings.Repeat("<", maxDescriptionIn)
+	for _, desc := range []string{description, strings.Repeat("\"\n", 500)} {
+		cmd := Command{Amount: dojo.Money{Value: 1, CurrencyCode: "GBP"}, Reference: strings.Repeat("\"", 60), Description: desc, Expires: MaxExpiry}
+		value := anywayButtonValue(cmd)
+		checkBlocks(t, "duplicate answer", []slack.Block{
+			slack.NewActionBlock("duplicate_actions", slack.NewButtonBlockElement(slackout.ActionCreateAnyway, value, slackout.Plain("Create another anyway"))),
+		}, 50)
+		var back anywayValue
+		if err := json.Unmarshal([]byte(value), &back); err != nil || back.Reference != cmd.Reference || back.Amount != 1 {
+			t.Errorf("button value %q does not decode back: %v", value, err)
+		}
+	}
+
+	view := formView(formOrigin{Channel: "C2147483705", ChannelName: strings.Repeat("c", 80), ResponseURL: "https://hooks.slack.com/commands/T0001/" + strings.Repeat("9", 100)})
+	checkBlocks(t, "form", view.Blocks.BlockSet, 100)
+	for what, s := range map[string]string{"title": view.Title.Text, "submit": view.Submit.Text, "close": view.Close.Text} {
+		if utf8.RuneCountInString(s) > 24 {
+			t.Errorf("form %s %q is over 24 characters", what, s)
+		}
+	}
+	if len(view.PrivateMetadata) > 3000 {
+		t.Errorf("form private_metadata is %d bytes", len(view.PrivateMetadata))
+	}
+}
