@@ -17,6 +17,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/edge"
+	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
@@ -60,7 +62,7 @@ type linker struct {
 	tasks  *Tasks
 	now    func() time.Time
 	groups *groupCache
-	m      *Metrics
+	m      *metrics.Metrics
 	// admit bounds the commands whose work is under way (see admission).
 	admit *admission
 	// intents keeps Dojo's recent answers for look-ups.
@@ -100,14 +102,14 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 		cmd, err := ParseCommand(sc.Text)
 		// A create command's signature is checked with its claim, in the same round trip.
 		if (err != nil || cmd.Kind != CommandCreate) && l.replayed(r.Context(), clog, replayKey(r.Header)) {
-			l.m.command("replayed")
+			l.m.Command("replayed")
 			http.Error(w, "request already seen", http.StatusUnauthorized)
 			return
 		}
 		if err != nil {
 			var usage *UsageError
 			if errors.As(err, &usage) {
-				l.m.command("rejected")
+				l.m.Command("rejected")
 				l.refused(clog, sc, cmd, usage.Problem)
 				writeEphemeral(w, usage.Message())
 				return
@@ -119,11 +121,11 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 		reqID := w.Header().Get(RequestIDHeader)
 		switch cmd.Kind {
 		case CommandHelp:
-			l.m.command("help")
+			l.m.Command("help")
 			writeEphemeral(w, helpText)
 			return
 		case CommandForm:
-			l.m.command("form")
+			l.m.Command("form")
 			if err := l.openForm(r.Context(), sc); err != nil {
 				clog.Warn().Err(err).Msg("could not open the form; answering with help")
 				writeEphemeral(w, helpText)
@@ -134,7 +136,7 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 		case CommandList, CommandStatus, CommandCancel:
 			// Reading links is bound by the same allow-lists as making them.
 			if msg := l.cfg.Policy.refuse(r.Context(), l, sc); msg != "" {
-				l.m.command("not_allowed")
+				l.m.Command("not_allowed")
 				l.refused(clog, sc, cmd, msg)
 				writeEphemeral(w, msg)
 				return
@@ -142,11 +144,11 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 		}
 		switch cmd.Kind {
 		case CommandList:
-			l.m.command("list")
+			l.m.Command("list")
 			writeReply(w, l.list(r.Context(), clog, sc))
 			return
 		case CommandStatus, CommandCancel:
-			l.m.command(map[CommandKind]string{CommandStatus: "status", CommandCancel: "cancel"}[cmd.Kind])
+			l.m.Command(map[CommandKind]string{CommandStatus: "status", CommandCancel: "cancel"}[cmd.Kind])
 			rep, _ := l.run(clog, sc.ResponseURL, func(ctx context.Context, h *handoff) {
 				l.subcommand(ctx, clog, sc, cmd, h)
 			}, "Asking Dojo… the answer will follow here in a moment.")
@@ -161,11 +163,11 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 			var usage *UsageError
 			if errors.As(err, &usage) {
 				if l.replayed(r.Context(), clog, replayKey(r.Header)) {
-					l.m.command("replayed")
+					l.m.Command("replayed")
 					http.Error(w, "request already seen", http.StatusUnauthorized)
 					return
 				}
-				l.m.command("over_limit")
+				l.m.Command("over_limit")
 				l.refused(clog, sc, cmd, usage.Problem)
 				writeEphemeral(w, usage.Message())
 				return
@@ -175,11 +177,11 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 			// A refused request is recorded as seen too: replayed, it is refused again
 			// as a replay, not audited again.
 			if l.replayed(r.Context(), clog, replayKey(r.Header)) {
-				l.m.command("replayed")
+				l.m.Command("replayed")
 				http.Error(w, "request already seen", http.StatusUnauthorized)
 				return
 			}
-			l.m.command("not_allowed")
+			l.m.Command("not_allowed")
 			l.refused(clog, sc, cmd, msg)
 			writeEphemeral(w, msg)
 			return
@@ -197,9 +199,9 @@ func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
 // answered (413, 400 or 401) and returns false.
 func readSlackRequest(w http.ResponseWriter, r *http.Request, verifier *SlackVerifier, limit int64, what string) ([]byte, bool) {
 	log := zerolog.Ctx(r.Context())
-	body, err := readBody(w, r, limit)
+	body, err := edge.ReadBody(w, r, limit)
 	switch {
-	case errors.Is(err, errTooLarge):
+	case errors.Is(err, edge.ErrTooLarge):
 		log.Warn().Msg(what + " body too large")
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return nil, false
@@ -364,7 +366,7 @@ func (l *linker) run(log zerolog.Logger, responseURL string, work func(context.C
 	// keep coming, wait a little for a slot, then say so rather than pile up work.
 	// The wait and the acknowledgement budget together stay inside Slack's 3 seconds.
 	if !l.admit.acquire(min(inflightWait, max(ackDeadline-l.cfg.AckBudget, 0))) {
-		l.m.command("busy")
+		l.m.Command("busy")
 		limit, inflight := l.admit.state()
 		log.Warn().Int("limit", limit).Int("in_flight", inflight).Msg("too many commands in flight: refused")
 		return reply{Text: "Paylink is very busy right now, so nothing was done. Please try again in a moment."}, true
@@ -462,13 +464,13 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 		Rate:        store.RateCheck{Team: j.sc.TeamID, User: j.sc.UserID, Limit: l.cfg.Policy.RateLimit, Window: l.cfg.Policy.RateWindow},
 	})
 	if err != nil {
-		l.m.command("store_error")
+		l.m.Command("store_error")
 		log.Error().Err(err).Str("outcome", "store_error").Msg("slash command: claim")
 		answer("Paylink could not reach its database, so no link was created. Please try again in a minute.")
 		return
 	}
 	if claim.Replayed {
-		l.m.command("replayed")
+		l.m.Command("replayed")
 		log.Warn().Str("outcome", "replayed").Msg("slash command: signature seen before")
 		answerReply(reply{Unauthorized: true})
 		return
@@ -476,7 +478,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	if claim.Limited {
 		msg := fmt.Sprintf("You have made %d payment links in the last %s, the most allowed, so no link was created. You can make another in %s.",
 			l.cfg.Policy.RateLimit, humanDuration(l.cfg.Policy.RateWindow), humanDuration(claim.RetryAfter.Round(time.Minute)+time.Minute))
-		l.m.command("rate_limited")
+		l.m.Command("rate_limited")
 		log.Info().Str("outcome", "rate_limited").Msg("slash command")
 		l.audit(ctx, log, store.AuditEvent{Event: "refused", Team: j.sc.TeamID, Channel: j.sc.ChannelID, User: j.sc.UserID,
 			Amount: j.cmd.Amount.Value, Currency: j.cmd.Amount.CurrencyCode, Reference: j.cmd.Reference, Detail: "rate limit"})
@@ -484,27 +486,27 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 		return
 	}
 	if claim.Creating {
-		l.m.command("duplicate_reference")
+		l.m.Command("duplicate_reference")
 		log.Info().Str("outcome", "duplicate_reference").Msg("slash command: the reference is being created")
 		answer(fmt.Sprintf("A link for %s is being created right now by another command; it will appear in this channel in a moment. "+
 			"Once it has, you can make a second one for the same reference if you need it.", slackout.Escape(j.cmd.Reference)))
 		return
 	}
 	if len(claim.Open) > 0 {
-		l.m.command("duplicate_reference")
+		l.m.Command("duplicate_reference")
 		log.Info().Str("outcome", "duplicate_reference").Strs("open", claim.Open).Msg("slash command")
 		answerReply(l.duplicateReply(ctx, j, claim.Open))
 		return
 	}
 	if !claim.Won {
 		if claim.IntentID != "" {
-			l.m.command("repeat")
+			l.m.Command("repeat")
 			log.Info().Str("outcome", "repeat").Str("intent", claim.IntentID).Msg("slash command")
 			answer(fmt.Sprintf("You asked for this %s link for %s a few minutes ago, so no second link was created. Here it is: %s",
 				j.cmd.Amount, slackout.Escape(j.cmd.Reference), l.cfg.CheckoutURL+claim.IntentID))
 			return
 		}
-		l.m.command("repeat_pending")
+		l.m.Command("repeat_pending")
 		log.Info().Str("outcome", "repeat_pending").Msg("slash command")
 		answer(fmt.Sprintf("Your %s link for %s is already being created; it will appear in this channel shortly.",
 			j.cmd.Amount, slackout.Escape(j.cmd.Reference)))
@@ -519,11 +521,11 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	}
 
 	start := l.now()
-	j.nonce = newRequestID() + newRequestID()
+	j.nonce = edge.NewRequestID() + edge.NewRequestID()
 	pi, err := l.links.CreatePaymentIntent(ctx, l.createRequest(j))
 	dojoTook := l.now().Sub(start)
 	if err == nil && !validIntentID(pi.ID) {
-		err = fmt.Errorf("dojo returned an unusable payment intent id %q", truncate(pi.ID, 80))
+		err = fmt.Errorf("dojo returned an unusable payment intent id %q", edge.Truncate(pi.ID, 80))
 	}
 	var de *dojo.Error
 	if errors.As(err, &de) && de.Timeout {
@@ -536,7 +538,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	}
 	if err != nil {
 		release()
-		l.m.command("dojo_error")
+		l.m.Command("dojo_error")
 		log.Warn().Err(err).Dur("dojo_ms", dojoTook).Str("outcome", "dojo_error").Msg("slash command")
 		answer(dojoFailure(err))
 		return
@@ -565,7 +567,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	}
 	if err := l.store.SaveLink(ctx, link, &claim, l.cfg.RetypeWindow); err != nil {
 		release()
-		l.m.command("store_error")
+		l.m.Command("store_error")
 		log.Error().Err(err).Str("intent", pi.ID).Str("outcome", "store_error").Msg("slash command: save link")
 		l.cancelUnrecorded(ctx, log, pi.ID)
 		answer("Paylink could not record the link, so it was not posted and has been cancelled at Dojo. Please try again in a minute.")
@@ -574,7 +576,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	// The time spent here rather than at Dojo: the claim, the record, and the waits for
 	// a CPU or a Redis connection in between.
 	h.setOwnDelay(max(l.now().Sub(began)-dojoTook, time.Microsecond))
-	l.m.command("created")
+	l.m.Command("created")
 	log.Info().Str("outcome", "created").Str("intent", pi.ID).Dur("dojo_ms", dojoTook).
 		Int64("amount", link.Amount).Str("currency", link.Currency).Msg("slash command")
 	answer("")
@@ -733,7 +735,7 @@ func (l *linker) announce(ctx context.Context, j createJob, link *store.Link, cr
 		}
 		return
 	}
-	l.m.slackError("chat.postMessage", err)
+	l.m.SlackError("chat.postMessage", err)
 	code := slackout.ErrorCode(err)
 	if slackout.ChannelUnreachable(code) {
 		log.Info().Str("slack_error", code).Msg("posting the link through response_url")

@@ -90,7 +90,7 @@ func (l *linker) openForm(ctx context.Context, sc slack.SlashCommand) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_, err := l.slack.OpenViewContext(ctx, sc.TriggerID, formView(formOrigin{Channel: sc.ChannelID, ChannelName: sc.ChannelName, ResponseURL: sc.ResponseURL}))
-	l.m.slackError("views.open", err)
+	l.m.SlackError("views.open", err)
 	return err
 }
 

@@ -156,13 +156,13 @@ func (l *linker) createFromInteraction(ctx context.Context, log zerolog.Logger, 
 	}
 	var usage *UsageError
 	if err := l.cfg.MaxAmounts.Check(cmd.Amount); errors.As(err, &usage) {
-		l.m.command("over_limit")
+		l.m.Command("over_limit")
 		l.refused(log, sc, cmd, usage.Problem)
 		l.respond(ctx, log, sc.ResponseURL, reply{Text: usage.Problem})
 		return
 	}
 	if msg := l.cfg.Policy.refuse(ctx, l, sc); msg != "" {
-		l.m.command("not_allowed")
+		l.m.Command("not_allowed")
 		l.refused(log, sc, cmd, msg)
 		l.respond(ctx, log, sc.ResponseURL, reply{Text: msg})
 		return
@@ -178,7 +178,7 @@ func (l *linker) updateCardFrom(ctx context.Context, log zerolog.Logger, rec *st
 	}
 	text, blocks := slackout.Card(rec, l.cfg.CheckoutURL)
 	if _, _, _, err := l.slack.UpdateMessageContext(ctx, channel, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
-		l.m.slackError("chat.update", err)
+		l.m.SlackError("chat.update", err)
 		log.Warn().Str("slack_error", slackout.ErrorCode(err)).Msg("could not update the card")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
@@ -83,7 +84,7 @@ type Notifier struct {
 	now      func() time.Time
 	name     string
 	adopt    *adopter
-	m        *Metrics
+	m        *metrics.Metrics
 	// lastRedisErr is when a Redis call of this notifier last failed (unix ns; 0: never).
 	lastRedisErr atomic.Int64
 }
@@ -213,7 +214,7 @@ func (n *Notifier) promote(ctx context.Context) {
 		if n.m != nil && time.Since(lastBacklog) >= 5*time.Second {
 			lastBacklog = time.Now()
 			if b, err := n.store.Backlog(ctx); err == nil {
-				n.m.setBacklog(b.Pending, b.Scheduled, b.Dead)
+				n.m.SetBacklog(b.Pending, b.Scheduled, b.Dead)
 			}
 		}
 	}
@@ -236,11 +237,11 @@ func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notif
 	var err error
 	switch out.kind {
 	case settled:
-		n.m.notification(map[bool]string{true: "dropped", false: "delivered"}[out.reason != ""])
+		n.m.Notification(map[bool]string{true: "dropped", false: "delivered"}[out.reason != ""])
 		err = n.store.Ack(sctx, note.EntryID)
 	case retry:
 		if out.count && note.Attempt >= n.cfg.MaxAttempts {
-			n.m.notification("dead_lettered")
+			n.m.Notification("dead_lettered")
 			log.Error().Str("reason", out.reason).Msg("notification dead-lettered after its last attempt")
 			err = n.store.DeadLetter(sctx, note, out.reason)
 			break
@@ -249,11 +250,11 @@ func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notif
 		if delay == 0 {
 			delay = n.backoff(note.Attempt)
 		}
-		n.m.notification("retried")
+		n.m.Notification("retried")
 		log.Warn().Str("reason", out.reason).Dur("retry_in", delay).Msg("notification will be retried")
 		err = n.store.Retry(sctx, note, n.now().Add(delay), out.count)
 	case dead:
-		n.m.notification("dead_lettered")
+		n.m.Notification("dead_lettered")
 		log.Error().Str("reason", out.reason).Msg("notification dead-lettered")
 		err = n.store.DeadLetter(sctx, note, out.reason)
 	}
@@ -490,7 +491,7 @@ func (n *Notifier) mayReclaim() bool {
 func (n *Notifier) post(ctx context.Context, channel string, opts ...slack.MsgOption) (string, string, error) {
 	for {
 		ch, ts, err := n.slack.PostMessageContext(ctx, channel, opts...)
-		n.m.slackError("chat.postMessage", err)
+		n.m.SlackError("chat.postMessage", err)
 		var rl *slack.RateLimitedError
 		if !errors.As(err, &rl) || rl.RetryAfter > n.cfg.MaxWait {
 			return ch, ts, err
@@ -531,7 +532,7 @@ func (n *Notifier) updateCard(ctx context.Context, log zerolog.Logger, link *sto
 	for range 3 {
 		_, _, _, err := n.slack.UpdateMessageContext(ctx, link.MessageChannel, link.MessageTS,
 			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-		n.m.slackError("chat.update", err)
+		n.m.SlackError("chat.update", err)
 		var rl *slack.RateLimitedError
 		if errors.As(err, &rl) && rl.RetryAfter <= n.cfg.MaxWait {
 			if !sleep(ctx, max(rl.RetryAfter, 100*time.Millisecond)) {

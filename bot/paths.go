@@ -1,5 +1,7 @@
 package bot
 
+import "github.com/paylink/paylink/bot/edge"
+
 // The HTTP paths the server answers. Slack's app manifest, the Kubernetes probes and
 // Dojo's webhook subscription point at these; they are fixed contracts.
 const (
@@ -10,3 +12,6 @@ const (
 	PathReadyz       = "/readyz"
 	PathMetrics      = "/metrics"
 )
+
+// RequestIDHeader carries each request's id back to the caller.
+const RequestIDHeader = edge.RequestIDHeader

@@ -17,6 +17,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/edge"
+	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/store"
 )
 
@@ -60,7 +62,7 @@ type Deps struct {
 	Now        func() time.Time
 	Notify     NotifyConfig
 	Reconcile  ReconcileConfig
-	Metrics    *Metrics // nil: none
+	Metrics    *metrics.Metrics // nil: none
 }
 
 // Server serves paylink's HTTP routes, and takes Slack requests that arrive over Socket
@@ -93,13 +95,13 @@ func NewServer(d Deps) *Server {
 		admit:  newAdmission(d.Config.MaxInFlight, time.Now),
 		m:      d.Metrics,
 	}
-	d.Metrics.watchAdmission(l.admit)
+	d.Metrics.WatchAdmission(l.admit.state)
 	mux := http.NewServeMux()
 	addRoutes(mux, d, l)
 	return &Server{
-		Handler:      withRequestLog(d.Log, d.Metrics.instrument(mux)),
-		commands:     withRequestLog(d.Log, handleCommand(nil, l)),
-		interactions: withRequestLog(d.Log, handleInteractions(nil, l)),
+		Handler:      edge.WithRequestLog(d.Log, d.Metrics.Instrument(mux)),
+		commands:     edge.WithRequestLog(d.Log, handleCommand(nil, l)),
+		interactions: edge.WithRequestLog(d.Log, handleInteractions(nil, l)),
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
@@ -90,7 +91,7 @@ func (l *linker) subcommand(ctx context.Context, log zerolog.Logger, sc slack.Sl
 		answer(l.cancelLink(ctx, log, rec, sc.UserID))
 		return
 	}
-	if msg := l.mayLookUp(ctx, log, sc.TeamID, sc.UserID, newRequestID()); msg != "" {
+	if msg := l.mayLookUp(ctx, log, sc.TeamID, sc.UserID, edge.NewRequestID()); msg != "" {
 		answer(msg)
 		return
 	}

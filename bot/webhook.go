@@ -10,6 +10,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/paylink/paylink/bot/edge"
+	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
@@ -32,7 +34,7 @@ type webhooks struct {
 	secrets []string
 	store   statusRecorder
 	adopt   *adopter
-	m       *Metrics
+	m       *metrics.Metrics
 }
 
 // ServeHTTP verifies the signature on the raw body before anything else, records the
@@ -41,15 +43,15 @@ type webhooks struct {
 func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := zerolog.Ctx(r.Context())
 	if len(h.secrets) == 0 {
-		h.m.webhook("unconfigured")
+		h.m.Webhook("unconfigured")
 		log.Error().Msg("webhook refused: DOJO_WEBHOOK_SECRET is not set")
 		http.Error(w, "webhooks are not configured", http.StatusServiceUnavailable)
 		return
 	}
-	body, err := readBody(w, r, webhookBodyLimit)
+	body, err := edge.ReadBody(w, r, webhookBodyLimit)
 	switch {
-	case errors.Is(err, errTooLarge):
-		h.m.webhook("too_large")
+	case errors.Is(err, edge.ErrTooLarge):
+		h.m.Webhook("too_large")
 		log.Warn().Msg("webhook body too large")
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return
@@ -58,36 +60,36 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := dojo.VerifySignature(r.Header.Get(dojo.SignatureHeader), body, h.secrets); err != nil {
-		h.m.webhook("unauthorized")
+		h.m.Webhook("unauthorized")
 		log.Warn().Msg("webhook rejected: bad signature")
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			h.m.webhook("malformed")
-			log.Warn().Str("content_type", truncate(ct, 80)).Msg("webhook rejected: not JSON")
+			h.m.Webhook("malformed")
+			log.Warn().Str("content_type", edge.Truncate(ct, 80)).Msg("webhook rejected: not JSON")
 			http.Error(w, "expected application/json", http.StatusBadRequest)
 			return
 		}
 	}
 	ev, err := dojo.DecodeEvent(body)
 	if err != nil {
-		h.m.webhook("malformed")
+		h.m.Webhook("malformed")
 		log.Warn().Err(err).Msg("webhook rejected: malformed event")
 		http.Error(w, "malformed event", http.StatusBadRequest)
 		return
 	}
-	elog := log.With().Str("event_id", truncate(ev.ID, 80)).Str("event", truncate(ev.Event, 80)).
-		Str("intent", truncate(ev.Data.PaymentIntentID, 100)).Str("status", truncate(string(ev.Data.PaymentStatus), 40)).Logger()
+	elog := log.With().Str("event_id", edge.Truncate(ev.ID, 80)).Str("event", edge.Truncate(ev.Event, 80)).
+		Str("intent", edge.Truncate(ev.Data.PaymentIntentID, 100)).Str("status", edge.Truncate(string(ev.Data.PaymentStatus), 40)).Logger()
 	if ev.Event != dojo.EventStatusUpdated {
-		h.m.webhook("ignored")
+		h.m.Webhook("ignored")
 		elog.Debug().Str("outcome", "ignored").Msg("webhook: event not acted on")
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	if !validIntentID(ev.Data.PaymentIntentID) || !ev.Data.PaymentStatus.Valid() {
-		h.m.webhook("ignored")
+		h.m.Webhook("ignored")
 		elog.Warn().Str("outcome", "ignored").Msg("webhook: unusable intent id or status")
 		w.WriteHeader(http.StatusOK)
 		return
@@ -95,13 +97,13 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	origin, ours, err := h.adopt.known(ctx, elog, ev.Data.PaymentIntentID)
 	if err != nil {
-		h.m.webhook("unavailable")
+		h.m.Webhook("unavailable")
 		elog.Error().Err(err).Str("outcome", "unavailable").Msg("webhook: could not look the intent up")
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 		return
 	}
 	if !ours {
-		h.m.webhook("not_ours")
+		h.m.Webhook("not_ours")
 		elog.Debug().Str("outcome", "not_ours").Msg("webhook: intent paylink did not create")
 		w.WriteHeader(http.StatusOK)
 		return
@@ -109,7 +111,7 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	change, err := recordWithImplied(ctx, h.store, store.StatusEvent{IntentID: ev.Data.PaymentIntentID,
 		Status: string(ev.Data.PaymentStatus), EventID: ev.ID, Source: "webhook", Origin: origin})
 	if err != nil {
-		h.m.webhook("unavailable")
+		h.m.Webhook("unavailable")
 		elog.Error().Err(err).Str("outcome", "unavailable").Msg("webhook: could not record")
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 		return
@@ -120,7 +122,7 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if change.Recorded {
 		outcome = "recorded"
 	}
-	h.m.webhook(outcome)
+	h.m.Webhook(outcome)
 	elog.Info().Str("outcome", outcome).Str("current", change.Current).Msg("webhook")
 	w.WriteHeader(http.StatusOK)
 }

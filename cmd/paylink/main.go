@@ -22,6 +22,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/paylink/paylink/bot"
+	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
@@ -100,9 +101,9 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 	defer closeRedis()
 	st := store.New(rdb, store.Options{Prefix: cfg.RedisPrefix, MinReplicas: cfg.RedisMinReplicas, WaitTimeout: cfg.RedisWaitTimeout})
 
-	metrics := bot.NewMetrics()
+	meters := metrics.New()
 	dojoHTTP := newHTTPClient(cfg.DojoTimeout)
-	dojoHTTP.Transport = metrics.DojoTransport(dojoHTTP.Transport)
+	dojoHTTP.Transport = meters.DojoTransport(dojoHTTP.Transport)
 	links := dojo.NewClient(dojo.Config{
 		BaseURL:    cfg.DojoAPIURL,
 		APIKey:     cfg.DojoAPIKey,
@@ -142,7 +143,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 		Now:        time.Now,
 		Notify:     cfg.Notify,
 		Reconcile:  cfg.Reconcile,
-		Metrics:    metrics,
+		Metrics:    meters,
 	}
 	handler := bot.NewServer(deps)
 
