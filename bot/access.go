@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/audit"
 	"github.com/paylink/paylink/store"
 )
 
@@ -161,28 +162,7 @@ func (l *linker) refused(log zerolog.Logger, sc slack.SlashCommand, cmd Command,
 
 // audit writes an audit event to the log and the audit stream.
 func (l *linker) audit(ctx context.Context, log zerolog.Logger, e store.AuditEvent) {
-	writeAudit(ctx, log, l.store, e)
-}
-
-// auditor writes audit events. *store.Store satisfies it.
-type auditor interface {
-	Audit(ctx context.Context, e store.AuditEvent) error
-}
-
-func writeAudit(ctx context.Context, log zerolog.Logger, st auditor, e store.AuditEvent) {
-	logAudit(log, e)
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
-	defer cancel()
-	if err := st.Audit(actx, e); err != nil {
-		log.Warn().Err(err).Msg("could not write the audit event to Redis")
-	}
-}
-
-// logAudit writes an audit event to the log.
-func logAudit(log zerolog.Logger, e store.AuditEvent) {
-	log.Info().Bool("audit", true).Str("event", e.Event).Str("team", e.Team).Str("channel", e.Channel).
-		Str("user", e.User).Int64("amount", e.Amount).Str("currency", e.Currency).Str("reference", e.Reference).
-		Str("intent", e.Intent).Str("detail", e.Detail).Msg("audit")
+	audit.Write(ctx, log, l.store, e)
 }
 
 // humanDuration says a duration the way people do: "1 hour", "10 minutes".

@@ -17,8 +17,10 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/audit"
 	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/metrics"
+	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
@@ -524,7 +526,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	j.nonce = edge.NewRequestID() + edge.NewRequestID()
 	pi, err := l.links.CreatePaymentIntent(ctx, l.createRequest(j))
 	dojoTook := l.now().Sub(start)
-	if err == nil && !validIntentID(pi.ID) {
+	if err == nil && !dojo.ValidIntentID(pi.ID) {
 		err = fmt.Errorf("dojo returned an unusable payment intent id %q", edge.Truncate(pi.ID, 80))
 	}
 	var de *dojo.Error
@@ -591,8 +593,12 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 func (l *linker) findTimedOut(ctx context.Context, log zerolog.Logger, j createJob, start time.Time) *dojo.PaymentIntent {
 	since := start.Add(-time.Minute).UTC()
 	for attempt := range 3 {
-		if attempt > 0 && !sleep(ctx, time.Second) {
-			return nil
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		pi, err := l.findByNonce(cctx, since, j.nonce)
@@ -623,7 +629,7 @@ func (l *linker) findByNonce(ctx context.Context, since time.Time, nonce string)
 			return nil, err
 		}
 		for i := range res.Data {
-			if res.Data[i].Metadata[MetaNonce] == nonce && validIntentID(res.Data[i].ID) {
+			if res.Data[i].Metadata[payments.MetaNonce] == nonce && dojo.ValidIntentID(res.Data[i].ID) {
 				return &res.Data[i], nil
 			}
 		}
@@ -652,36 +658,12 @@ func (l *linker) createRequest(j createJob) dojo.CreateRequest {
 		Description:   j.cmd.Description,
 		PaymentSource: l.cfg.PaymentSource,
 		Metadata: map[string]string{
-			MetaTeam:    j.sc.TeamID,
-			MetaChannel: j.sc.ChannelID,
-			MetaUser:    j.sc.UserID,
-			MetaNonce:   j.nonce,
+			payments.MetaTeam:    j.sc.TeamID,
+			payments.MetaChannel: j.sc.ChannelID,
+			payments.MetaUser:    j.sc.UserID,
+			payments.MetaNonce:   j.nonce,
 		},
 	}
-}
-
-// Metadata keys on every payment intent paylink creates.
-const (
-	MetaTeam    = "slackTeamId"
-	MetaChannel = "slackChannelId"
-	MetaUser    = "slackUserId"
-	// MetaNonce is unique per create call: it finds an intent whose answer was lost.
-	MetaNonce = "paylinkNonce"
-)
-
-// validIntentID accepts the ids Dojo issues (pi_sandbox_… and the like): they go into
-// URLs and Redis keys, so anything else is refused.
-func validIntentID(id string) bool {
-	if id == "" || len(id) > 100 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // dojoFailure tells the agent why Dojo made no link.
@@ -728,7 +710,7 @@ func (l *linker) announce(ctx context.Context, j createJob, link *store.Link, cr
 	)
 	if err == nil {
 		// The message ts and the audit event in one round trip.
-		logAudit(log, created)
+		audit.Log(log, created)
 		audited = true
 		if err := l.store.LinkPosted(ctx, link.IntentID, channel, ts, created); err != nil {
 			log.Error().Err(err).Msg("could not record the link message ts")

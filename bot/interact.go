@@ -83,7 +83,7 @@ func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.Interac
 	log = log.With().Str("action", a.ActionID).Logger()
 	switch a.ActionID {
 	case slackout.ActionRefresh, slackout.ActionCancel, slackout.ActionNewLink:
-		if !validIntentID(a.Value) {
+		if !dojo.ValidIntentID(a.Value) {
 			return false
 		}
 		l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) {

@@ -1,6 +1,9 @@
 package bot
 
-import "github.com/paylink/paylink/bot/edge"
+import (
+	"github.com/paylink/paylink/bot/edge"
+	"github.com/paylink/paylink/bot/payments"
+)
 
 // The HTTP paths the server answers. Slack's app manifest, the Kubernetes probes and
 // Dojo's webhook subscription point at these; they are fixed contracts.
@@ -15,3 +18,11 @@ const (
 
 // RequestIDHeader carries each request's id back to the caller.
 const RequestIDHeader = edge.RequestIDHeader
+
+// The metadata keys on every payment intent paylink creates (see payments.MetaTeam).
+const (
+	MetaTeam    = payments.MetaTeam
+	MetaChannel = payments.MetaChannel
+	MetaUser    = payments.MetaUser
+	MetaNonce   = payments.MetaNonce
+)

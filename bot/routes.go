@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/paylink/paylink/bot/payments"
 	"github.com/rs/zerolog"
 )
 
@@ -12,12 +13,7 @@ import (
 func addRoutes(mux *http.ServeMux, d Deps, l *linker) {
 	mux.Handle("POST "+PathCommands, handleCommand(d.Verifier, l))
 	mux.Handle("POST "+PathInteractions, handleInteractions(d.Verifier, l))
-	mux.Handle("POST "+PathDojoWebhooks, &webhooks{
-		secrets: d.Config.WebhookSecrets,
-		store:   d.Store,
-		adopt:   &adopter{store: d.Store, links: d.Links, testMode: d.Config.TestMode, now: d.Now},
-		m:       d.Metrics,
-	})
+	mux.Handle("POST "+PathDojoWebhooks, payments.NewWebhookHandler(d.payments()))
 	mux.Handle("GET "+PathHealthz, handleHealthz())
 	mux.Handle("GET "+PathMetrics, d.Metrics.Handler())
 	mux.Handle("GET "+PathReadyz, handleReadyz(d.Store))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/metrics"
+	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/store"
 )
 
@@ -60,9 +61,13 @@ type Deps struct {
 	HTTPClient *http.Client // for response_url posts
 	Tasks      *Tasks
 	Now        func() time.Time
-	Notify     NotifyConfig
-	Reconcile  ReconcileConfig
 	Metrics    *metrics.Metrics // nil: none
+}
+
+// payments is what the webhook handler is built from.
+func (d Deps) payments() payments.Deps {
+	return payments.Deps{Log: d.Log, Store: d.Store, Dojo: d.Links, Slack: d.Slack, CheckoutURL: d.Config.CheckoutURL,
+		TestMode: d.Config.TestMode, Now: d.Now, Metrics: d.Metrics, WebhookSecrets: d.Config.WebhookSecrets}
 }
 
 // Server serves paylink's HTTP routes, and takes Slack requests that arrive over Socket

@@ -12,6 +12,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/paylink/paylink/bot/edge"
+	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
@@ -40,7 +41,7 @@ func (l *linker) list(ctx context.Context, log zerolog.Logger, sc slack.SlashCom
 // findLink finds the link a status or cancel command names: an intent id of this
 // workspace, or the newest link with the reference (an open one first, for cancel).
 func (l *linker) findLink(ctx context.Context, team, target string, preferOpen bool) (*store.Link, error) {
-	if strings.HasPrefix(target, "pi_") && validIntentID(target) {
+	if strings.HasPrefix(target, "pi_") && dojo.ValidIntentID(target) {
 		rec, err := l.store.Link(ctx, target)
 		if err == nil && rec.TeamID != team {
 			return nil, store.ErrNotFound
@@ -107,11 +108,11 @@ func (l *linker) refresh(ctx context.Context, log zerolog.Logger, rec *store.Lin
 		return "Dojo did not answer, so this is the last status Paylink knows:\n" + slackout.ListLine(rec, l.cfg.CheckoutURL)
 	}
 	status := string(pi.Status)
-	if pi.Status == dojo.StatusCreated && expired(rec, pi, l.now()) {
+	if pi.Status == dojo.StatusCreated && payments.Expired(rec, pi, l.now()) {
 		status = store.StatusExpired
 	}
 	if status != string(dojo.StatusCreated) && pi.Status.Valid() || status == store.StatusExpired {
-		if _, err := recordWithImplied(ctx, l.store, store.StatusEvent{IntentID: rec.IntentID, Status: status,
+		if _, err := payments.Record(ctx, l.store, store.StatusEvent{IntentID: rec.IntentID, Status: status,
 			EventID: "refresh", Source: "refresh", Origin: origin(rec)}); err != nil {
 			log.Warn().Err(err).Msg("status: record")
 		}
@@ -125,15 +126,6 @@ func (l *linker) refresh(ctx context.Context, log zerolog.Logger, rec *store.Lin
 // origin is where rec was asked for.
 func origin(rec *store.Link) store.Origin {
 	return store.Origin{Team: rec.TeamID, Reference: rec.Reference}
-}
-
-// expired reports whether an unpaid intent is past its expiry.
-func expired(rec *store.Link, pi *dojo.PaymentIntent, now time.Time) bool {
-	at := rec.ExpiresAt
-	if pi != nil && pi.ExpireAt != nil && !pi.ExpireAt.IsZero() {
-		at = *pi.ExpireAt
-	}
-	return !at.IsZero() && at.Unix() > 0 && now.After(at)
 }
 
 // mayCancel reports whether user may cancel rec: the agent who asked for it, or an admin.

@@ -104,3 +104,18 @@ type Refund struct {
 	Notes           string `json:"notes,omitempty"`
 	Message         string `json:"message,omitempty"`
 }
+
+// ValidIntentID accepts the ids Dojo issues (pi_sandbox_… and the like): they go into
+// URLs and Redis keys, so anything else is refused.
+func ValidIntentID(id string) bool {
+	if id == "" || len(id) > 100 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/paylink/paylink/bot"
+	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/store"
 )
 
@@ -48,8 +49,8 @@ type config struct {
 	MaxInFlight  int
 	RetypeWindow time.Duration
 
-	Notify    bot.NotifyConfig
-	Reconcile bot.ReconcileConfig
+	Notify    payments.NotifyConfig
+	Reconcile payments.ReconcileConfig
 
 	Policy bot.Policy
 
@@ -139,8 +140,8 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 	if c.RedisWaitTimeout > 2*time.Second {
 		problems = append(problems, "PAYLINK_REDIS_WAIT_TIMEOUT must be at most 2s: a webhook or a command waits for it")
 	}
-	d := bot.DefaultNotifyConfig
-	c.Notify = bot.NotifyConfig{
+	d := payments.DefaultNotifyConfig
+	c.Notify = payments.NotifyConfig{
 		Workers:     positive("PAYLINK_NOTIFY_WORKERS", d.Workers),
 		ClaimIdle:   duration("PAYLINK_NOTIFY_CLAIM_IDLE", d.ClaimIdle),
 		RetryBase:   duration("PAYLINK_NOTIFY_RETRY_BASE", d.RetryBase),
@@ -148,7 +149,7 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		MaxAttempts: positive("PAYLINK_NOTIFY_MAX_ATTEMPTS", d.MaxAttempts),
 		MaxWait:     d.MaxWait,
 	}
-	c.Reconcile = bot.ReconcileConfig{
+	c.Reconcile = payments.ReconcileConfig{
 		Interval: duration("PAYLINK_RECONCILE_INTERVAL", 5*time.Minute),
 		Rate:     float64(positive("PAYLINK_RECONCILE_RATE", 5)),
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/paylink/paylink/bot"
 	"github.com/paylink/paylink/bot/metrics"
+	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
@@ -141,18 +142,28 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 		HTTPClient: slackHTTP,
 		Tasks:      tasks,
 		Now:        time.Now,
-		Notify:     cfg.Notify,
-		Reconcile:  cfg.Reconcile,
 		Metrics:    meters,
 	}
 	handler := bot.NewServer(deps)
+	pay := payments.Deps{
+		Log:         log,
+		Store:       st,
+		Dojo:        links,
+		Slack:       api,
+		CheckoutURL: cfg.DojoCheckoutURL,
+		TestMode:    dojo.IsSandboxKey(cfg.DojoAPIKey),
+		Now:         time.Now,
+		Metrics:     meters,
+		Notify:      cfg.Notify,
+		Reconcile:   cfg.Reconcile,
+	}
 
 	// The notifier and reconciler run until shutdown, beside the HTTP server.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var workers sync.WaitGroup
-	workers.Go(func() { bot.NewNotifier(deps).Run(workCtx) })
-	workers.Go(func() { bot.NewReconciler(deps).Run(workCtx) })
+	workers.Go(func() { payments.NewNotifier(pay).Run(workCtx) })
+	workers.Go(func() { payments.NewReconciler(pay).Run(workCtx) })
 	if cfg.SlackAppToken != "" {
 		// Commands and interactions arrive over Socket Mode; HTTP still serves webhooks,
 		// health and metrics.

@@ -1,4 +1,4 @@
-package bot
+package payments
 
 import (
 	"context"
@@ -46,7 +46,7 @@ type reconcileStore interface {
 type Reconciler struct {
 	cfg   ReconcileConfig
 	store reconcileStore
-	links intentGetter
+	links Intents
 	log   zerolog.Logger
 	now   func() time.Time
 }
@@ -66,11 +66,8 @@ func NewReconciler(d Deps) *Reconciler {
 	if cfg.LockTTL <= 0 {
 		cfg.LockTTL = 30 * time.Second
 	}
-	now := d.Now
-	if now == nil {
-		now = time.Now
-	}
-	return &Reconciler{cfg: cfg, store: d.Store, links: d.Links, log: d.Log.With().Str("component", "reconciler").Logger(), now: now}
+	now := d.now()
+	return &Reconciler{cfg: cfg, store: d.Store, links: d.Dojo, log: d.Log.With().Str("component", "reconciler").Logger(), now: now}
 }
 
 // Run reconciles every interval until ctx ends.
@@ -196,7 +193,7 @@ func (r *Reconciler) check(ctx context.Context, id string) bool {
 		r.log.Warn().Err(err).Str("intent", id).Msg("reconciliation: could not read the link")
 		return false
 	}
-	ch, err := recordWithImplied(ctx, r.store, store.StatusEvent{IntentID: id, Status: status,
+	ch, err := Record(ctx, r.store, store.StatusEvent{IntentID: id, Status: status,
 		EventID: "reconcile", Source: "reconcile", Origin: origin})
 	if err != nil {
 		r.log.Warn().Err(err).Str("intent", id).Msg("reconciliation: could not record")

@@ -1,4 +1,4 @@
-package bot
+package payments
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/audit"
 	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
@@ -78,7 +79,7 @@ type Notifier struct {
 	cfg      NotifyConfig
 	checkout string
 	store    noticeStore
-	links    intentGetter
+	links    Intents
 	slack    *slack.Client
 	log      zerolog.Logger
 	now      func() time.Time
@@ -111,23 +112,20 @@ func NewNotifier(d Deps) *Notifier {
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = def.MaxWait
 	}
-	now := d.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := d.now()
 	host, _ := os.Hostname()
 	b := make([]byte, 4)
 	rand.Read(b)
 	return &Notifier{
 		cfg:      cfg,
-		checkout: d.Config.CheckoutURL,
+		checkout: d.CheckoutURL,
 		store:    d.Store,
-		links:    d.Links,
+		links:    d.Dojo,
 		slack:    d.Slack,
 		log:      d.Log.With().Str("component", "notifier").Logger(),
 		now:      now,
 		name:     fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b)),
-		adopt:    &adopter{store: d.Store, links: d.Links, testMode: d.Config.TestMode, now: now},
+		adopt:    &adopter{store: d.Store, links: d.Dojo, testMode: d.TestMode, now: now},
 		m:        d.Metrics,
 	}
 }
@@ -348,7 +346,7 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 	case err != nil:
 		return retryLater("confirming with Dojo: " + err.Error())
 	case note.Status == store.StatusExpired:
-		if !(pi.Status == dojo.StatusCreated || pi.Status == dojo.StatusCanceled) || !expired(link, pi, n.now()) {
+		if !(pi.Status == dojo.StatusCreated || pi.Status == dojo.StatusCanceled) || !Expired(link, pi, n.now()) {
 			log.Warn().Str("dojo_status", string(pi.Status)).Msg("link not expired after all: notice not posted")
 			return dropped("not expired")
 		}
@@ -422,7 +420,7 @@ func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *sto
 	}
 	// A cancel from Slack is audited with who canceled; one made at Dojo is audited here.
 	if !(status == string(dojo.StatusCanceled) && source == "slack") {
-		writeAudit(ctx, n.log, n.store, store.AuditEvent{Event: event, Team: link.TeamID, Channel: link.ChannelID, User: link.UserID,
+		audit.Write(ctx, n.log, n.store, store.AuditEvent{Event: event, Team: link.TeamID, Channel: link.ChannelID, User: link.UserID,
 			Amount: link.Amount, Currency: link.Currency, Reference: link.Reference, Intent: link.IntentID, Detail: "reported by " + source})
 	}
 	return outcome{}, true

@@ -1,4 +1,4 @@
-package bot
+package payments
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
 
 	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/metrics"
@@ -23,16 +24,51 @@ const webhookBodyLimit = 1 << 20
 // intents after 30 days. An older event is a replay and is ignored.
 const maxIntentAge = 31 * 24 * time.Hour
 
-// statusRecorder records a status change once and queues its notice. *store.Store
+// StatusRecorder records a status change once and queues its notice. *store.Store
 // satisfies it.
-type statusRecorder interface {
+type StatusRecorder interface {
 	RecordStatus(ctx context.Context, e store.StatusEvent) (store.StatusChange, error)
+}
+
+// Deps are the parts the payments side is built from.
+type Deps struct {
+	Log         zerolog.Logger
+	Store       *store.Store
+	Dojo        Intents
+	Slack       *slack.Client
+	CheckoutURL string // the link is CheckoutURL + intent id
+	TestMode    bool   // a sandbox Dojo key: every message says TEST MODE
+	Now         func() time.Time
+	Metrics     *metrics.Metrics // nil: none
+	// WebhookSecrets verify Dojo's webhooks; several may be active while one is rotated.
+	// None: the handler answers 503 and reconciliation alone reports payments.
+	WebhookSecrets []string
+	Notify         NotifyConfig
+	Reconcile      ReconcileConfig
+}
+
+// now is d.Now, or the wall clock when none is given.
+func (d Deps) now() func() time.Time {
+	if d.Now == nil {
+		return time.Now
+	}
+	return d.Now
+}
+
+// NewWebhookHandler returns the handler of POST /dojo/webhooks.
+func NewWebhookHandler(d Deps) http.Handler {
+	return &webhooks{
+		secrets: d.WebhookSecrets,
+		store:   d.Store,
+		adopt:   &adopter{store: d.Store, links: d.Dojo, testMode: d.TestMode, now: d.now()},
+		m:       d.Metrics,
+	}
 }
 
 // webhooks serves POST /dojo/webhooks.
 type webhooks struct {
 	secrets []string
-	store   statusRecorder
+	store   StatusRecorder
 	adopt   *adopter
 	m       *metrics.Metrics
 }
@@ -88,7 +124,7 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if !validIntentID(ev.Data.PaymentIntentID) || !ev.Data.PaymentStatus.Valid() {
+	if !dojo.ValidIntentID(ev.Data.PaymentIntentID) || !ev.Data.PaymentStatus.Valid() {
 		h.m.Webhook("ignored")
 		elog.Warn().Str("outcome", "ignored").Msg("webhook: unusable intent id or status")
 		w.WriteHeader(http.StatusOK)
@@ -108,7 +144,7 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	change, err := recordWithImplied(ctx, h.store, store.StatusEvent{IntentID: ev.Data.PaymentIntentID,
+	change, err := Record(ctx, h.store, store.StatusEvent{IntentID: ev.Data.PaymentIntentID,
 		Status: string(ev.Data.PaymentStatus), EventID: ev.ID, Source: "webhook", Origin: origin})
 	if err != nil {
 		h.m.Webhook("unavailable")
@@ -127,10 +163,10 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// recordWithImplied records status, and first the Captured that a Refunded or Reversed
+// Record records status, and first the Captured that a Refunded or Reversed
 // implies (a payment must have been taken to be refunded), so a missed "Paid" is still
 // reported. It returns the change for status itself.
-func recordWithImplied(ctx context.Context, st statusRecorder, e store.StatusEvent) (store.StatusChange, error) {
+func Record(ctx context.Context, st StatusRecorder, e store.StatusEvent) (store.StatusChange, error) {
 	if e.Status == string(dojo.StatusRefunded) || e.Status == string(dojo.StatusReversed) {
 		captured := e
 		captured.Status, captured.EventID = string(dojo.StatusCaptured), e.EventID+":implied"
@@ -148,8 +184,8 @@ type adoptStore interface {
 	SaveLink(ctx context.Context, l store.Link, c *store.Claim, window time.Duration) error
 }
 
-// intentGetter reads a payment intent at Dojo. *dojo.Client satisfies it.
-type intentGetter interface {
+// Intents reads payment intents at Dojo. *dojo.Client satisfies it.
+type Intents interface {
 	PaymentIntent(ctx context.Context, id string) (*dojo.PaymentIntent, error)
 }
 
@@ -158,7 +194,7 @@ type intentGetter interface {
 // for a record Redis lost).
 type adopter struct {
 	store    adoptStore
-	links    intentGetter
+	links    Intents
 	testMode bool
 	now      func() time.Time
 }
@@ -210,4 +246,22 @@ func (a *adopter) known(ctx context.Context, log zerolog.Logger, intentID string
 	}
 	log.Info().Str("channel", channel).Msg("link record rebuilt from the intent's metadata")
 	return store.Origin{Team: team, Reference: link.Reference}, true, nil
+}
+
+// Metadata keys on every payment intent paylink creates.
+const (
+	MetaTeam    = "slackTeamId"
+	MetaChannel = "slackChannelId"
+	MetaUser    = "slackUserId"
+	// MetaNonce is unique per create call: it finds an intent whose answer was lost.
+	MetaNonce = "paylinkNonce"
+)
+
+// Expired reports whether an unpaid intent is past its expiry.
+func Expired(rec *store.Link, pi *dojo.PaymentIntent, now time.Time) bool {
+	at := rec.ExpiresAt
+	if pi != nil && pi.ExpireAt != nil && !pi.ExpireAt.IsZero() {
+		at = *pi.ExpireAt
+	}
+	return !at.IsZero() && at.Unix() > 0 && now.After(at)
 }
