@@ -97,7 +97,7 @@ func NewServer(d Deps) *Server {
 		tasks:  d.Tasks,
 		now:    d.Now,
 		groups: &groupCache{now: d.Now},
-		admit:  newAdmission(d.Config.MaxInFlight, time.Now),
+		admit:  newAdmission(d.Config.MaxInFlight, d.Now),
 		m:      d.Metrics,
 	}
 	d.Metrics.WatchAdmission(l.admit.state)

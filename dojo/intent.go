@@ -19,11 +19,13 @@ const (
 )
 
 // Statuses lists every status, in lifecycle order.
-var Statuses = []Status{StatusCreated, StatusAuthorized, StatusCaptured, StatusReversed, StatusRefunded, StatusCanceled}
+func Statuses() []Status {
+	return []Status{StatusCreated, StatusAuthorized, StatusCaptured, StatusReversed, StatusRefunded, StatusCanceled}
+}
 
 // Valid reports whether s is a status Dojo documents.
 func (s Status) Valid() bool {
-	for _, v := range Statuses {
+	for _, v := range Statuses() {
 		if s == v {
 			return true
 		}

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,15 +31,17 @@ type NotifyConfig struct {
 	MaxWait     time.Duration // the longest Retry-After waited out in place
 }
 
-// Defaults for NotifyConfig: 12 attempts from 5 s doubling to 15 min span about 66
-// minutes before a notice is dead-lettered.
-var DefaultNotifyConfig = NotifyConfig{
-	Workers:     4,
-	ClaimIdle:   10 * time.Second,
-	RetryBase:   5 * time.Second,
-	RetryMax:    15 * time.Minute,
-	MaxAttempts: 12,
-	MaxWait:     60 * time.Second,
+// DefaultNotifyConfig is the notifier's default tuning: 12 attempts from 5 s doubling
+// to 15 min span about 66 minutes before a notice is dead-lettered.
+func DefaultNotifyConfig() NotifyConfig {
+	return NotifyConfig{
+		Workers:     4,
+		ClaimIdle:   10 * time.Second,
+		RetryBase:   5 * time.Second,
+		RetryMax:    15 * time.Minute,
+		MaxAttempts: 12,
+		MaxWait:     60 * time.Second,
+	}
 }
 
 // Consumers of stopped processes that hold nothing are removed from the group after
@@ -93,7 +94,7 @@ type Notifier struct {
 // NewNotifier returns a notifier built from d.
 func NewNotifier(d Deps) *Notifier {
 	cfg := d.Notify
-	def := DefaultNotifyConfig
+	def := DefaultNotifyConfig()
 	if cfg.Workers <= 0 {
 		cfg.Workers = def.Workers
 	}
@@ -113,7 +114,10 @@ func NewNotifier(d Deps) *Notifier {
 		cfg.MaxWait = def.MaxWait
 	}
 	now := d.now()
-	host, _ := os.Hostname()
+	consumer := d.Consumer
+	if consumer == "" {
+		consumer = "paylink"
+	}
 	b := make([]byte, 4)
 	rand.Read(b)
 	return &Notifier{
@@ -124,7 +128,7 @@ func NewNotifier(d Deps) *Notifier {
 		slack:    d.Slack,
 		log:      d.Log.With().Str("component", "notifier").Logger(),
 		now:      now,
-		name:     fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b)),
+		name:     consumer + "-" + hex.EncodeToString(b),
 		adopt:    &adopter{store: d.Store, links: d.Dojo, testMode: d.TestMode, now: now},
 		m:        d.Metrics,
 	}
@@ -176,8 +180,8 @@ func (n *Notifier) reclaim(ctx context.Context, consumer string) {
 	every := max(n.cfg.ClaimIdle/4, 100*time.Millisecond)
 	var lastPrune time.Time
 	for sleep(ctx, every) {
-		if time.Since(lastPrune) >= consumerPruneEvery {
-			lastPrune = time.Now()
+		if n.now().Sub(lastPrune) >= consumerPruneEvery {
+			lastPrune = n.now()
 			if k, err := n.store.PruneConsumers(ctx, consumerPruneIdle); err == nil && k > 0 {
 				n.log.Info().Int("removed", k).Msg("removed the consumers of stopped processes")
 			}
@@ -209,8 +213,8 @@ func (n *Notifier) promote(ctx context.Context) {
 			n.redisFailed()
 			n.log.Warn().Err(err).Msg("could not promote notification retries")
 		}
-		if n.m != nil && time.Since(lastBacklog) >= 5*time.Second {
-			lastBacklog = time.Now()
+		if n.m != nil && n.now().Sub(lastBacklog) >= 5*time.Second {
+			lastBacklog = n.now()
 			if b, err := n.store.Backlog(ctx); err == nil {
 				n.m.SetBacklog(b.Pending, b.Scheduled, b.Dead)
 			}

@@ -45,6 +45,10 @@ type Deps struct {
 	WebhookSecrets []string
 	Notify         NotifyConfig
 	Reconcile      ReconcileConfig
+	// Consumer begins the names of this process's consumers in the notification
+	// group (its host and pid, say); a random suffix makes each start's names new.
+	// Empty: "paylink".
+	Consumer string
 }
 
 // now is d.Now, or the wall clock when none is given.

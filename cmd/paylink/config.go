@@ -140,7 +140,7 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 	if c.RedisWaitTimeout > 2*time.Second {
 		problems = append(problems, "PAYLINK_REDIS_WAIT_TIMEOUT must be at most 2s: a webhook or a command waits for it")
 	}
-	d := payments.DefaultNotifyConfig
+	d := payments.DefaultNotifyConfig()
 	c.Notify = payments.NotifyConfig{
 		Workers:     positive("PAYLINK_NOTIFY_WORKERS", d.Workers),
 		ClaimIdle:   duration("PAYLINK_NOTIFY_CLAIM_IDLE", d.ClaimIdle),

@@ -9,7 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	_ "net/http/pprof" // served only on PAYLINK_DEBUG_ADDR
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -156,6 +156,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 		Metrics:     meters,
 		Notify:      cfg.Notify,
 		Reconcile:   cfg.Reconcile,
+		Consumer:    consumerName(),
 	}
 
 	// The notifier and reconciler run until shutdown, beside the HTTP server.
@@ -182,7 +183,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 
 	if cfg.DebugAddr != "" {
 		// Go's profiler, on its own listener (keep it off the public one).
-		dbg := &http.Server{Addr: cfg.DebugAddr, Handler: http.DefaultServeMux, ReadHeaderTimeout: 5 * time.Second}
+		dbg := &http.Server{Addr: cfg.DebugAddr, Handler: debugMux(), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := dbg.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error().Err(err).Msg("debug listener")
@@ -228,6 +229,24 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 	workers.Wait()
 	log.Info().Msg("paylink stopped")
 	return nil
+}
+
+// consumerName names this process in the notification consumer group: its host and pid.
+func consumerName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
+// debugMux serves Go's profiler under /debug/pprof/, as net/http/pprof would on
+// http.DefaultServeMux.
+func debugMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // redisStartTimeout bounds the start-up check of each Redis server and of the first

@@ -289,7 +289,7 @@ func webhookSend(ctx context.Context, args []string, lookup func(string) (string
 // parseStatus reads a status in any letter case.
 func parseStatus(s string) (dojo.Status, bool) {
 	s = strings.TrimSpace(s)
-	for _, st := range dojo.Statuses {
+	for _, st := range dojo.Statuses() {
 		if strings.EqualFold(s, string(st)) {
 			return st, st.Valid()
 		}
@@ -298,8 +298,8 @@ func parseStatus(s string) (dojo.Status, bool) {
 }
 
 func statusList() string {
-	names := make([]string, len(dojo.Statuses))
-	for i, st := range dojo.Statuses {
+	names := make([]string, len(dojo.Statuses()))
+	for i, st := range dojo.Statuses() {
 		names[i] = string(st)
 	}
 	return strings.Join(names, ", ")
