@@ -39,6 +39,9 @@ func RunSocketMode(ctx context.Context, log zerolog.Logger, api *slack.Client, s
 	stopLoop()
 	loop.Wait()
 	handlers.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
 	return err
 }
 

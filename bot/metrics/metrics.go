@@ -12,6 +12,7 @@ import (
 	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -83,7 +84,7 @@ func New() *Metrics {
 	build.WithLabelValues(version, goVersion).Set(1)
 	reg.MustRegister(m.commands, m.dojoRequests, m.dojoDuration, m.webhooks, m.notifications, m.backlog,
 		m.slackErrors, m.httpRequests, m.httpDuration, build,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
