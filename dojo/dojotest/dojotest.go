@@ -239,13 +239,7 @@ func (s *Server) AddIntent(pi dojo.PaymentIntent) {
 
 // Event returns a webhook body for the intent's status change, as Dojo sends it.
 func Event(intentID string, status dojo.Status) []byte {
-	b, _ := json.Marshal(dojo.Event{
-		ID:        "evt_" + randomID(),
-		Event:     dojo.EventStatusUpdated,
-		AccountID: "acc_test",
-		CreatedAt: time.Now().UTC(),
-		Data:      dojo.EventData{PaymentIntentID: intentID, PaymentStatus: status, CaptureMode: "Auto"},
-	})
+	b, _ := json.Marshal(dojo.NewStatusEvent(intentID, status, time.Now()))
 	return b
 }
 
