@@ -134,9 +134,9 @@ func (c *groupCache) member(ctx context.Context, api *slack.Client, groups []str
 	return false, firstErr
 }
 
-// replayed reports whether a request's signature was seen before. Redis being down
+// Replayed reports whether a request's signature was seen before. Redis being down
 // lets the request through (logged): everything it could do is idempotent.
-func (l *linker) replayed(ctx context.Context, log zerolog.Logger, sig string) bool {
+func (l *linker) Replayed(ctx context.Context, log zerolog.Logger, sig string) bool {
 	if sig == "" {
 		return false
 	}

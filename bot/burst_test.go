@@ -19,6 +19,7 @@ import (
 
 	"github.com/paylink/paylink/bot"
 	"github.com/paylink/paylink/bot/fakeslack"
+	"github.com/paylink/paylink/bot/slackin"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/dojo/dojotest"
 	"github.com/paylink/paylink/store"
@@ -46,7 +47,7 @@ func BenchmarkCommandBurst(b *testing.B) {
 		Config: bot.Config{CheckoutURL: "https://pay.dojo.tech/checkout/", PaymentSource: "payment-links",
 			MaxAmounts: limits, AckBudget: bot.DefaultAckBudget, WorkTimeout: bot.DefaultWorkTimeout,
 			RetypeWindow: bot.DefaultRetypeWindow, WebhookSecrets: []string{"ws_burst"}},
-		Verifier:   bot.NewSlackVerifier("secret", time.Now),
+		Verifier:   slackin.NewVerifier("secret", time.Now),
 		Links:      dojo.NewClient(dojo.Config{BaseURL: d.URL, APIKey: "sk_sandbox_burst"}),
 		Store:      store.New(rdb, store.Options{}),
 		Slack:      slack.New("xoxb-test", slack.OptionAPIURL(fs.APIURL())),

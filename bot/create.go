@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/bot/payments"
+	"github.com/paylink/paylink/bot/slackin"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
@@ -50,9 +49,6 @@ type CommandStore interface {
 	RecordStatus(ctx context.Context, e store.StatusEvent) (store.StatusChange, error)
 }
 
-// commandBodyLimit caps a slash command's body; Slack's are well under 4 KiB.
-const commandBodyLimit = 64 << 10
-
 // linker turns a parsed command into a payment link: it creates the Dojo intent,
 // records it, and posts it in the channel.
 type linker struct {
@@ -79,200 +75,89 @@ const inflightWait = 2 * time.Second
 // 3 seconds for the answer to travel.
 const ackDeadline = 2500 * time.Millisecond
 
-// handleCommand serves POST /slack/commands. It verifies the signature on the raw body
-// before anything else, answers every valid request with 200 within cfg.AckBudget plus
-// a little, and leaves nothing behind for a rejected command.
-func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		log := zerolog.Ctx(r.Context())
-		body, ok := readSlackRequest(w, r, verifier, commandBodyLimit, "slash command")
-		if !ok {
-			return
-		}
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			http.Error(w, "the body is not a form", http.StatusBadRequest)
-			return
-		}
-		if form.Get("ssl_check") == "1" {
-			w.WriteHeader(http.StatusOK)
-			return
-		}
-		sc := slashCommand(form)
-		clog := log.With().Str("team", sc.TeamID).Str("channel", sc.ChannelID).Str("user", sc.UserID).Logger()
+// Command answers a slash command within cfg.AckBudget plus a little, and leaves
+// nothing behind for a rejected command.
+func (l *linker) Command(ctx context.Context, log zerolog.Logger, in slackin.Request, sc slack.SlashCommand) slackin.Reply {
+	clog := log.With().Str("team", sc.TeamID).Str("channel", sc.ChannelID).Str("user", sc.UserID).Logger()
 
-		cmd, err := ParseCommand(sc.Text)
-		// A create command's signature is checked with its claim, in the same round trip.
-		if (err != nil || cmd.Kind != CommandCreate) && l.replayed(r.Context(), clog, replayKey(r.Header)) {
-			l.m.Command("replayed")
-			http.Error(w, "request already seen", http.StatusUnauthorized)
-			return
+	cmd, err := ParseCommand(sc.Text)
+	// A create command's signature is checked with its claim, in the same round trip.
+	if (err != nil || cmd.Kind != CommandCreate) && l.Replayed(ctx, clog, in.Signature) {
+		l.m.Command("replayed")
+		return slackin.Reply{Unauthorized: true}
+	}
+	if err != nil {
+		var usage *UsageError
+		if errors.As(err, &usage) {
+			l.m.Command("rejected")
+			l.refused(clog, sc, cmd, usage.Problem)
+			return slackin.Reply{Text: usage.Message()}
 		}
-		if err != nil {
-			var usage *UsageError
-			if errors.As(err, &usage) {
-				l.m.Command("rejected")
-				l.refused(clog, sc, cmd, usage.Problem)
-				writeEphemeral(w, usage.Message())
-				return
-			}
-			clog.Error().Err(err).Msg("slash command: parse")
-			writeEphemeral(w, "Sorry, that command could not be read.\n"+Usage)
-			return
+		clog.Error().Err(err).Msg("slash command: parse")
+		return slackin.Reply{Text: "Sorry, that command could not be read.\n" + Usage}
+	}
+	reqID := in.ID
+	switch cmd.Kind {
+	case CommandHelp:
+		l.m.Command("help")
+		return slackin.Reply{Text: helpText}
+	case CommandForm:
+		l.m.Command("form")
+		if err := l.openForm(ctx, sc); err != nil {
+			clog.Warn().Err(err).Msg("could not open the form; answering with help")
+			return slackin.Reply{Text: helpText}
 		}
-		reqID := w.Header().Get(RequestIDHeader)
-		switch cmd.Kind {
-		case CommandHelp:
-			l.m.Command("help")
-			writeEphemeral(w, helpText)
-			return
-		case CommandForm:
-			l.m.Command("form")
-			if err := l.openForm(r.Context(), sc); err != nil {
-				clog.Warn().Err(err).Msg("could not open the form; answering with help")
-				writeEphemeral(w, helpText)
-				return
-			}
-			w.WriteHeader(http.StatusOK)
-			return
-		case CommandList, CommandStatus, CommandCancel:
-			// Reading links is bound by the same allow-lists as making them.
-			if msg := l.cfg.Policy.refuse(r.Context(), l, sc); msg != "" {
-				l.m.Command("not_allowed")
-				l.refused(clog, sc, cmd, msg)
-				writeEphemeral(w, msg)
-				return
-			}
-		}
-		switch cmd.Kind {
-		case CommandList:
-			l.m.Command("list")
-			writeReply(w, l.list(r.Context(), clog, sc))
-			return
-		case CommandStatus, CommandCancel:
-			l.m.Command(map[CommandKind]string{CommandStatus: "status", CommandCancel: "cancel"}[cmd.Kind])
-			rep, _ := l.run(clog, sc.ResponseURL, func(ctx context.Context, h *handoff) {
-				l.subcommand(ctx, clog, sc, cmd, h)
-			}, "Asking Dojo… the answer will follow here in a moment.")
-			writeReply(w, rep)
-			return
-		case CommandCreate:
-		default:
-			writeEphemeral(w, helpText)
-			return
-		}
-		if err := l.cfg.MaxAmounts.Check(cmd.Amount); err != nil {
-			var usage *UsageError
-			if errors.As(err, &usage) {
-				if l.replayed(r.Context(), clog, replayKey(r.Header)) {
-					l.m.Command("replayed")
-					http.Error(w, "request already seen", http.StatusUnauthorized)
-					return
-				}
-				l.m.Command("over_limit")
-				l.refused(clog, sc, cmd, usage.Problem)
-				writeEphemeral(w, usage.Message())
-				return
-			}
-		}
-		if msg := l.cfg.Policy.refuse(r.Context(), l, sc); msg != "" {
-			// A refused request is recorded as seen too: replayed, it is refused again
-			// as a replay, not audited again.
-			if l.replayed(r.Context(), clog, replayKey(r.Header)) {
-				l.m.Command("replayed")
-				http.Error(w, "request already seen", http.StatusUnauthorized)
-				return
-			}
+		return slackin.Reply{}
+	case CommandList, CommandStatus, CommandCancel:
+		// Reading links is bound by the same allow-lists as making them.
+		if msg := l.cfg.Policy.refuse(ctx, l, sc); msg != "" {
 			l.m.Command("not_allowed")
 			l.refused(clog, sc, cmd, msg)
-			writeEphemeral(w, msg)
-			return
+			return slackin.Reply{Text: msg}
 		}
-		rep, ok := l.start(clog, reqID, replayKey(r.Header), sc, cmd)
-		if !ok {
-			clog.Info().Str("outcome", "slow").Msg("slash command acknowledged before Dojo answered")
+	}
+	switch cmd.Kind {
+	case CommandList:
+		l.m.Command("list")
+		return l.list(ctx, clog, sc)
+	case CommandStatus, CommandCancel:
+		l.m.Command(map[CommandKind]string{CommandStatus: "status", CommandCancel: "cancel"}[cmd.Kind])
+		rep, _ := l.run(clog, sc.ResponseURL, func(ctx context.Context, h *handoff) {
+			l.subcommand(ctx, clog, sc, cmd, h)
+		}, "Asking Dojo… the answer will follow here in a moment.")
+		return rep
+	case CommandCreate:
+	default:
+		return slackin.Reply{Text: helpText}
+	}
+	if err := l.cfg.MaxAmounts.Check(cmd.Amount); err != nil {
+		var usage *UsageError
+		if errors.As(err, &usage) {
+			if l.Replayed(ctx, clog, in.Signature) {
+				l.m.Command("replayed")
+				return slackin.Reply{Unauthorized: true}
+			}
+			l.m.Command("over_limit")
+			l.refused(clog, sc, cmd, usage.Problem)
+			return slackin.Reply{Text: usage.Message()}
 		}
-		writeReply(w, rep)
-	})
-}
-
-// readSlackRequest reads a Slack request's body, at most limit bytes, and checks its
-// signature before anything else, then that it is a form. On any failure it has
-// answered (413, 400 or 401) and returns false.
-func readSlackRequest(w http.ResponseWriter, r *http.Request, verifier *SlackVerifier, limit int64, what string) ([]byte, bool) {
-	log := zerolog.Ctx(r.Context())
-	body, err := edge.ReadBody(w, r, limit)
-	switch {
-	case errors.Is(err, edge.ErrTooLarge):
-		log.Warn().Msg(what + " body too large")
-		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-		return nil, false
-	case err != nil:
-		http.Error(w, "could not read the request body", http.StatusBadRequest)
-		return nil, false
 	}
-	if err := verifier.verify(r.Header, body); err != nil {
-		log.Warn().Err(err).Msg(what + " rejected: bad signature")
-		http.Error(w, "invalid request signature", http.StatusUnauthorized)
-		return nil, false
+	if msg := l.cfg.Policy.refuse(ctx, l, sc); msg != "" {
+		// A refused request is recorded as seen too: replayed, it is refused again
+		// as a replay, not audited again.
+		if l.Replayed(ctx, clog, in.Signature) {
+			l.m.Command("replayed")
+			return slackin.Reply{Unauthorized: true}
+		}
+		l.m.Command("not_allowed")
+		l.refused(clog, sc, cmd, msg)
+		return slackin.Reply{Text: msg}
 	}
-	if !isForm(r) {
-		http.Error(w, "expected application/x-www-form-urlencoded", http.StatusBadRequest)
-		return nil, false
+	rep, ok := l.start(clog, reqID, in.Signature, sc, cmd)
+	if !ok {
+		clog.Info().Str("outcome", "slow").Msg("slash command acknowledged before Dojo answered")
 	}
-	return body, true
-}
-
-// isForm reports whether the request says it carries a URL-encoded form, as Slack's do.
-func isForm(r *http.Request) bool {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && mt == "application/x-www-form-urlencoded"
-}
-
-// slashCommand reads the fields of a slash command form.
-func slashCommand(f url.Values) slack.SlashCommand {
-	return slack.SlashCommand{
-		TeamID:      f.Get("team_id"),
-		TeamDomain:  f.Get("team_domain"),
-		ChannelID:   f.Get("channel_id"),
-		ChannelName: f.Get("channel_name"),
-		UserID:      f.Get("user_id"),
-		UserName:    f.Get("user_name"),
-		Command:     f.Get("command"),
-		Text:        f.Get("text"),
-		ResponseURL: f.Get("response_url"),
-		TriggerID:   f.Get("trigger_id"),
-		APIAppID:    f.Get("api_app_id"),
-	}
-}
-
-// writeEphemeral answers a slash command with a message only its author sees. An empty
-// text answers with an empty 200, which shows nothing.
-func writeEphemeral(w http.ResponseWriter, text string) {
-	writeReply(w, reply{Text: text})
-}
-
-// writeReply answers a slash command with r, seen only by its author.
-func writeReply(w http.ResponseWriter, r reply) {
-	if r.Unauthorized {
-		http.Error(w, "request already seen", http.StatusUnauthorized)
-		return
-	}
-	if r.Text == "" && r.Blocks == nil {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(commandReply{ResponseType: slack.ResponseTypeEphemeral, Text: r.Text, Blocks: r.Blocks})
-}
-
-// commandReply is the body of a slash command's immediate reply: only the fields that
-// mean something there (slack.Msg would add null blocks, empty metadata and
-// delete_original, which Slack does not support in this reply).
-type commandReply struct {
-	ResponseType string        `json:"response_type"`
-	Text         string        `json:"text,omitempty"`
-	Blocks       []slack.Block `json:"blocks,omitempty"`
+	return rep
 }
 
 // handoff passes the first answer of a background job to the request that started it,
@@ -281,7 +166,7 @@ type handoff struct {
 	mu       sync.Mutex
 	gaveUp   bool
 	answered bool
-	ch       chan reply
+	ch       chan slackin.Reply
 	// own is the time the work spent in paylink and Redis rather than waiting on Dojo
 	// or Slack (see admission); 0 when not measured.
 	own time.Duration
@@ -307,23 +192,15 @@ func (h *handoff) isAnswered() bool {
 	return h.answered
 }
 
-// reply is an answer to the agent: text, and blocks when it has buttons.
-type reply struct {
-	Text   string
-	Blocks []slack.Block
-	// Unauthorized answers 401 instead: the request was a replay.
-	Unauthorized bool
-}
-
 // newHandoff returns a handoff for a request that waits for the answer.
-func newHandoff() *handoff { return &handoff{ch: make(chan reply, 1)} }
+func newHandoff() *handoff { return &handoff{ch: make(chan slackin.Reply, 1)} }
 
 // noWaiter returns a handoff nobody waits on: every answer goes through response_url.
 func noWaiter() *handoff { return &handoff{gaveUp: true} }
 
 // deliver offers the job's answer to the waiting request. It reports false when the
 // request has already been answered and the job must deliver the text itself.
-func (h *handoff) deliver(r reply) bool {
+func (h *handoff) deliver(r slackin.Reply) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.answered = true
@@ -335,7 +212,7 @@ func (h *handoff) deliver(r reply) bool {
 }
 
 // giveUp stops the request waiting. It returns the job's answer if one arrived just now.
-func (h *handoff) giveUp() (reply, bool) {
+func (h *handoff) giveUp() (slackin.Reply, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	select {
@@ -343,7 +220,7 @@ func (h *handoff) giveUp() (reply, bool) {
 		return r, true
 	default:
 		h.gaveUp = true
-		return reply{}, false
+		return slackin.Reply{}, false
 	}
 }
 
@@ -351,7 +228,7 @@ func (h *handoff) giveUp() (reply, bool) {
 // for its first answer: what to acknowledge the command with (empty when the link is
 // made and about to be posted). When the budget runs out first, it acknowledges with
 // nothing and the job reports through response_url (see run).
-func (l *linker) start(log zerolog.Logger, reqID, sig string, sc slack.SlashCommand, cmd Command) (reply, bool) {
+func (l *linker) start(log zerolog.Logger, reqID, sig string, sc slack.SlashCommand, cmd Command) (slackin.Reply, bool) {
 	job := createJob{log: log, reqID: reqID, sig: sig, sc: sc, cmd: cmd}
 	return l.run(log, sc.ResponseURL, func(ctx context.Context, h *handoff) { l.create(ctx, job, h) },
 		fmt.Sprintf("Creating a %s payment link for %s… Dojo is taking a moment; the link will appear in this channel as soon as it is ready.",
@@ -362,7 +239,7 @@ func (l *linker) start(log zerolog.Logger, reqID, sig string, sc slack.SlashComm
 // answer. When the budget runs out first it returns an empty reply (acknowledging
 // with nothing shown) and false; the work then answers through response_url, and if it
 // has not answered by cfg.SlowNotice, slowText tells the agent it is on its way.
-func (l *linker) run(log zerolog.Logger, responseURL string, work func(context.Context, *handoff), slowText string) (reply, bool) {
+func (l *linker) run(log zerolog.Logger, responseURL string, work func(context.Context, *handoff), slowText string) (slackin.Reply, bool) {
 	h := newHandoff()
 	// Bound the work in flight: when Dojo is slow, or paylink can't keep up, and commands
 	// keep coming, wait a little for a slot, then say so rather than pile up work.
@@ -371,14 +248,14 @@ func (l *linker) run(log zerolog.Logger, responseURL string, work func(context.C
 		l.m.Command("busy")
 		limit, inflight := l.admit.state()
 		log.Warn().Int("limit", limit).Int("in_flight", inflight).Msg("too many commands in flight: refused")
-		return reply{Text: "Paylink is very busy right now, so nothing was done. Please try again in a moment."}, true
+		return slackin.Reply{Text: "Paylink is very busy right now, so nothing was done. Please try again in a moment."}, true
 	}
 	if !l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) {
 		defer func() { l.admit.release(h.ownDelay()) }()
 		work(ctx, h)
 	}) {
 		l.admit.release(0)
-		return reply{Text: "Paylink is restarting, so nothing was done. Please try again in a few seconds."}, true
+		return slackin.Reply{Text: "Paylink is restarting, so nothing was done. Please try again in a few seconds."}, true
 	}
 	timer := time.NewTimer(l.cfg.AckBudget)
 	defer timer.Stop()
@@ -399,12 +276,12 @@ func (l *linker) run(log zerolog.Logger, responseURL string, work func(context.C
 			}
 			l.tasks.Go(10*time.Second, func(ctx context.Context) {
 				if !h.isAnswered() {
-					l.respond(ctx, log, responseURL, reply{Text: slowText})
+					l.respond(ctx, log, responseURL, slackin.Reply{Text: slowText})
 				}
 			})
 		})
 	}
-	return reply{}, false
+	return slackin.Reply{}, false
 }
 
 // createJob is one slash command on its way to a link.
@@ -442,13 +319,13 @@ func (j createJob) fingerprint() string {
 // is shown when any step before the post fails.
 func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	answered := false
-	answerReply := func(r reply) {
+	answerReply := func(r slackin.Reply) {
 		answered = true
 		if !h.deliver(r) && (r.Text != "" || r.Blocks != nil) && !r.Unauthorized {
 			l.respond(ctx, j.log, j.sc.ResponseURL, r)
 		}
 	}
-	answer := func(text string) { answerReply(reply{Text: text}) }
+	answer := func(text string) { answerReply(slackin.Reply{Text: text}) }
 	defer func() {
 		if !answered {
 			answer("Sorry, something went wrong and no link was created. Please try again.")
@@ -474,7 +351,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	if claim.Replayed {
 		l.m.Command("replayed")
 		log.Warn().Str("outcome", "replayed").Msg("slash command: signature seen before")
-		answerReply(reply{Unauthorized: true})
+		answerReply(slackin.Reply{Unauthorized: true})
 		return
 	}
 	if claim.Limited {
@@ -742,7 +619,7 @@ func (l *linker) announce(ctx context.Context, j createJob, link *store.Link, cr
 
 // duplicateReply tells the agent a link for the same reference is still open and
 // offers to create another anyway.
-func (l *linker) duplicateReply(ctx context.Context, j createJob, open []string) reply {
+func (l *linker) duplicateReply(ctx context.Context, j createJob, open []string) slackin.Reply {
 	var lines []string
 	for i, id := range open {
 		if i == 3 {
@@ -756,7 +633,7 @@ func (l *linker) duplicateReply(ctx context.Context, j createJob, open []string)
 	}
 	text := fmt.Sprintf("A payment link for %s is still open, so no second one was created:\n%s\nSend the customer that link, or create another anyway.",
 		slackout.Escape(j.cmd.Reference), strings.Join(lines, "\n"))
-	return reply{Text: text, Blocks: []slack.Block{
+	return slackin.Reply{Text: text, Blocks: []slack.Block{
 		slack.NewSectionBlock(slackout.Mrkdwn(text), nil, nil),
 		slack.NewActionBlock("duplicate_actions",
 			slack.NewButtonBlockElement(slackout.ActionCreateAnyway, anywayButtonValue(j.cmd), slackout.Plain("Create another anyway"))),
@@ -794,7 +671,7 @@ type anywayValue struct {
 }
 
 // respond posts r to a response_url as an ephemeral message.
-func (l *linker) respond(ctx context.Context, log zerolog.Logger, responseURL string, r reply) {
+func (l *linker) respond(ctx context.Context, log zerolog.Logger, responseURL string, r slackin.Reply) {
 	if responseURL == "" {
 		log.Error().Msg("no response_url to answer through")
 		return
@@ -816,5 +693,5 @@ func (l *linker) respond(ctx context.Context, log zerolog.Logger, responseURL st
 // respondEphemeral tells the command's author something after the command was
 // acknowledged, through its response_url.
 func (l *linker) respondEphemeral(ctx context.Context, j createJob, text string) {
-	l.respond(ctx, j.log, j.sc.ResponseURL, reply{Text: text})
+	l.respond(ctx, j.log, j.sc.ResponseURL, slackin.Reply{Text: text})
 }

@@ -47,3 +47,16 @@ func TestDuplicateButtonAndForm(t *testing.T) {
 		t.Errorf("form private_metadata is %d bytes", len(view.PrivateMetadata))
 	}
 }
+
+// FuzzParseForm: any form state a submission carries parses into a command or into
+// problems, without panicking.
+func FuzzParseForm(f *testing.F) {
+	f.Add(`{"values":{"amount":{"amount":{"value":"10"}}}}`)
+	f.Add(`{"values":{"amount":{"amount":{"value":"1,250.50"}},"currency":{"currency":{"selected_option":{"value":"EUR"}}},"reference":{"reference":{"value":"INV-1"}}}}`)
+	f.Fuzz(func(t *testing.T, state string) {
+		var st slack.ViewState
+		if json.Unmarshal([]byte(state), &st) == nil {
+			parseForm(&st, MaxAmounts{})
+		}
+	})
+}

@@ -1,8 +1,11 @@
 package bot
 
 import (
+	"time"
+
 	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/payments"
+	"github.com/paylink/paylink/bot/slackin"
 )
 
 // The HTTP paths the server answers. Slack's app manifest, the Kubernetes probes and
@@ -26,3 +29,9 @@ const (
 	MetaUser    = payments.MetaUser
 	MetaNonce   = payments.MetaNonce
 )
+
+// SignSlackRequest signs body as Slack does at time ts; it returns the values of the
+// X-Slack-Request-Timestamp and X-Slack-Signature headers (see slackin.Sign).
+func SignSlackRequest(secret string, ts time.Time, body []byte) (timestamp, signature string) {
+	return slackin.Sign(secret, ts, body)
+}

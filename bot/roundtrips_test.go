@@ -17,6 +17,7 @@ import (
 
 	"github.com/paylink/paylink/bot"
 	"github.com/paylink/paylink/bot/fakeslack"
+	"github.com/paylink/paylink/bot/slackin"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/dojo/dojotest"
 	"github.com/paylink/paylink/store"
@@ -85,7 +86,7 @@ func TestRedisRoundTrips(t *testing.T) {
 			MaxAmounts: limits, AckBudget: 1500 * time.Millisecond, WorkTimeout: 30 * time.Second,
 			RetypeWindow: 10 * time.Minute, WebhookSecrets: []string{"ws_rt"},
 			Policy: bot.Policy{RateLimit: 30, RateWindow: time.Hour}},
-		Verifier:   bot.NewSlackVerifier("secret", time.Now),
+		Verifier:   slackin.NewVerifier("secret", time.Now),
 		Links:      dojo.NewClient(dojo.Config{BaseURL: d.URL, APIKey: "sk_sandbox_rt"}),
 		Store:      st,
 		Slack:      slack.New("xoxb-test", slack.OptionAPIURL(fs.APIURL())),

@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/paylink/paylink/bot/payments"
+	"github.com/paylink/paylink/bot/slackin"
 	"github.com/rs/zerolog"
 )
 
 // addRoutes lists every route paylink serves.
 func addRoutes(mux *http.ServeMux, d Deps, l *linker) {
-	mux.Handle("POST "+PathCommands, handleCommand(d.Verifier, l))
-	mux.Handle("POST "+PathInteractions, handleInteractions(d.Verifier, l))
+	mux.Handle("POST "+PathCommands, slackin.Commands(d.Verifier, l))
+	mux.Handle("POST "+PathInteractions, slackin.Interactions(d.Verifier, l))
 	mux.Handle("POST "+PathDojoWebhooks, payments.NewWebhookHandler(d.payments()))
 	mux.Handle("GET "+PathHealthz, handleHealthz())
 	mux.Handle("GET "+PathMetrics, d.Metrics.Handler())

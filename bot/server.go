@@ -4,14 +4,8 @@
 package bot
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -20,6 +14,7 @@ import (
 	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/bot/payments"
+	"github.com/paylink/paylink/bot/slackin"
 	"github.com/paylink/paylink/store"
 )
 
@@ -54,7 +49,7 @@ const (
 type Deps struct {
 	Log        zerolog.Logger
 	Config     Config
-	Verifier   *SlackVerifier
+	Verifier   *slackin.Verifier
 	Links      PaymentLinks
 	Store      *store.Store
 	Slack      *slack.Client
@@ -71,10 +66,11 @@ func (d Deps) payments() payments.Deps {
 }
 
 // Server serves paylink's HTTP routes, and takes Slack requests that arrive over Socket
-// Mode through the same handlers.
+// Mode to the same handler.
 type Server struct {
 	http.Handler
-	commands, interactions http.Handler // for requests authenticated by Socket Mode
+	log   zerolog.Logger
+	slack slackin.Handler
 }
 
 // NewServer returns the server for every route paylink serves.
@@ -104,41 +100,14 @@ func NewServer(d Deps) *Server {
 	mux := http.NewServeMux()
 	addRoutes(mux, d, l)
 	return &Server{
-		Handler:      edge.WithRequestLog(d.Log, d.Metrics.Instrument(mux)),
-		commands:     edge.WithRequestLog(d.Log, handleCommand(nil, l)),
-		interactions: edge.WithRequestLog(d.Log, handleInteractions(nil, l)),
+		Handler: edge.WithRequestLog(d.Log, d.Metrics.Instrument(mux)),
+		log:     d.Log,
+		slack:   l,
 	}
 }
 
-// SocketCommand handles a slash command that arrived over Socket Mode and returns the
-// payload to acknowledge it with (nil for none).
-func (s *Server) SocketCommand(ctx context.Context, cmd slack.SlashCommand) (json.RawMessage, error) {
-	form := url.Values{
-		"team_id": {cmd.TeamID}, "team_domain": {cmd.TeamDomain}, "channel_id": {cmd.ChannelID},
-		"channel_name": {cmd.ChannelName}, "user_id": {cmd.UserID}, "user_name": {cmd.UserName},
-		"command": {cmd.Command}, "text": {cmd.Text}, "response_url": {cmd.ResponseURL},
-		"trigger_id": {cmd.TriggerID}, "api_app_id": {cmd.APIAppID},
-	}
-	return s.socket(ctx, s.commands, PathCommands, form.Encode())
-}
-
-// SocketInteraction handles an interaction payload (the JSON Slack would have posted as
-// the payload field) that arrived over Socket Mode, and returns the payload to
-// acknowledge it with (nil for none).
-func (s *Server) SocketInteraction(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
-	return s.socket(ctx, s.interactions, PathInteractions, url.Values{"payload": {string(payload)}}.Encode())
-}
-
-func (s *Server) socket(ctx context.Context, h http.Handler, path, body string) (json.RawMessage, error) {
-	req := httptest.NewRequestWithContext(ctx, http.MethodPost, path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK {
-		return nil, fmt.Errorf("%s answered %d: %s", path, rec.Code, strings.TrimSpace(rec.Body.String()))
-	}
-	if b := bytes.TrimSpace(rec.Body.Bytes()); len(b) > 0 {
-		return json.RawMessage(b), nil
-	}
-	return nil, nil
+// RunSocketMode receives slash commands and interactions over Slack's Socket Mode
+// (api carries the app-level token) until ctx ends; see slackin.RunSocketMode.
+func (s *Server) RunSocketMode(ctx context.Context, api *slack.Client) error {
+	return slackin.RunSocketMode(ctx, s.log, api, s.slack)
 }

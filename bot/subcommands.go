@@ -13,6 +13,7 @@ import (
 
 	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/payments"
+	"github.com/paylink/paylink/bot/slackin"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
@@ -22,20 +23,20 @@ import (
 const listLen = 10
 
 // list answers /paylink list: the last links asked for in this channel, with status.
-func (l *linker) list(ctx context.Context, log zerolog.Logger, sc slack.SlashCommand) reply {
+func (l *linker) list(ctx context.Context, log zerolog.Logger, sc slack.SlashCommand) slackin.Reply {
 	links, err := l.store.ChannelLinks(ctx, sc.TeamID, sc.ChannelID, listLen)
 	if err != nil {
 		log.Error().Err(err).Msg("list: store")
-		return reply{Text: "Paylink could not reach its database. Please try again in a minute."}
+		return slackin.Reply{Text: "Paylink could not reach its database. Please try again in a minute."}
 	}
 	if len(links) == 0 {
-		return reply{Text: "No payment links have been asked for in this channel yet. " + Usage}
+		return slackin.Reply{Text: "No payment links have been asked for in this channel yet. " + Usage}
 	}
 	lines := []string{fmt.Sprintf("The last %d payment links asked for in this channel:", len(links))}
 	for _, rec := range links {
 		lines = append(lines, slackout.ListLine(rec, l.cfg.CheckoutURL))
 	}
-	return reply{Text: strings.Join(lines, "\n")}
+	return slackin.Reply{Text: strings.Join(lines, "\n")}
 }
 
 // findLink finds the link a status or cancel command names: an intent id of this
@@ -70,8 +71,8 @@ func (l *linker) findLink(ctx context.Context, team, target string, preferOpen b
 // subcommand answers /paylink status and /paylink cancel; its answer goes to h.
 func (l *linker) subcommand(ctx context.Context, log zerolog.Logger, sc slack.SlashCommand, cmd Command, h *handoff) {
 	answer := func(text string) {
-		if !h.deliver(reply{Text: text}) {
-			l.respond(ctx, log, sc.ResponseURL, reply{Text: text})
+		if !h.deliver(slackin.Reply{Text: text}) {
+			l.respond(ctx, log, sc.ResponseURL, slackin.Reply{Text: text})
 		}
 	}
 	rec, err := l.findLink(ctx, sc.TeamID, cmd.Target, cmd.Kind == CommandCancel)

@@ -24,6 +24,7 @@ import (
 	"github.com/paylink/paylink/bot"
 	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/bot/payments"
+	"github.com/paylink/paylink/bot/slackin"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
@@ -135,7 +136,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 			WebhookSecrets: cfg.DojoWebhookSecrets,
 			Policy:         cfg.Policy,
 		},
-		Verifier:   bot.NewSlackVerifier(cfg.SlackSigningSecret, time.Now),
+		Verifier:   slackin.NewVerifier(cfg.SlackSigningSecret, time.Now),
 		Links:      links,
 		Store:      st,
 		Slack:      api,
@@ -175,7 +176,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 			slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionHTTPClient(slackHTTP))
 		log.Info().Msg("Socket Mode is on: Slack commands and interactions arrive over its WebSocket")
 		workers.Go(func() {
-			if err := bot.RunSocketMode(workCtx, log, sockAPI, handler); err != nil && workCtx.Err() == nil {
+			if err := handler.RunSocketMode(workCtx, sockAPI); err != nil && workCtx.Err() == nil {
 				log.Error().Err(err).Msg("Socket Mode stopped")
 			}
 		})
