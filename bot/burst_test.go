@@ -19,6 +19,7 @@ import (
 
 	"github.com/paylink/paylink/bot"
 	"github.com/paylink/paylink/bot/fakeslack"
+	"github.com/paylink/paylink/bot/policy"
 	"github.com/paylink/paylink/bot/slackin"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/dojo/dojotest"
@@ -41,7 +42,7 @@ func BenchmarkCommandBurst(b *testing.B) {
 	fs := fakeslack.New(b)
 	tasks := bot.NewTasks(zerolog.Nop())
 	defer tasks.Drain(context.Background())
-	limits, _ := bot.ParseMaxAmounts("")
+	limits, _ := policy.ParseMaxAmounts("")
 	srv := httptest.NewServer(bot.NewServer(bot.Deps{
 		Log: zerolog.Nop(),
 		Config: bot.Config{CheckoutURL: "https://pay.dojo.tech/checkout/", PaymentSource: "payment-links",

@@ -19,6 +19,7 @@ import (
 	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/bot/payments"
+	"github.com/paylink/paylink/bot/policy"
 	"github.com/paylink/paylink/bot/slackin"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
@@ -59,7 +60,7 @@ type linker struct {
 	hc     *http.Client
 	tasks  *Tasks
 	now    func() time.Time
-	groups *groupCache
+	groups *policy.Groups
 	m      *metrics.Metrics
 	// admit bounds the commands whose work is under way (see admission).
 	admit *admission
@@ -110,7 +111,7 @@ func (l *linker) Command(ctx context.Context, log zerolog.Logger, in slackin.Req
 		return slackin.Reply{}
 	case CommandList, CommandStatus, CommandCancel:
 		// Reading links is bound by the same allow-lists as making them.
-		if msg := l.cfg.Policy.refuse(ctx, l, sc); msg != "" {
+		if msg := l.cfg.Policy.Refuse(ctx, l.groups, sc.UserID, sc.ChannelID); msg != "" {
 			l.m.Command("not_allowed")
 			l.refused(clog, sc, cmd, msg)
 			return slackin.Reply{Text: msg}
@@ -131,8 +132,9 @@ func (l *linker) Command(ctx context.Context, log zerolog.Logger, in slackin.Req
 		return slackin.Reply{Text: helpText}
 	}
 	if err := l.cfg.MaxAmounts.Check(cmd.Amount); err != nil {
-		var usage *UsageError
-		if errors.As(err, &usage) {
+		var over *policy.OverLimit
+		if errors.As(err, &over) {
+			usage := &UsageError{Problem: over.Problem}
 			if l.Replayed(ctx, clog, in.Signature) {
 				l.m.Command("replayed")
 				return slackin.Reply{Unauthorized: true}
@@ -142,7 +144,7 @@ func (l *linker) Command(ctx context.Context, log zerolog.Logger, in slackin.Req
 			return slackin.Reply{Text: usage.Message()}
 		}
 	}
-	if msg := l.cfg.Policy.refuse(ctx, l, sc); msg != "" {
+	if msg := l.cfg.Policy.Refuse(ctx, l.groups, sc.UserID, sc.ChannelID); msg != "" {
 		// A refused request is recorded as seen too: replayed, it is refused again
 		// as a replay, not audited again.
 		if l.Replayed(ctx, clog, in.Signature) {
@@ -356,7 +358,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	}
 	if claim.Limited {
 		msg := fmt.Sprintf("You have made %d payment links in the last %s, the most allowed, so no link was created. You can make another in %s.",
-			l.cfg.Policy.RateLimit, humanDuration(l.cfg.Policy.RateWindow), humanDuration(claim.RetryAfter.Round(time.Minute)+time.Minute))
+			l.cfg.Policy.RateLimit, slackout.HumanDuration(l.cfg.Policy.RateWindow), slackout.HumanDuration(claim.RetryAfter.Round(time.Minute)+time.Minute))
 		l.m.Command("rate_limited")
 		log.Info().Str("outcome", "rate_limited").Msg("slash command")
 		l.audit(ctx, log, store.AuditEvent{Event: "refused", Team: j.sc.TeamID, Channel: j.sc.ChannelID, User: j.sc.UserID,

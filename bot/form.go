@@ -10,6 +10,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/policy"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 )
@@ -97,7 +98,7 @@ func (l *linker) openForm(ctx context.Context, sc slack.SlashCommand) error {
 // parseForm reads a submitted form into a command, through the same rules as typed
 // commands and the amount limit. Problems are returned per block id, to be shown on
 // the fields.
-func parseForm(state *slack.ViewState, limits MaxAmounts) (Command, map[string]string) {
+func parseForm(state *slack.ViewState, limits policy.MaxAmounts) (Command, map[string]string) {
 	value := func(id string) string {
 		if state == nil {
 			return ""
@@ -128,9 +129,9 @@ func parseForm(state *slack.ViewState, limits MaxAmounts) (Command, map[string]s
 		default:
 			cmd.Amount = dojo.Money{Value: v, CurrencyCode: cur.Code}
 			if err := limits.Check(cmd.Amount); err != nil {
-				var ue *UsageError
-				if errors.As(err, &ue) {
-					problems[formAmount] = ue.Problem
+				var over *policy.OverLimit
+				if errors.As(err, &over) {
+					problems[formAmount] = over.Problem
 				}
 			}
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/policy"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 )
@@ -56,7 +57,7 @@ func FuzzParseForm(f *testing.F) {
 	f.Fuzz(func(t *testing.T, state string) {
 		var st slack.ViewState
 		if json.Unmarshal([]byte(state), &st) == nil {
-			parseForm(&st, MaxAmounts{})
+			parseForm(&st, policy.MaxAmounts{})
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/policy"
 	"github.com/paylink/paylink/bot/slackin"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
@@ -52,7 +53,7 @@ func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.Interac
 			}
 			switch a.ActionID {
 			case slackout.ActionRefresh:
-				if msg := l.mayLookUp(ctx, log, cb.Team.ID, cb.User.ID, reqID); msg != "" {
+				if msg := policy.LookUp(ctx, log, l.store, cb.Team.ID, cb.User.ID, reqID); msg != "" {
 					l.respond(ctx, log, cb.ResponseURL, slackin.Reply{Text: msg})
 					return
 				}
@@ -108,14 +109,14 @@ func (l *linker) createFromInteraction(ctx context.Context, log zerolog.Logger, 
 		UserName:    cb.User.Name,
 		ResponseURL: cb.ResponseURL,
 	}
-	var usage *UsageError
-	if err := l.cfg.MaxAmounts.Check(cmd.Amount); errors.As(err, &usage) {
+	var over *policy.OverLimit
+	if err := l.cfg.MaxAmounts.Check(cmd.Amount); errors.As(err, &over) {
 		l.m.Command("over_limit")
-		l.refused(log, sc, cmd, usage.Problem)
-		l.respond(ctx, log, sc.ResponseURL, slackin.Reply{Text: usage.Problem})
+		l.refused(log, sc, cmd, over.Problem)
+		l.respond(ctx, log, sc.ResponseURL, slackin.Reply{Text: over.Problem})
 		return
 	}
-	if msg := l.cfg.Policy.refuse(ctx, l, sc); msg != "" {
+	if msg := l.cfg.Policy.Refuse(ctx, l.groups, sc.UserID, sc.ChannelID); msg != "" {
 		l.m.Command("not_allowed")
 		l.refused(log, sc, cmd, msg)
 		l.respond(ctx, log, sc.ResponseURL, slackin.Reply{Text: msg})

@@ -14,26 +14,27 @@ import (
 	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/bot/payments"
+	"github.com/paylink/paylink/bot/policy"
 	"github.com/paylink/paylink/bot/slackin"
 	"github.com/paylink/paylink/store"
 )
 
 // Config is the bot's behaviour, read from the environment by cmd/paylink.
 type Config struct {
-	CheckoutURL   string        // the link is CheckoutURL + intent id
-	PaymentSource string        // sent as paymentSource; empty sends none
-	TestMode      bool          // a sandbox Dojo key: every message says TEST MODE
-	MaxAmounts    MaxAmounts    // largest amount per link, per currency
-	AckBudget     time.Duration // how long a command waits for its outcome before acknowledging
-	SlowNotice    time.Duration // a command still not done after this gets a "Dojo is taking a moment" note
-	MaxInFlight   int           // commands whose work may be under way at once; more wait, then are refused
-	WorkTimeout   time.Duration // how long the work a command starts may take in all
-	RetypeWindow  time.Duration // the same command again within this returns the same link
+	CheckoutURL   string            // the link is CheckoutURL + intent id
+	PaymentSource string            // sent as paymentSource; empty sends none
+	TestMode      bool              // a sandbox Dojo key: every message says TEST MODE
+	MaxAmounts    policy.MaxAmounts // largest amount per link, per currency
+	AckBudget     time.Duration     // how long a command waits for its outcome before acknowledging
+	SlowNotice    time.Duration     // a command still not done after this gets a "Dojo is taking a moment" note
+	MaxInFlight   int               // commands whose work may be under way at once; more wait, then are refused
+	WorkTimeout   time.Duration     // how long the work a command starts may take in all
+	RetypeWindow  time.Duration     // the same command again within this returns the same link
 	// WebhookSecrets verify Dojo's webhooks; several may be active while one is rotated.
 	// None: /dojo/webhooks answers 503 and reconciliation alone reports payments.
 	WebhookSecrets []string
 	// Policy says who may create links where, and who may cancel any link.
-	Policy Policy
+	Policy policy.Policy
 }
 
 // Defaults for the timing settings.
@@ -92,7 +93,7 @@ func NewServer(d Deps) *Server {
 		hc:     d.HTTPClient,
 		tasks:  d.Tasks,
 		now:    d.Now,
-		groups: &groupCache{now: d.Now},
+		groups: policy.NewGroups(d.Slack, d.Now),
 		admit:  newAdmission(d.Config.MaxInFlight, d.Now),
 		m:      d.Metrics,
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/payments"
+	"github.com/paylink/paylink/bot/policy"
 	"github.com/paylink/paylink/bot/slackin"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
@@ -76,7 +77,7 @@ func (l *linker) subcommand(ctx context.Context, log zerolog.Logger, sc slack.Sl
 		}
 	}
 	rec, err := l.findLink(ctx, sc.TeamID, cmd.Target, cmd.Kind == CommandCancel)
-	if err == nil && !l.mayView(rec, sc) {
+	if err == nil && !l.cfg.Policy.MayView(rec, sc.UserID, sc.ChannelID) {
 		// Another channel's link, perhaps a private one's: not shown, not confirmed.
 		err = store.ErrNotFound
 	}
@@ -93,7 +94,7 @@ func (l *linker) subcommand(ctx context.Context, log zerolog.Logger, sc slack.Sl
 		answer(l.cancelLink(ctx, log, rec, sc.UserID))
 		return
 	}
-	if msg := l.mayLookUp(ctx, log, sc.TeamID, sc.UserID, edge.NewRequestID()); msg != "" {
+	if msg := policy.LookUp(ctx, log, l.store, sc.TeamID, sc.UserID, edge.NewRequestID()); msg != "" {
 		answer(msg)
 		return
 	}
@@ -129,16 +130,11 @@ func origin(rec *store.Link) store.Origin {
 	return store.Origin{Team: rec.TeamID, Reference: rec.Reference}
 }
 
-// mayCancel reports whether user may cancel rec: the agent who asked for it, or an admin.
-func (l *linker) mayCancel(rec *store.Link, user string) bool {
-	return user == rec.UserID || l.cfg.Policy.Admins[user]
-}
-
 // cancelLink cancels rec at Dojo for user, and records it: the card and the thread
 // follow through the notifier.
 func (l *linker) cancelLink(ctx context.Context, log zerolog.Logger, rec *store.Link, user string) string {
 	amount := dojo.Money{Value: rec.Amount, CurrencyCode: rec.Currency}
-	if !l.mayCancel(rec, user) {
+	if !l.cfg.Policy.MayCancel(rec, user) {
 		log.Info().Str("outcome", "refused").Str("intent", rec.IntentID).Msg("cancel")
 		l.audit(ctx, log, store.AuditEvent{Event: "refused", Team: rec.TeamID, Channel: rec.ChannelID, User: user,
 			Amount: rec.Amount, Currency: rec.Currency, Reference: rec.Reference, Intent: rec.IntentID, Detail: "cancel by someone who may not"})

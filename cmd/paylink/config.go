@@ -13,6 +13,7 @@ import (
 
 	"github.com/paylink/paylink/bot"
 	"github.com/paylink/paylink/bot/payments"
+	"github.com/paylink/paylink/bot/policy"
 	"github.com/paylink/paylink/store"
 )
 
@@ -43,7 +44,7 @@ type config struct {
 
 	LogLevel zerolog.Level
 
-	MaxAmounts   bot.MaxAmounts
+	MaxAmounts   policy.MaxAmounts
 	AckBudget    time.Duration
 	SlowNotice   time.Duration
 	MaxInFlight  int
@@ -52,7 +53,7 @@ type config struct {
 	Notify    payments.NotifyConfig
 	Reconcile payments.ReconcileConfig
 
-	Policy bot.Policy
+	Policy policy.Policy
 
 	DebugAddr string // PAYLINK_DEBUG_ADDR: Go's profiler, off when empty
 }
@@ -154,14 +155,14 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		Rate:     float64(positive("PAYLINK_RECONCILE_RATE", 5)),
 	}
 	c.DebugAddr = get("PAYLINK_DEBUG_ADDR", "")
-	c.Policy = bot.Policy{
+	c.Policy = policy.Policy{
 		Channels:   idSet(get("PAYLINK_ALLOWED_CHANNELS", "")),
 		Users:      idSet(get("PAYLINK_ALLOWED_USERS", "")),
 		Usergroups: sortedIDs(idSet(get("PAYLINK_ALLOWED_USERGROUPS", ""))),
 		Admins:     idSet(get("PAYLINK_ADMINS", "")),
 	}
 	var rerr error
-	c.Policy.RateLimit, c.Policy.RateWindow, rerr = bot.ParseRateLimit(get("PAYLINK_RATE_LIMIT", ""))
+	c.Policy.RateLimit, c.Policy.RateWindow, rerr = policy.ParseRateLimit(get("PAYLINK_RATE_LIMIT", ""))
 	if rerr != nil {
 		problems = append(problems, rerr.Error())
 	}
@@ -185,7 +186,7 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		level = zerolog.InfoLevel
 	}
 	c.LogLevel = level
-	c.MaxAmounts, err = bot.ParseMaxAmounts(get("PAYLINK_MAX_AMOUNT", ""))
+	c.MaxAmounts, err = policy.ParseMaxAmounts(get("PAYLINK_MAX_AMOUNT", ""))
 	if err != nil {
 		problems = append(problems, err.Error())
 	}
