@@ -10,13 +10,14 @@ import (
 
 	"github.com/paylink/paylink/bot/policy"
 	"github.com/paylink/paylink/bot/slackout"
+	"github.com/paylink/paylink/bot/slackout/slackouttest"
 	"github.com/paylink/paylink/dojo"
 )
 
 // checkBlocks fails the test where blocks break Slack's Block Kit limits.
 func checkBlocks(t *testing.T, where string, blocks []slack.Block, maxBlocks int) {
 	t.Helper()
-	for _, p := range slackout.LimitProblems(blocks, maxBlocks) {
+	for _, p := range slackouttest.LimitProblems(blocks, maxBlocks) {
 		t.Errorf("%s: %s", where, p)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/slackout/slackouttest"
 	"github.com/paylink/paylink/store"
 )
 
@@ -35,7 +36,7 @@ func worstLink(status string) *store.Link {
 // checkBlocks fails the test where blocks break Slack's Block Kit limits.
 func checkBlocks(t *testing.T, where string, blocks []slack.Block, maxBlocks int) {
 	t.Helper()
-	for _, p := range LimitProblems(blocks, maxBlocks) {
+	for _, p := range slackouttest.LimitProblems(blocks, maxBlocks) {
 		t.Errorf("%s: %s", where, p)
 	}
 }

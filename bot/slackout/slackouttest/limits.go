@@ -1,4 +1,6 @@
-package slackout
+// Package slackouttest checks what paylink sends Slack against Slack's documented
+// Block Kit limits, for the tests of every message.
+package slackouttest
 
 import (
 	"encoding/json"
