@@ -491,18 +491,24 @@ func (n *Notifier) mayReclaim() bool {
 
 // post calls chat.postMessage, waiting out a rate limit of up to MaxWait in place.
 func (n *Notifier) post(ctx context.Context, channel string, opts ...slack.MsgOption) (string, string, error) {
-	for {
-		ch, ts, err := n.slack.PostMessageContext(ctx, channel, opts...)
+	var ch, ts string
+	cut, err := n.rateLimit().Do(ctx, func() (err error) {
+		ch, ts, err = n.slack.PostMessageContext(ctx, channel, opts...)
 		n.m.SlackError("chat.postMessage", err)
-		var rl *slack.RateLimitedError
-		if !errors.As(err, &rl) || rl.RetryAfter > n.cfg.MaxWait {
-			return ch, ts, err
-		}
-		n.log.Info().Dur("retry_after", rl.RetryAfter).Msg("Slack rate limit: waiting")
-		if !sleep(ctx, max(rl.RetryAfter, 100*time.Millisecond)) {
-			return "", "", ctx.Err()
-		}
+		return err
+	})
+	if cut {
+		return "", "", ctx.Err()
 	}
+	return ch, ts, err
+}
+
+// rateLimit is how the notifier waits out Slack's rate limit: in place up to MaxWait,
+// holding the notice claimed; a longer wait is scheduled as a retry instead.
+func (n *Notifier) rateLimit() slackout.RateLimit {
+	return slackout.RateLimit{MaxWait: n.cfg.MaxWait, MinWait: 100 * time.Millisecond, OnWait: func(d time.Duration) {
+		n.log.Info().Dur("retry_after", d).Msg("Slack rate limit: waiting")
+	}}
 }
 
 // classify turns a Slack failure into what to do with the notice.
@@ -531,21 +537,16 @@ func (n *Notifier) updateCard(ctx context.Context, log zerolog.Logger, link *sto
 		shown.StatusAt = n.now()
 	}
 	text, blocks := slackout.Card(&shown, n.checkout)
-	for range 3 {
+	policy := n.rateLimit()
+	policy.Attempts, policy.OnWait = 3, nil
+	cut, err := policy.Do(ctx, func() error {
 		_, _, _, err := n.slack.UpdateMessageContext(ctx, link.MessageChannel, link.MessageTS,
 			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 		n.m.SlackError("chat.update", err)
-		var rl *slack.RateLimitedError
-		if errors.As(err, &rl) && rl.RetryAfter <= n.cfg.MaxWait {
-			if !sleep(ctx, max(rl.RetryAfter, 100*time.Millisecond)) {
-				return
-			}
-			continue
-		}
-		if err != nil {
-			log.Warn().Str("slack_error", slackout.ErrorCode(err)).Msg("could not update the link message")
-		}
-		return
+		return err
+	})
+	if err != nil && !cut {
+		log.Warn().Str("slack_error", slackout.ErrorCode(err)).Msg("could not update the link message")
 	}
 }
 

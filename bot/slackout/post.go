@@ -60,17 +60,45 @@ func urlHost(raw string) string {
 // Retry-After) while ctx allows. It does not retry other failures: a post whose answer
 // was lost may have landed, and a second one would duplicate it.
 func PostMessage(ctx context.Context, api *slack.Client, channel string, opts ...slack.MsgOption) (string, string, error) {
-	for {
-		ch, ts, err := api.PostMessageContext(ctx, channel, opts...)
+	var ch, ts string
+	cut, err := RateLimit{MinWait: time.Second}.Do(ctx, func() (err error) {
+		ch, ts, err = api.PostMessageContext(ctx, channel, opts...)
+		return err
+	})
+	if cut {
+		return "", "", err
+	}
+	return ch, ts, err
+}
+
+// RateLimit is how a Slack call waits out Slack's rate limit (429 with Retry-After):
+// the one retry policy of every post and update. Nothing but a rate limit is retried:
+// a call whose answer was lost may have landed, and a second one would duplicate it.
+type RateLimit struct {
+	MaxWait  time.Duration       // a longer Retry-After is not waited out; 0: any
+	MinWait  time.Duration       // the least wait before calling again
+	Attempts int                 // calls at most; 0: until ctx ends
+	OnWait   func(time.Duration) // told each Retry-After waited out; may be nil
+}
+
+// Do calls call until it is not rate limited, or the policy or ctx says stop. It
+// reports whether ctx ended while it waited, and returns call's last error.
+func (p RateLimit) Do(ctx context.Context, call func() error) (cut bool, err error) {
+	for attempt := 1; ; attempt++ {
+		err = call()
 		var rl *slack.RateLimitedError
-		if !errors.As(err, &rl) {
-			return ch, ts, err
+		if !errors.As(err, &rl) || p.MaxWait > 0 && rl.RetryAfter > p.MaxWait || p.Attempts > 0 && attempt >= p.Attempts {
+			return false, err
 		}
-		wait := max(rl.RetryAfter, time.Second)
+		if p.OnWait != nil {
+			p.OnWait(rl.RetryAfter)
+		}
+		t := time.NewTimer(max(rl.RetryAfter, p.MinWait))
 		select {
 		case <-ctx.Done():
-			return "", "", err
-		case <-time.After(wait):
+			t.Stop()
+			return true, err
+		case <-t.C:
 		}
 	}
 }
