@@ -1,6 +1,7 @@
-// Package bot is paylink's Slack side and its flow: the HTTP handlers Slack and Dojo
-// call, command parsing and policy, the Block Kit messages, and the work that turns a
-// slash command into a posted payment link.
+// Package bot is the link flow: it handles the commands and interactions slackin
+// decodes (create, cancel, status, list, refresh, the form and the card's buttons),
+// asks policy, Dojo and the store, and answers through slackout. NewServer wires it
+// with payments' webhook handler into every route paylink serves.
 package bot
 
 import (
