@@ -83,11 +83,7 @@ func (l *linker) duplicateReply(ctx context.Context, j createJob, open []string)
 	}
 	text := fmt.Sprintf("A payment link for %s is still open, so no second one was created:\n%s\nSend the customer that link, or create another anyway.",
 		slackout.Escape(j.cmd.Reference), strings.Join(lines, "\n"))
-	return slackin.Reply{Text: text, Blocks: []slack.Block{
-		slack.NewSectionBlock(slackout.Mrkdwn(text), nil, nil),
-		slack.NewActionBlock("duplicate_actions",
-			slack.NewButtonBlockElement(slackout.ActionCreateAnyway, anywayButtonValue(j.cmd), slackout.Plain("Create another anyway"))),
-	}}
+	return slackin.Reply{Text: text, Blocks: slackout.Duplicate(text, anywayButtonValue(j.cmd))}
 }
 
 // anywayButtonValue encodes a command for the "Create another anyway" button, within

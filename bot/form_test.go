@@ -25,20 +25,18 @@ func checkBlocks(t *testing.T, where string, blocks []slack.Block, maxBlocks int
 // TestDuplicateButtonAndForm: the "Create another anyway" button and the form fit
 // Slack's limits at their largest.
 func TestDuplicateButtonAndForm(t *testing.T) {
-	description := strings.Repeat("<", maxDescriptionIn)
+	description := strings.Repeat("<", slackout.FormDescriptionMax)
 	for _, desc := range []string{description, strings.Repeat("\"\n", 500)} {
 		cmd := Command{Amount: dojo.Money{Value: 1, CurrencyCode: "GBP"}, Reference: strings.Repeat("\"", 60), Description: desc, Expires: MaxExpiry}
 		value := anywayButtonValue(cmd)
-		checkBlocks(t, "duplicate answer", []slack.Block{
-			slack.NewActionBlock("duplicate_actions", slack.NewButtonBlockElement(slackout.ActionCreateAnyway, value, slackout.Plain("Create another anyway"))),
-		}, 50)
+		checkBlocks(t, "duplicate answer", slackout.Duplicate(strings.Repeat("<", 2900), value), 50)
 		var back anywayValue
 		if err := json.Unmarshal([]byte(value), &back); err != nil || back.Reference != cmd.Reference || back.Amount != 1 {
 			t.Errorf("button value %q does not decode back: %v", value, err)
 		}
 	}
 
-	view := formView(formOrigin{Channel: "C2147483705", ChannelName: strings.Repeat("c", 80), ResponseURL: "https://hooks.slack.com/commands/T0001/" + strings.Repeat("9", 100)})
+	view := slackout.Form(slackout.FormOrigin{Channel: "C2147483705", ChannelName: strings.Repeat("c", 80), ResponseURL: "https://hooks.slack.com/commands/T0001/" + strings.Repeat("9", 100)}, MaxReferenceLen)
 	checkBlocks(t, "form", view.Blocks.BlockSet, 100)
 	for what, s := range map[string]string{"title": view.Title.Text, "submit": view.Submit.Text, "close": view.Close.Text} {
 		if utf8.RuneCountInString(s) > 24 {

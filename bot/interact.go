@@ -141,10 +141,10 @@ func (l *linker) updateCardFrom(ctx context.Context, log zerolog.Logger, rec *st
 // submitForm answers a form submission: problems shown on their fields, or the form
 // closed and the link on its way.
 func (l *linker) submitForm(log zerolog.Logger, reqID string, cb *slack.InteractionCallback) slackin.Reply {
-	if cb.View.CallbackID != formCallbackID {
+	if cb.View.CallbackID != slackout.FormCallbackID {
 		return slackin.Reply{}
 	}
-	var origin formOrigin
+	var origin slackout.FormOrigin
 	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &origin); err != nil || origin.Channel == "" {
 		return slackin.Reply{Invalid: "malformed form"}
 	}
