@@ -211,7 +211,8 @@ func repeat(n int, fill float64, delay time.Duration) []step {
 func TestAdmissionWaits(t *testing.T) {
 	clock := newFakeClock()
 	a := newTestAdmission(2, clock)
-	if !a.acquire(time.Millisecond) || !a.acquire(time.Millisecond) {
+	first, second := a.acquire(time.Millisecond), a.acquire(time.Millisecond)
+	if !first || !second {
 		t.Fatal("the first two slots were refused")
 	}
 	third := make(chan bool, 1)

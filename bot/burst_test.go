@@ -19,6 +19,8 @@ import (
 
 	"github.com/paylink/paylink/bot"
 	"github.com/paylink/paylink/bot/fakeslack"
+	"github.com/paylink/paylink/bot/policy"
+	"github.com/paylink/paylink/bot/slackin"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/dojo/dojotest"
 	"github.com/paylink/paylink/store"
@@ -40,13 +42,13 @@ func BenchmarkCommandBurst(b *testing.B) {
 	fs := fakeslack.New(b)
 	tasks := bot.NewTasks(zerolog.Nop())
 	defer tasks.Drain(context.Background())
-	limits, _ := bot.ParseMaxAmounts("")
+	limits, _ := policy.ParseMaxAmounts("")
 	srv := httptest.NewServer(bot.NewServer(bot.Deps{
 		Log: zerolog.Nop(),
 		Config: bot.Config{CheckoutURL: "https://pay.dojo.tech/checkout/", PaymentSource: "payment-links",
 			MaxAmounts: limits, AckBudget: bot.DefaultAckBudget, WorkTimeout: bot.DefaultWorkTimeout,
 			RetypeWindow: bot.DefaultRetypeWindow, WebhookSecrets: []string{"ws_burst"}},
-		Verifier:   bot.NewSlackVerifier("secret", time.Now),
+		Verifier:   slackin.NewVerifier("secret", time.Now),
 		Links:      dojo.NewClient(dojo.Config{BaseURL: d.URL, APIKey: "sk_sandbox_burst"}),
 		Store:      store.New(rdb, store.Options{}),
 		Slack:      slack.New("xoxb-test", slack.OptionAPIURL(fs.APIURL())),

@@ -277,3 +277,12 @@ func FuzzParseCommand(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseCommand(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseCommand("1,250.00 GBP Order 236 for Zoë"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -4,431 +4,20 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"mime"
-	"net/http"
-	"net/url"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/edge"
+	"github.com/paylink/paylink/bot/payments"
+	"github.com/paylink/paylink/bot/slackin"
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
-
-// PaymentLinks creates and inspects Dojo payment intents. *dojo.Client satisfies it.
-type PaymentLinks interface {
-	CreatePaymentIntent(ctx context.Context, req dojo.CreateRequest) (*dojo.PaymentIntent, error)
-	PaymentIntent(ctx context.Context, id string) (*dojo.PaymentIntent, error)
-	CancelPaymentIntent(ctx context.Context, id string) (*dojo.PaymentIntent, error)
-	SearchPaymentIntents(ctx context.Context, req dojo.SearchRequest) (*dojo.SearchResult, error)
-}
-
-// LinkStore keeps link records and command claims. *store.Store satisfies it.
-type LinkStore interface {
-	ClaimCommand(ctx context.Context, req store.ClaimRequest) (store.Claim, error)
-	ReleaseCommand(ctx context.Context, c store.Claim) error
-	SeenSignature(ctx context.Context, sig string) (bool, error)
-	Audit(ctx context.Context, e store.AuditEvent) error
-	SaveLink(ctx context.Context, l store.Link, c *store.Claim, window time.Duration) error
-	LinkPosted(ctx context.Context, intentID, channel, ts string, created store.AuditEvent) error
-	Allow(ctx context.Context, what, team, user, mark string, limit int, window time.Duration) (bool, time.Duration, error)
-	ChannelLinks(ctx context.Context, team, channel string, n int) ([]*store.Link, error)
-	LinksByReference(ctx context.Context, team, reference string, n int) ([]*store.Link, error)
-	Ready(ctx context.Context) error
-}
-
-// EventStore records status changes and carries their notifications. *store.Store
-// satisfies it.
-type EventStore interface {
-	Link(ctx context.Context, intentID string) (*store.Link, error)
-	LinkOrigin(ctx context.Context, intentID string) (store.Origin, bool, error)
-	SetNoticePosted(ctx context.Context, intentID, status, ts, current string) error
-	RecordStatus(ctx context.Context, e store.StatusEvent) (store.StatusChange, error)
-	EnsureGroup(ctx context.Context) error
-	ReadNotifications(ctx context.Context, consumer string, count int, block time.Duration) ([]store.Notification, error)
-	ClaimStale(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]store.Notification, error)
-	PruneConsumers(ctx context.Context, idle time.Duration) (int, error)
-	Touch(ctx context.Context, consumer string, entryIDs ...string) error
-	Ack(ctx context.Context, entryID string) error
-	Retry(ctx context.Context, n store.Notification, due time.Time, count bool) error
-	PromoteDue(ctx context.Context, limit int) (int, error)
-	DeadLetter(ctx context.Context, n store.Notification, reason string) error
-	Backlog(ctx context.Context) (store.Backlog, error)
-	OpenLinks(ctx context.Context, since time.Time, cursor string, limit int) ([]store.OpenLink, string, error)
-	ReconcileCursor(ctx context.Context) (string, error)
-	SetReconcileCursor(ctx context.Context, cursor string) error
-	TryLock(ctx context.Context, name, token string, ttl time.Duration) (bool, error)
-	ExtendLock(ctx context.Context, name, token string, ttl time.Duration) (bool, error)
-}
-
-// Store is all paylink keeps in Redis.
-type Store interface {
-	LinkStore
-	EventStore
-}
-
-// commandBodyLimit caps a slash command's body; Slack's are well under 4 KiB.
-const commandBodyLimit = 64 << 10
-
-// linker turns a parsed command into a payment link: it creates the Dojo intent,
-// records it, and posts it in the channel.
-type linker struct {
-	cfg    Config
-	links  PaymentLinks
-	store  Store
-	slack  *slack.Client
-	hc     *http.Client
-	tasks  *Tasks
-	now    func() time.Time
-	groups *groupCache
-	m      *Metrics
-	// admit bounds the commands whose work is under way (see admission).
-	admit *admission
-	// intents keeps Dojo's recent answers for look-ups.
-	intents intentCache
-}
-
-// inflightWait is how long a command waits for a free slot when the limit of commands
-// under way is reached.
-const inflightWait = 2 * time.Second
-
-// ackDeadline is when a command must have been answered, with room left within Slack's
-// 3 seconds for the answer to travel.
-const ackDeadline = 2500 * time.Millisecond
-
-// handleCommand serves POST /slack/commands. It verifies the signature on the raw body
-// before anything else, answers every valid request with 200 within cfg.AckBudget plus
-// a little, and leaves nothing behind for a rejected command.
-func handleCommand(verifier *SlackVerifier, l *linker) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		log := zerolog.Ctx(r.Context())
-		body, ok := readSlackRequest(w, r, verifier, commandBodyLimit, "slash command")
-		if !ok {
-			return
-		}
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			http.Error(w, "the body is not a form", http.StatusBadRequest)
-			return
-		}
-		if form.Get("ssl_check") == "1" {
-			w.WriteHeader(http.StatusOK)
-			return
-		}
-		sc := slashCommand(form)
-		clog := log.With().Str("team", sc.TeamID).Str("channel", sc.ChannelID).Str("user", sc.UserID).Logger()
-
-		cmd, err := ParseCommand(sc.Text)
-		// A create command's signature is checked with its claim, in the same round trip.
-		if (err != nil || cmd.Kind != CommandCreate) && l.replayed(r.Context(), clog, replayKey(r.Header)) {
-			l.m.command("replayed")
-			http.Error(w, "request already seen", http.StatusUnauthorized)
-			return
-		}
-		if err != nil {
-			var usage *UsageError
-			if errors.As(err, &usage) {
-				l.m.command("rejected")
-				l.refused(clog, sc, cmd, usage.Problem)
-				writeEphemeral(w, usage.Message())
-				return
-			}
-			clog.Error().Err(err).Msg("slash command: parse")
-			writeEphemeral(w, "Sorry, that command could not be read.\n"+Usage)
-			return
-		}
-		reqID := w.Header().Get(RequestIDHeader)
-		switch cmd.Kind {
-		case CommandHelp:
-			l.m.command("help")
-			writeEphemeral(w, helpText)
-			return
-		case CommandForm:
-			l.m.command("form")
-			if err := l.openForm(r.Context(), sc); err != nil {
-				clog.Warn().Err(err).Msg("could not open the form; answering with help")
-				writeEphemeral(w, helpText)
-				return
-			}
-			w.WriteHeader(http.StatusOK)
-			return
-		case CommandList, CommandStatus, CommandCancel:
-			// Reading links is bound by the same allow-lists as making them.
-			if msg := l.cfg.Policy.refuse(r.Context(), l, sc); msg != "" {
-				l.m.command("not_allowed")
-				l.refused(clog, sc, cmd, msg)
-				writeEphemeral(w, msg)
-				return
-			}
-		}
-		switch cmd.Kind {
-		case CommandList:
-			l.m.command("list")
-			writeReply(w, l.list(r.Context(), clog, sc))
-			return
-		case CommandStatus, CommandCancel:
-			l.m.command(map[CommandKind]string{CommandStatus: "status", CommandCancel: "cancel"}[cmd.Kind])
-			rep, _ := l.run(clog, sc.ResponseURL, func(ctx context.Context, h *handoff) {
-				l.subcommand(ctx, clog, sc, cmd, h)
-			}, "Asking Dojo… the answer will follow here in a moment.")
-			writeReply(w, rep)
-			return
-		case CommandCreate:
-		default:
-			writeEphemeral(w, helpText)
-			return
-		}
-		if err := l.cfg.MaxAmounts.Check(cmd.Amount); err != nil {
-			var usage *UsageError
-			if errors.As(err, &usage) {
-				if l.replayed(r.Context(), clog, replayKey(r.Header)) {
-					l.m.command("replayed")
-					http.Error(w, "request already seen", http.StatusUnauthorized)
-					return
-				}
-				l.m.command("over_limit")
-				l.refused(clog, sc, cmd, usage.Problem)
-				writeEphemeral(w, usage.Message())
-				return
-			}
-		}
-		if msg := l.cfg.Policy.refuse(r.Context(), l, sc); msg != "" {
-			// A refused request is recorded as seen too: replayed, it is refused again
-			// as a replay, not audited again.
-			if l.replayed(r.Context(), clog, replayKey(r.Header)) {
-				l.m.command("replayed")
-				http.Error(w, "request already seen", http.StatusUnauthorized)
-				return
-			}
-			l.m.command("not_allowed")
-			l.refused(clog, sc, cmd, msg)
-			writeEphemeral(w, msg)
-			return
-		}
-		rep, ok := l.start(clog, reqID, replayKey(r.Header), sc, cmd)
-		if !ok {
-			clog.Info().Str("outcome", "slow").Msg("slash command acknowledged before Dojo answered")
-		}
-		writeReply(w, rep)
-	})
-}
-
-// readSlackRequest reads a Slack request's body, at most limit bytes, and checks its
-// signature before anything else, then that it is a form. On any failure it has
-// answered (413, 400 or 401) and returns false.
-func readSlackRequest(w http.ResponseWriter, r *http.Request, verifier *SlackVerifier, limit int64, what string) ([]byte, bool) {
-	log := zerolog.Ctx(r.Context())
-	body, err := readBody(w, r, limit)
-	switch {
-	case errors.Is(err, errTooLarge):
-		log.Warn().Msg(what + " body too large")
-		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-		return nil, false
-	case err != nil:
-		http.Error(w, "could not read the request body", http.StatusBadRequest)
-		return nil, false
-	}
-	if err := verifier.verify(r.Header, body); err != nil {
-		log.Warn().Err(err).Msg(what + " rejected: bad signature")
-		http.Error(w, "invalid request signature", http.StatusUnauthorized)
-		return nil, false
-	}
-	if !isForm(r) {
-		http.Error(w, "expected application/x-www-form-urlencoded", http.StatusBadRequest)
-		return nil, false
-	}
-	return body, true
-}
-
-// isForm reports whether the request says it carries a URL-encoded form, as Slack's do.
-func isForm(r *http.Request) bool {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return err == nil && mt == "application/x-www-form-urlencoded"
-}
-
-// slashCommand reads the fields of a slash command form.
-func slashCommand(f url.Values) slack.SlashCommand {
-	return slack.SlashCommand{
-		TeamID:      f.Get("team_id"),
-		TeamDomain:  f.Get("team_domain"),
-		ChannelID:   f.Get("channel_id"),
-		ChannelName: f.Get("channel_name"),
-		UserID:      f.Get("user_id"),
-		UserName:    f.Get("user_name"),
-		Command:     f.Get("command"),
-		Text:        f.Get("text"),
-		ResponseURL: f.Get("response_url"),
-		TriggerID:   f.Get("trigger_id"),
-		APIAppID:    f.Get("api_app_id"),
-	}
-}
-
-// writeEphemeral answers a slash command with a message only its author sees. An empty
-// text answers with an empty 200, which shows nothing.
-func writeEphemeral(w http.ResponseWriter, text string) {
-	writeReply(w, reply{Text: text})
-}
-
-// writeReply answers a slash command with r, seen only by its author.
-func writeReply(w http.ResponseWriter, r reply) {
-	if r.Unauthorized {
-		http.Error(w, "request already seen", http.StatusUnauthorized)
-		return
-	}
-	if r.Text == "" && r.Blocks == nil {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(commandReply{ResponseType: slack.ResponseTypeEphemeral, Text: r.Text, Blocks: r.Blocks})
-}
-
-// commandReply is the body of a slash command's immediate reply: only the fields that
-// mean something there (slack.Msg would add null blocks, empty metadata and
-// delete_original, which Slack does not support in this reply).
-type commandReply struct {
-	ResponseType string        `json:"response_type"`
-	Text         string        `json:"text,omitempty"`
-	Blocks       []slack.Block `json:"blocks,omitempty"`
-}
-
-// handoff passes the first answer of a background job to the request that started it,
-// unless the request has stopped waiting; then the job delivers it through response_url.
-type handoff struct {
-	mu       sync.Mutex
-	gaveUp   bool
-	answered bool
-	ch       chan reply
-	// own is the time the work spent in paylink and Redis rather than waiting on Dojo
-	// or Slack (see admission); 0 when not measured.
-	own time.Duration
-}
-
-// setOwnDelay records the work's own delay.
-func (h *handoff) setOwnDelay(d time.Duration) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.own = d
-}
-
-func (h *handoff) ownDelay() time.Duration {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.own
-}
-
-// isAnswered reports whether the work has given its first answer.
-func (h *handoff) isAnswered() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.answered
-}
-
-// reply is an answer to the agent: text, and blocks when it has buttons.
-type reply struct {
-	Text   string
-	Blocks []slack.Block
-	// Unauthorized answers 401 instead: the request was a replay.
-	Unauthorized bool
-}
-
-// newHandoff returns a handoff for a request that waits for the answer.
-func newHandoff() *handoff { return &handoff{ch: make(chan reply, 1)} }
-
-// noWaiter returns a handoff nobody waits on: every answer goes through response_url.
-func noWaiter() *handoff { return &handoff{gaveUp: true} }
-
-// deliver offers the job's answer to the waiting request. It reports false when the
-// request has already been answered and the job must deliver the text itself.
-func (h *handoff) deliver(r reply) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.answered = true
-	if h.gaveUp {
-		return false
-	}
-	h.ch <- r
-	return true
-}
-
-// giveUp stops the request waiting. It returns the job's answer if one arrived just now.
-func (h *handoff) giveUp() (reply, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	select {
-	case r := <-h.ch:
-		return r, true
-	default:
-		h.gaveUp = true
-		return reply{}, false
-	}
-}
-
-// start runs the creation of a link in the background and waits up to cfg.AckBudget
-// for its first answer: what to acknowledge the command with (empty when the link is
-// made and about to be posted). When the budget runs out first, it acknowledges with
-// nothing and the job reports through response_url (see run).
-func (l *linker) start(log zerolog.Logger, reqID, sig string, sc slack.SlashCommand, cmd Command) (reply, bool) {
-	job := createJob{log: log, reqID: reqID, sig: sig, sc: sc, cmd: cmd}
-	return l.run(log, sc.ResponseURL, func(ctx context.Context, h *handoff) { l.create(ctx, job, h) },
-		fmt.Sprintf("Creating a %s payment link for %s… Dojo is taking a moment; the link will appear in this channel as soon as it is ready.",
-			cmd.Amount, escapeMrkdwn(cmd.Reference)))
-}
-
-// run starts work in the background and waits up to cfg.AckBudget for its first
-// answer. When the budget runs out first it returns an empty reply (acknowledging
-// with nothing shown) and false; the work then answers through response_url, and if it
-// has not answered by cfg.SlowNotice, slowText tells the agent it is on its way.
-func (l *linker) run(log zerolog.Logger, responseURL string, work func(context.Context, *handoff), slowText string) (reply, bool) {
-	h := newHandoff()
-	// Bound the work in flight: when Dojo is slow, or paylink can't keep up, and commands
-	// keep coming, wait a little for a slot, then say so rather than pile up work.
-	// The wait and the acknowledgement budget together stay inside Slack's 3 seconds.
-	if !l.admit.acquire(min(inflightWait, max(ackDeadline-l.cfg.AckBudget, 0))) {
-		l.m.command("busy")
-		limit, inflight := l.admit.state()
-		log.Warn().Int("limit", limit).Int("in_flight", inflight).Msg("too many commands in flight: refused")
-		return reply{Text: "Paylink is very busy right now, so nothing was done. Please try again in a moment."}, true
-	}
-	if !l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) {
-		defer func() { l.admit.release(h.ownDelay()) }()
-		work(ctx, h)
-	}) {
-		l.admit.release(0)
-		return reply{Text: "Paylink is restarting, so nothing was done. Please try again in a few seconds."}, true
-	}
-	timer := time.NewTimer(l.cfg.AckBudget)
-	defer timer.Stop()
-	select {
-	case r := <-h.ch:
-		return r, true
-	case <-timer.C:
-	}
-	if r, ok := h.giveUp(); ok {
-		return r, true
-	}
-	if wait := l.cfg.SlowNotice - l.cfg.AckBudget; wait > 0 && slowText != "" {
-		// A timer rather than a sleeping goroutine: under load most commands pass the
-		// ack budget, and nearly all of them answer long before the notice is due.
-		time.AfterFunc(wait, func() {
-			if h.isAnswered() {
-				return
-			}
-			l.tasks.Go(10*time.Second, func(ctx context.Context) {
-				if !h.isAnswered() {
-					l.respond(ctx, log, responseURL, reply{Text: slowText})
-				}
-			})
-		})
-	}
-	return reply{}, false
-}
 
 // createJob is one slash command on its way to a link.
 type createJob struct {
@@ -465,13 +54,13 @@ func (j createJob) fingerprint() string {
 // is shown when any step before the post fails.
 func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	answered := false
-	answerReply := func(r reply) {
+	answerReply := func(r slackin.Reply) {
 		answered = true
 		if !h.deliver(r) && (r.Text != "" || r.Blocks != nil) && !r.Unauthorized {
 			l.respond(ctx, j.log, j.sc.ResponseURL, r)
 		}
 	}
-	answer := func(text string) { answerReply(reply{Text: text}) }
+	answer := func(text string) { answerReply(slackin.Reply{Text: text}) }
 	defer func() {
 		if !answered {
 			answer("Sorry, something went wrong and no link was created. Please try again.")
@@ -489,21 +78,21 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 		Rate:        store.RateCheck{Team: j.sc.TeamID, User: j.sc.UserID, Limit: l.cfg.Policy.RateLimit, Window: l.cfg.Policy.RateWindow},
 	})
 	if err != nil {
-		l.m.command("store_error")
+		l.m.Command("store_error")
 		log.Error().Err(err).Str("outcome", "store_error").Msg("slash command: claim")
 		answer("Paylink could not reach its database, so no link was created. Please try again in a minute.")
 		return
 	}
 	if claim.Replayed {
-		l.m.command("replayed")
+		l.m.Command("replayed")
 		log.Warn().Str("outcome", "replayed").Msg("slash command: signature seen before")
-		answerReply(reply{Unauthorized: true})
+		answerReply(slackin.Reply{Unauthorized: true})
 		return
 	}
 	if claim.Limited {
 		msg := fmt.Sprintf("You have made %d payment links in the last %s, the most allowed, so no link was created. You can make another in %s.",
-			l.cfg.Policy.RateLimit, humanDuration(l.cfg.Policy.RateWindow), humanDuration(claim.RetryAfter.Round(time.Minute)+time.Minute))
-		l.m.command("rate_limited")
+			l.cfg.Policy.RateLimit, slackout.HumanDuration(l.cfg.Policy.RateWindow), slackout.HumanDuration(claim.RetryAfter.Round(time.Minute)+time.Minute))
+		l.m.Command("rate_limited")
 		log.Info().Str("outcome", "rate_limited").Msg("slash command")
 		l.audit(ctx, log, store.AuditEvent{Event: "refused", Team: j.sc.TeamID, Channel: j.sc.ChannelID, User: j.sc.UserID,
 			Amount: j.cmd.Amount.Value, Currency: j.cmd.Amount.CurrencyCode, Reference: j.cmd.Reference, Detail: "rate limit"})
@@ -511,30 +100,30 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 		return
 	}
 	if claim.Creating {
-		l.m.command("duplicate_reference")
+		l.m.Command("duplicate_reference")
 		log.Info().Str("outcome", "duplicate_reference").Msg("slash command: the reference is being created")
 		answer(fmt.Sprintf("A link for %s is being created right now by another command; it will appear in this channel in a moment. "+
-			"Once it has, you can make a second one for the same reference if you need it.", escapeMrkdwn(j.cmd.Reference)))
+			"Once it has, you can make a second one for the same reference if you need it.", slackout.Escape(j.cmd.Reference)))
 		return
 	}
 	if len(claim.Open) > 0 {
-		l.m.command("duplicate_reference")
+		l.m.Command("duplicate_reference")
 		log.Info().Str("outcome", "duplicate_reference").Strs("open", claim.Open).Msg("slash command")
 		answerReply(l.duplicateReply(ctx, j, claim.Open))
 		return
 	}
 	if !claim.Won {
 		if claim.IntentID != "" {
-			l.m.command("repeat")
+			l.m.Command("repeat")
 			log.Info().Str("outcome", "repeat").Str("intent", claim.IntentID).Msg("slash command")
 			answer(fmt.Sprintf("You asked for this %s link for %s a few minutes ago, so no second link was created. Here it is: %s",
-				j.cmd.Amount, escapeMrkdwn(j.cmd.Reference), l.cfg.CheckoutURL+claim.IntentID))
+				j.cmd.Amount, slackout.Escape(j.cmd.Reference), l.cfg.CheckoutURL+claim.IntentID))
 			return
 		}
-		l.m.command("repeat_pending")
+		l.m.Command("repeat_pending")
 		log.Info().Str("outcome", "repeat_pending").Msg("slash command")
 		answer(fmt.Sprintf("Your %s link for %s is already being created; it will appear in this channel shortly.",
-			j.cmd.Amount, escapeMrkdwn(j.cmd.Reference)))
+			j.cmd.Amount, slackout.Escape(j.cmd.Reference)))
 		return
 	}
 	release := func() {
@@ -546,11 +135,11 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	}
 
 	start := l.now()
-	j.nonce = newRequestID() + newRequestID()
+	j.nonce = edge.NewRequestID() + edge.NewRequestID()
 	pi, err := l.links.CreatePaymentIntent(ctx, l.createRequest(j))
 	dojoTook := l.now().Sub(start)
-	if err == nil && !validIntentID(pi.ID) {
-		err = fmt.Errorf("dojo returned an unusable payment intent id %q", truncate(pi.ID, 80))
+	if err == nil && !dojo.ValidIntentID(pi.ID) {
+		err = fmt.Errorf("dojo returned an unusable payment intent id %q", edge.Truncate(pi.ID, 80))
 	}
 	var de *dojo.Error
 	if errors.As(err, &de) && de.Timeout {
@@ -563,7 +152,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	}
 	if err != nil {
 		release()
-		l.m.command("dojo_error")
+		l.m.Command("dojo_error")
 		log.Warn().Err(err).Dur("dojo_ms", dojoTook).Str("outcome", "dojo_error").Msg("slash command")
 		answer(dojoFailure(err))
 		return
@@ -592,7 +181,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	}
 	if err := l.store.SaveLink(ctx, link, &claim, l.cfg.RetypeWindow); err != nil {
 		release()
-		l.m.command("store_error")
+		l.m.Command("store_error")
 		log.Error().Err(err).Str("intent", pi.ID).Str("outcome", "store_error").Msg("slash command: save link")
 		l.cancelUnrecorded(ctx, log, pi.ID)
 		answer("Paylink could not record the link, so it was not posted and has been cancelled at Dojo. Please try again in a minute.")
@@ -601,7 +190,7 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 	// The time spent here rather than at Dojo: the claim, the record, and the waits for
 	// a CPU or a Redis connection in between.
 	h.setOwnDelay(max(l.now().Sub(began)-dojoTook, time.Microsecond))
-	l.m.command("created")
+	l.m.Command("created")
 	log.Info().Str("outcome", "created").Str("intent", pi.ID).Dur("dojo_ms", dojoTook).
 		Int64("amount", link.Amount).Str("currency", link.Currency).Msg("slash command")
 	answer("")
@@ -616,8 +205,12 @@ func (l *linker) create(ctx context.Context, j createJob, h *handoff) {
 func (l *linker) findTimedOut(ctx context.Context, log zerolog.Logger, j createJob, start time.Time) *dojo.PaymentIntent {
 	since := start.Add(-time.Minute).UTC()
 	for attempt := range 3 {
-		if attempt > 0 && !sleep(ctx, time.Second) {
-			return nil
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
 		}
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		pi, err := l.findByNonce(cctx, since, j.nonce)
@@ -648,7 +241,7 @@ func (l *linker) findByNonce(ctx context.Context, since time.Time, nonce string)
 			return nil, err
 		}
 		for i := range res.Data {
-			if res.Data[i].Metadata[MetaNonce] == nonce && validIntentID(res.Data[i].ID) {
+			if res.Data[i].Metadata[payments.MetaNonce] == nonce && dojo.ValidIntentID(res.Data[i].ID) {
 				return &res.Data[i], nil
 			}
 		}
@@ -677,43 +270,19 @@ func (l *linker) createRequest(j createJob) dojo.CreateRequest {
 		Description:   j.cmd.Description,
 		PaymentSource: l.cfg.PaymentSource,
 		Metadata: map[string]string{
-			MetaTeam:    j.sc.TeamID,
-			MetaChannel: j.sc.ChannelID,
-			MetaUser:    j.sc.UserID,
-			MetaNonce:   j.nonce,
+			payments.MetaTeam:    j.sc.TeamID,
+			payments.MetaChannel: j.sc.ChannelID,
+			payments.MetaUser:    j.sc.UserID,
+			payments.MetaNonce:   j.nonce,
 		},
 	}
-}
-
-// Metadata keys on every payment intent paylink creates.
-const (
-	MetaTeam    = "slackTeamId"
-	MetaChannel = "slackChannelId"
-	MetaUser    = "slackUserId"
-	// MetaNonce is unique per create call: it finds an intent whose answer was lost.
-	MetaNonce = "paylinkNonce"
-)
-
-// validIntentID accepts the ids Dojo issues (pi_sandbox_… and the like): they go into
-// URLs and Redis keys, so anything else is refused.
-func validIntentID(id string) bool {
-	if id == "" || len(id) > 100 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // dojoFailure tells the agent why Dojo made no link.
 func dojoFailure(err error) string {
 	var de *dojo.Error
 	if errors.As(err, &de) {
-		msg := "Dojo could not create the payment link, so nothing was posted.\n" + escapeMrkdwn(de.Message())
+		msg := "Dojo could not create the payment link, so nothing was posted.\n" + slackout.Escape(de.Message())
 		if de.Timeout {
 			msg += "\nIf you try again, check Dojo's dashboard first: a link may have been created without an answer reaching Paylink."
 		}
@@ -730,228 +299,4 @@ func (l *linker) cancelUnrecorded(ctx context.Context, log zerolog.Logger, id st
 	if _, err := l.links.CancelPaymentIntent(cctx, id); err != nil {
 		log.Error().Err(err).Str("intent", id).Msg("could not cancel an unrecorded payment intent")
 	}
-}
-
-// announce posts the link message in the command's channel with chat.postMessage and
-// records its ts. Where the bot can't post (a private channel or DM it is not in) the
-// command's response_url carries the link into the channel instead; if Slack refuses
-// for another reason, the agent gets the link privately.
-func (l *linker) announce(ctx context.Context, j createJob, link *store.Link, created store.AuditEvent) {
-	log := j.log.With().Str("intent", link.IntentID).Logger()
-	audited := false
-	defer func() {
-		if !audited {
-			l.audit(ctx, log, created)
-		}
-	}()
-	text, blocks := renderCard(link, l.cfg.CheckoutURL)
-	channel, ts, err := postMessage(ctx, l.slack, link.ChannelID,
-		slack.MsgOptionText(text, false),
-		slack.MsgOptionBlocks(blocks...),
-		slack.MsgOptionDisableLinkUnfurl(),
-		slack.MsgOptionDisableMediaUnfurl(),
-	)
-	if err == nil {
-		// The message ts and the audit event in one round trip.
-		logAudit(log, created)
-		audited = true
-		if err := l.store.LinkPosted(ctx, link.IntentID, channel, ts, created); err != nil {
-			log.Error().Err(err).Msg("could not record the link message ts")
-		}
-		return
-	}
-	l.m.slackError("chat.postMessage", err)
-	code := slackErrorCode(err)
-	if channelUnreachable(code) {
-		log.Info().Str("slack_error", code).Msg("posting the link through response_url")
-		msg := &slack.WebhookMessage{
-			ResponseType: slack.ResponseTypeInChannel,
-			Text:         text,
-			Blocks:       &slack.Blocks{BlockSet: blocks},
-			UnfurlLinks:  new(false),
-			UnfurlMedia:  new(false),
-		}
-		if err := postResponse(ctx, l.hc, link.ResponseURL, msg); err == nil {
-			return
-		} else {
-			log.Error().Err(err).Msg("could not post the link through response_url")
-		}
-	} else {
-		log.Error().Err(err).Str("slack_error", code).Msg("could not post the link")
-	}
-	l.respondEphemeral(ctx, j, fmt.Sprintf("Paylink could not post the link in this channel (Slack said %q). Here it is, to send to the customer: %s",
-		code, l.cfg.CheckoutURL+link.IntentID))
-}
-
-// duplicateReply tells the agent a link for the same reference is still open and
-// offers to create another anyway.
-func (l *linker) duplicateReply(ctx context.Context, j createJob, open []string) reply {
-	var lines []string
-	for i, id := range open {
-		if i == 3 {
-			break
-		}
-		if rec, err := l.store.Link(ctx, id); err == nil {
-			lines = append(lines, listLine(rec, l.cfg.CheckoutURL))
-		} else {
-			lines = append(lines, "• `"+l.cfg.CheckoutURL+id+"`")
-		}
-	}
-	text := fmt.Sprintf("A payment link for %s is still open, so no second one was created:\n%s\nSend the customer that link, or create another anyway.",
-		escapeMrkdwn(j.cmd.Reference), strings.Join(lines, "\n"))
-	return reply{Text: text, Blocks: []slack.Block{
-		slack.NewSectionBlock(mrkdwn(text), nil, nil),
-		slack.NewActionBlock("duplicate_actions",
-			slack.NewButtonBlockElement(actionCreateAnyway, anywayButtonValue(j.cmd), plain("Create another anyway"))),
-	}}
-}
-
-// anywayButtonValue encodes a command for the "Create another anyway" button, within
-// Slack's 2000-character limit for a button's value (a description that would not fit
-// is left out).
-func anywayButtonValue(cmd Command) string {
-	v := anywayValue{Amount: cmd.Amount.Value, Currency: cmd.Amount.CurrencyCode,
-		Reference: cmd.Reference, Expires: int64(cmd.Expires / time.Second), Description: cmd.Description}
-	enc := func() string {
-		var b strings.Builder
-		e := json.NewEncoder(&b)
-		e.SetEscapeHTML(false)
-		e.Encode(v)
-		return strings.TrimSpace(b.String())
-	}
-	out := enc()
-	if len([]rune(out)) > 2000 {
-		v.Description = ""
-		out = enc()
-	}
-	return out
-}
-
-// anywayValue is the "Create another anyway" button's value: the command to run again.
-type anywayValue struct {
-	Amount      int64  `json:"a"`
-	Currency    string `json:"c"`
-	Reference   string `json:"r"`
-	Expires     int64  `json:"e,omitempty"` // seconds
-	Description string `json:"d,omitempty"`
-}
-
-// respond posts r to a response_url as an ephemeral message.
-func (l *linker) respond(ctx context.Context, log zerolog.Logger, responseURL string, r reply) {
-	if responseURL == "" {
-		log.Error().Msg("no response_url to answer through")
-		return
-	}
-	msg := &slack.WebhookMessage{
-		ResponseType: slack.ResponseTypeEphemeral,
-		Text:         r.Text,
-		UnfurlLinks:  new(false),
-		UnfurlMedia:  new(false),
-	}
-	if r.Blocks != nil {
-		msg.Blocks = &slack.Blocks{BlockSet: r.Blocks}
-	}
-	if err := postResponse(ctx, l.hc, responseURL, msg); err != nil {
-		log.Error().Err(err).Msg("could not answer through response_url")
-	}
-}
-
-// postResponse posts msg to a response_url. The URL lets anyone holding it post for
-// its command, so an error names only its host.
-func postResponse(ctx context.Context, hc *http.Client, responseURL string, msg *slack.WebhookMessage) error {
-	err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, hc, msg)
-	if err == nil {
-		return nil
-	}
-	return &responseURLError{host: urlHost(responseURL), err: err}
-}
-
-// responseURLError is a failed response_url post; its text has the host, not the URL.
-type responseURLError struct {
-	host string
-	err  error
-}
-
-func (e *responseURLError) Error() string {
-	var ue *url.Error
-	if errors.As(e.err, &ue) {
-		return fmt.Sprintf("response_url on %s: %s: %v", e.host, ue.Op, ue.Err)
-	}
-	return fmt.Sprintf("response_url on %s: %s", e.host, e.err)
-}
-
-func (e *responseURLError) Unwrap() error { return e.err }
-
-// urlHost returns the host of a URL, even one that does not parse.
-func urlHost(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		return u.Host
-	}
-	_, rest, _ := strings.Cut(raw, "://")
-	host, _, _ := strings.Cut(rest, "/")
-	if _, h, ok := strings.Cut(host, "@"); ok {
-		host = h
-	}
-	return strings.ToValidUTF8(strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return -1
-		}
-		return r
-	}, host), "")
-}
-
-// respondEphemeral tells the command's author something after the command was
-// acknowledged, through its response_url.
-func (l *linker) respondEphemeral(ctx context.Context, j createJob, text string) {
-	l.respond(ctx, j.log, j.sc.ResponseURL, reply{Text: text})
-}
-
-// postMessage calls chat.postMessage, waiting out Slack's rate limit (429 with
-// Retry-After) while ctx allows. It does not retry other failures: a post whose answer
-// was lost may have landed, and a second one would duplicate it.
-func postMessage(ctx context.Context, api *slack.Client, channel string, opts ...slack.MsgOption) (string, string, error) {
-	for {
-		ch, ts, err := api.PostMessageContext(ctx, channel, opts...)
-		var rl *slack.RateLimitedError
-		if !errors.As(err, &rl) {
-			return ch, ts, err
-		}
-		wait := max(rl.RetryAfter, time.Second)
-		select {
-		case <-ctx.Done():
-			return "", "", err
-		case <-time.After(wait):
-		}
-	}
-}
-
-// slackErrorCode returns Slack's error code ("not_in_channel") for err, or a short
-// description of a transport failure.
-func slackErrorCode(err error) string {
-	var se slack.SlackErrorResponse
-	if errors.As(err, &se) {
-		return se.Err
-	}
-	var sc slack.StatusCodeError
-	if errors.As(err, &sc) {
-		return fmt.Sprintf("http_%d", sc.Code)
-	}
-	var rl *slack.RateLimitedError
-	if errors.As(err, &rl) {
-		return "ratelimited"
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "timeout"
-	}
-	return "request_failed"
-}
-
-// channelUnreachable reports whether Slack's error code means the bot can't post in the
-// channel (private channel or DM without the bot, archived channel).
-func channelUnreachable(code string) bool {
-	switch code {
-	case "not_in_channel", "channel_not_found", "is_archived", "restricted_action", "restricted_action_read_only_channel":
-		return true
-	}
-	return false
 }

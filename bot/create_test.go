@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/dojo/dojotest"
 )
@@ -36,9 +37,9 @@ func TestFindTimedOutFollowsPages(t *testing.T) {
 				srv.AddIntent(dojo.PaymentIntent{ID: fmt.Sprintf("pi_sandbox_%05d", i), Status: dojo.StatusCreated,
 					Amount: dojo.Money{Value: 100, CurrencyCode: "GBP"}, Reference: "r", Metadata: meta, CreatedAt: at, UpdatedAt: at})
 			}
-			add(0, map[string]string{MetaNonce: nonce})
+			add(0, map[string]string{payments.MetaNonce: nonce})
 			for i := 1; i <= tt.newer; i++ {
-				add(i, map[string]string{MetaNonce: fmt.Sprint("other-", i)})
+				add(i, map[string]string{payments.MetaNonce: fmt.Sprint("other-", i)})
 			}
 			l := &linker{links: dojo.NewClient(dojo.Config{BaseURL: srv.URL, APIKey: key})}
 			got := l.findTimedOut(context.Background(), zerolog.Nop(), createJob{nonce: nonce}, start)

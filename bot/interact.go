@@ -4,85 +4,41 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/url"
 
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/policy"
+	"github.com/paylink/paylink/bot/slackin"
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
 
-// interactionBodyLimit caps an interaction payload: it carries the message or view it
-// came from, a few KiB to tens of KiB.
-const interactionBodyLimit = 256 << 10
-
-// handleInteractions serves POST /slack/interactions: buttons (block_actions) and the
-// form (view_submission). It verifies the signature on the raw body first, answers
-// within 3 seconds, and does slow work (Dojo, Slack) in the background, reporting
-// through response_url and the card.
-func handleInteractions(verifier *SlackVerifier, l *linker) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		log := zerolog.Ctx(r.Context())
-		body, ok := readSlackRequest(w, r, verifier, interactionBodyLimit, "interaction")
-		if !ok {
-			return
-		}
-		if l.replayed(r.Context(), *log, replayKey(r.Header)) {
-			http.Error(w, "request already seen", http.StatusUnauthorized)
-			return
-		}
-		cb, err := decodeInteraction(body)
-		if err != nil {
-			log.Warn().Err(err).Msg("interaction rejected: malformed payload")
-			http.Error(w, "malformed payload", http.StatusBadRequest)
-			return
-		}
-		ilog := log.With().Str("team", cb.Team.ID).Str("user", cb.User.ID).Str("type", string(cb.Type)).Logger()
-		reqID := w.Header().Get(RequestIDHeader)
-		switch cb.Type {
-		case slack.InteractionTypeBlockActions:
-			for _, a := range cb.ActionCallback.BlockActions {
-				if l.blockAction(ilog, reqID, cb, a) {
-					break
-				}
+// Interaction answers a button press (block_actions) or a form submission
+// (view_submission) within 3 seconds, and does slow work (Dojo, Slack) in the
+// background, reporting through response_url and the card.
+func (l *linker) Interaction(ctx context.Context, log zerolog.Logger, in slackin.Request, cb *slack.InteractionCallback) slackin.Reply {
+	ilog := log.With().Str("team", cb.Team.ID).Str("user", cb.User.ID).Str("type", string(cb.Type)).Logger()
+	switch cb.Type {
+	case slack.InteractionTypeBlockActions:
+		for _, a := range cb.ActionCallback.BlockActions {
+			if l.blockAction(ilog, in.ID, cb, a) {
+				break
 			}
-			w.WriteHeader(http.StatusOK)
-		case slack.InteractionTypeViewSubmission:
-			l.submitForm(w, ilog, reqID, cb)
-		default:
-			w.WriteHeader(http.StatusOK)
 		}
-	})
-}
-
-// decodeInteraction reads the payload field of an interaction form.
-func decodeInteraction(body []byte) (*slack.InteractionCallback, error) {
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, err
+	case slack.InteractionTypeViewSubmission:
+		return l.submitForm(ilog, in.ID, cb)
 	}
-	payload := form.Get("payload")
-	if payload == "" {
-		return nil, errors.New("no payload")
-	}
-	var cb slack.InteractionCallback
-	if err := json.Unmarshal([]byte(payload), &cb); err != nil {
-		return nil, err
-	}
-	if cb.Type == "" || cb.User.ID == "" {
-		return nil, errors.New("payload without type or user")
-	}
-	return &cb, nil
+	return slackin.Reply{}
 }
 
 // blockAction starts the work of one button. It reports whether it acted.
 func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.InteractionCallback, a *slack.BlockAction) bool {
 	log = log.With().Str("action", a.ActionID).Logger()
 	switch a.ActionID {
-	case actionRefresh, actionCancel, actionNewLink:
-		if !validIntentID(a.Value) {
+	case slackout.ActionRefresh, slackout.ActionCancel, slackout.ActionNewLink:
+		if !dojo.ValidIntentID(a.Value) {
 			return false
 		}
 		l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) {
@@ -92,29 +48,29 @@ func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.Interac
 			}
 			if err != nil {
 				log.Warn().Err(err).Str("intent", a.Value).Msg("button for a link with no record")
-				l.respond(ctx, log, cb.ResponseURL, reply{Text: "Paylink no longer has a record of this link."})
+				l.respond(ctx, log, cb.ResponseURL, slackin.Reply{Text: "Paylink no longer has a record of this link."})
 				return
 			}
 			switch a.ActionID {
-			case actionRefresh:
-				if msg := l.mayLookUp(ctx, log, cb.Team.ID, cb.User.ID, reqID); msg != "" {
-					l.respond(ctx, log, cb.ResponseURL, reply{Text: msg})
+			case slackout.ActionRefresh:
+				if msg := policy.LookUp(ctx, log, l.store, cb.Team.ID, cb.User.ID, reqID); msg != "" {
+					l.respond(ctx, log, cb.ResponseURL, slackin.Reply{Text: msg})
 					return
 				}
 				l.forget(rec.IntentID) // the button asks Dojo now
 				text := l.refresh(ctx, log, rec)
 				l.updateCardFrom(ctx, log, rec, cb)
-				l.respond(ctx, log, cb.ResponseURL, reply{Text: text})
-			case actionCancel:
-				l.respond(ctx, log, cb.ResponseURL, reply{Text: l.cancelLink(ctx, log, rec, cb.User.ID)})
-			case actionNewLink:
+				l.respond(ctx, log, cb.ResponseURL, slackin.Reply{Text: text})
+			case slackout.ActionCancel:
+				l.respond(ctx, log, cb.ResponseURL, slackin.Reply{Text: l.cancelLink(ctx, log, rec, cb.User.ID)})
+			case slackout.ActionNewLink:
 				cmd := Command{Kind: CommandCreate, Amount: dojo.Money{Value: rec.Amount, CurrencyCode: rec.Currency},
 					Reference: rec.Reference, Description: rec.Description}
 				l.createFromInteraction(ctx, log, reqID, cb, rec.ChannelID, cmd, false, "new:"+rec.IntentID)
 			}
 		})
 		return true
-	case actionCreateAnyway:
+	case slackout.ActionCreateAnyway:
 		var v anywayValue
 		if err := json.Unmarshal([]byte(a.Value), &v); err != nil {
 			return false
@@ -153,17 +109,17 @@ func (l *linker) createFromInteraction(ctx context.Context, log zerolog.Logger, 
 		UserName:    cb.User.Name,
 		ResponseURL: cb.ResponseURL,
 	}
-	var usage *UsageError
-	if err := l.cfg.MaxAmounts.Check(cmd.Amount); errors.As(err, &usage) {
-		l.m.command("over_limit")
-		l.refused(log, sc, cmd, usage.Problem)
-		l.respond(ctx, log, sc.ResponseURL, reply{Text: usage.Problem})
+	var over *policy.OverLimit
+	if err := l.cfg.MaxAmounts.Check(cmd.Amount); errors.As(err, &over) {
+		l.m.Command("over_limit")
+		l.refused(log, sc, cmd, over.Problem)
+		l.respond(ctx, log, sc.ResponseURL, slackin.Reply{Text: over.Problem})
 		return
 	}
-	if msg := l.cfg.Policy.refuse(ctx, l, sc); msg != "" {
-		l.m.command("not_allowed")
+	if msg := l.cfg.Policy.Refuse(ctx, l.groups, sc.UserID, sc.ChannelID); msg != "" {
+		l.m.Command("not_allowed")
 		l.refused(log, sc, cmd, msg)
-		l.respond(ctx, log, sc.ResponseURL, reply{Text: msg})
+		l.respond(ctx, log, sc.ResponseURL, slackin.Reply{Text: msg})
 		return
 	}
 	l.create(ctx, createJob{log: log.With().Str("channel", channel).Logger(), reqID: reqID, sc: sc, cmd: cmd, anyway: anyway, key: key}, noWaiter())
@@ -175,36 +131,32 @@ func (l *linker) updateCardFrom(ctx context.Context, log zerolog.Logger, rec *st
 	if channel == "" || ts == "" || cb.Container.IsEphemeral {
 		return
 	}
-	text, blocks := renderCard(rec, l.cfg.CheckoutURL)
+	text, blocks := slackout.Card(rec, l.cfg.CheckoutURL)
 	if _, _, _, err := l.slack.UpdateMessageContext(ctx, channel, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
-		l.m.slackError("chat.update", err)
-		log.Warn().Str("slack_error", slackErrorCode(err)).Msg("could not update the card")
+		l.m.SlackError("chat.update", err)
+		log.Warn().Str("slack_error", slackout.ErrorCode(err)).Msg("could not update the card")
 	}
 }
 
 // submitForm answers a form submission: problems shown on their fields, or the form
 // closed and the link on its way.
-func (l *linker) submitForm(w http.ResponseWriter, log zerolog.Logger, reqID string, cb *slack.InteractionCallback) {
-	if cb.View.CallbackID != formCallbackID {
-		w.WriteHeader(http.StatusOK)
-		return
+func (l *linker) submitForm(log zerolog.Logger, reqID string, cb *slack.InteractionCallback) slackin.Reply {
+	if cb.View.CallbackID != slackout.FormCallbackID {
+		return slackin.Reply{}
 	}
-	var origin formOrigin
+	var origin slackout.FormOrigin
 	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &origin); err != nil || origin.Channel == "" {
-		http.Error(w, "malformed form", http.StatusBadRequest)
-		return
+		return slackin.Reply{Invalid: "malformed form"}
 	}
 	cmd, problems := parseForm(cb.View.State, l.cfg.MaxAmounts)
 	if problems != nil {
 		log.Info().Str("outcome", "rejected").Interface("problems", problems).Msg("form")
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(slack.NewErrorsViewSubmissionResponse(problems))
-		return
+		return slackin.Reply{ViewErrors: problems}
 	}
 	fcb := *cb
 	fcb.ResponseURL = origin.ResponseURL
 	l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) {
 		l.createFromInteraction(ctx, log, reqID, &fcb, origin.Channel, cmd, false, "")
 	})
-	w.WriteHeader(http.StatusOK)
+	return slackin.Reply{}
 }

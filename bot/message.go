@@ -1,22 +1,5 @@
 package bot
 
-import (
-	"strings"
-)
-
-// mrkdwnEscaper escapes the three characters that Slack's mrkdwn gives meaning to.
-// Everything a user typed passes through it before it is shown, so a reference like
-// "<!channel>" notifies nobody and "<https://evil|bank>" links nowhere.
-var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-
-// escapeMrkdwn escapes s for Slack's mrkdwn (and for a message's text fallback).
-func escapeMrkdwn(s string) string {
-	if !strings.ContainsAny(s, "&<>") {
-		return s
-	}
-	return mrkdwnEscaper.Replace(s)
-}
-
 // helpText answers "/paylink help" and "/paylink" alone.
 const helpText = "*/paylink* creates a Dojo payment link and posts it in this channel for you to send to the customer. " +
 	"When the customer pays, \"Paid\" is posted under the link.\n" +

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/dojo"
 )
 
@@ -31,7 +32,7 @@ func TestCustomerSeesOnlyWhatTheAgentWrote(t *testing.T) {
 				t.Errorf("the customer would see %q in %s", private, shown)
 			}
 		}
-		if req.Metadata[MetaTeam] != "T0001" || req.Metadata[MetaChannel] != "C0002" || req.Metadata[MetaUser] != "U0003" {
+		if req.Metadata[payments.MetaTeam] != "T0001" || req.Metadata[payments.MetaChannel] != "C0002" || req.Metadata[payments.MetaUser] != "U0003" {
 			t.Errorf("metadata = %v, want the Slack ids", req.Metadata)
 		}
 	}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/paylink/paylink/bot"
 	"github.com/paylink/paylink/bot/fakeslack"
+	"github.com/paylink/paylink/bot/policy"
+	"github.com/paylink/paylink/bot/slackin"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/dojo/dojotest"
 	"github.com/paylink/paylink/store"
@@ -78,14 +80,14 @@ func TestRedisRoundTrips(t *testing.T) {
 	fs.SetLatency(300 * time.Millisecond) // the link is posted, and its ts recorded, well after the answer
 	tasks := bot.NewTasks(zerolog.Nop())
 	defer tasks.Drain(context.Background())
-	limits, _ := bot.ParseMaxAmounts("")
+	limits, _ := policy.ParseMaxAmounts("")
 	srv := httptest.NewServer(bot.NewServer(bot.Deps{
 		Log: zerolog.Nop(),
 		Config: bot.Config{CheckoutURL: "https://pay.dojo.tech/checkout/", PaymentSource: "payment-links",
 			MaxAmounts: limits, AckBudget: 1500 * time.Millisecond, WorkTimeout: 30 * time.Second,
 			RetypeWindow: 10 * time.Minute, WebhookSecrets: []string{"ws_rt"},
-			Policy: bot.Policy{RateLimit: 30, RateWindow: time.Hour}},
-		Verifier:   bot.NewSlackVerifier("secret", time.Now),
+			Policy: policy.Policy{RateLimit: 30, RateWindow: time.Hour}},
+		Verifier:   slackin.NewVerifier("secret", time.Now),
 		Links:      dojo.NewClient(dojo.Config{BaseURL: d.URL, APIKey: "sk_sandbox_rt"}),
 		Store:      st,
 		Slack:      slack.New("xoxb-test", slack.OptionAPIURL(fs.APIURL())),

@@ -5,20 +5,16 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/paylink/paylink/bot/payments"
+	"github.com/paylink/paylink/bot/slackin"
 	"github.com/rs/zerolog"
 )
 
 // addRoutes lists every route paylink serves.
 func addRoutes(mux *http.ServeMux, d Deps, l *linker) {
-	mux.Handle("POST "+PathCommands, handleCommand(d.Verifier, l))
-	mux.Handle("POST "+PathInteractions, handleInteractions(d.Verifier, l))
-	mux.Handle("POST "+PathDojoWebhooks, &webhooks{
-		secrets: d.Config.WebhookSecrets,
-		store:   d.Store,
-		links:   d.Links,
-		adopt:   &adopter{store: d.Store, links: d.Links, testMode: d.Config.TestMode, now: d.Now},
-		m:       d.Metrics,
-	})
+	mux.Handle("POST "+PathCommands, slackin.Commands(d.Verifier, l))
+	mux.Handle("POST "+PathInteractions, slackin.Interactions(d.Verifier, l))
+	mux.Handle("POST "+PathDojoWebhooks, payments.NewWebhookHandler(d.payments()))
 	mux.Handle("GET "+PathHealthz, handleHealthz())
 	mux.Handle("GET "+PathMetrics, d.Metrics.Handler())
 	mux.Handle("GET "+PathReadyz, handleReadyz(d.Store))
@@ -32,11 +28,16 @@ func handleHealthz() http.Handler {
 	})
 }
 
+// readiness is a write probe of Redis. *store.Store satisfies it.
+type readiness interface {
+	Ready(ctx context.Context) error
+}
+
 // handleReadyz answers 200 when Redis takes a write within a second, else 503: a
 // replica that can't record links or payments should get no traffic. The write goes to
 // the node that holds the {events} slot (the Sentinel master), so a master that was
 // demoted, or a Cluster slot whose master died, reads as not ready.
-func handleReadyz(st LinkStore) http.Handler {
+func handleReadyz(st readiness) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 		defer cancel()

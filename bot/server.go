@@ -1,39 +1,41 @@
-// Package bot is paylink's Slack side and its flow: the HTTP handlers Slack and Dojo
-// call, command parsing and policy, the Block Kit messages, and the work that turns a
-// slash command into a posted payment link.
+// Package bot is the link flow: it handles the commands and interactions slackin
+// decodes (create, cancel, status, list, refresh, the form and the card's buttons),
+// asks policy, Dojo and the store, and answers through slackout. NewServer wires it
+// with payments' webhook handler into every route paylink serves.
 package bot
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
+
+	"github.com/paylink/paylink/bot/edge"
+	"github.com/paylink/paylink/bot/metrics"
+	"github.com/paylink/paylink/bot/payments"
+	"github.com/paylink/paylink/bot/policy"
+	"github.com/paylink/paylink/bot/slackin"
+	"github.com/paylink/paylink/store"
 )
 
 // Config is the bot's behaviour, read from the environment by cmd/paylink.
 type Config struct {
-	CheckoutURL   string        // the link is CheckoutURL + intent id
-	PaymentSource string        // sent as paymentSource; empty sends none
-	TestMode      bool          // a sandbox Dojo key: every message says TEST MODE
-	MaxAmounts    MaxAmounts    // largest amount per link, per currency
-	AckBudget     time.Duration // how long a command waits for its outcome before acknowledging
-	SlowNotice    time.Duration // a command still not done after this gets a "Dojo is taking a moment" note
-	MaxInFlight   int           // commands whose work may be under way at once; more wait, then are refused
-	WorkTimeout   time.Duration // how long the work a command starts may take in all
-	RetypeWindow  time.Duration // the same command again within this returns the same link
+	CheckoutURL   string            // the link is CheckoutURL + intent id
+	PaymentSource string            // sent as paymentSource; empty sends none
+	TestMode      bool              // a sandbox Dojo key: every message says TEST MODE
+	MaxAmounts    policy.MaxAmounts // largest amount per link, per currency
+	AckBudget     time.Duration     // how long a command waits for its outcome before acknowledging
+	SlowNotice    time.Duration     // a command still not done after this gets a "Dojo is taking a moment" note
+	MaxInFlight   int               // commands whose work may be under way at once; more wait, then are refused
+	WorkTimeout   time.Duration     // how long the work a command starts may take in all
+	RetypeWindow  time.Duration     // the same command again within this returns the same link
 	// WebhookSecrets verify Dojo's webhooks; several may be active while one is rotated.
 	// None: /dojo/webhooks answers 503 and reconciliation alone reports payments.
 	WebhookSecrets []string
 	// Policy says who may create links where, and who may cancel any link.
-	Policy Policy
+	Policy policy.Policy
 }
 
 // Defaults for the timing settings.
@@ -49,23 +51,28 @@ const (
 type Deps struct {
 	Log        zerolog.Logger
 	Config     Config
-	Verifier   *SlackVerifier
+	Verifier   *slackin.Verifier
 	Links      PaymentLinks
-	Store      Store
+	Store      *store.Store
 	Slack      *slack.Client
 	HTTPClient *http.Client // for response_url posts
 	Tasks      *Tasks
 	Now        func() time.Time
-	Notify     NotifyConfig
-	Reconcile  ReconcileConfig
-	Metrics    *Metrics // nil: none
+	Metrics    *metrics.Metrics // nil: none
+}
+
+// payments is what the webhook handler is built from.
+func (d Deps) payments() payments.Deps {
+	return payments.Deps{Log: d.Log, Store: d.Store, Dojo: d.Links, Slack: d.Slack, CheckoutURL: d.Config.CheckoutURL,
+		TestMode: d.Config.TestMode, Now: d.Now, Metrics: d.Metrics, WebhookSecrets: d.Config.WebhookSecrets}
 }
 
 // Server serves paylink's HTTP routes, and takes Slack requests that arrive over Socket
-// Mode through the same handlers.
+// Mode to the same handler.
 type Server struct {
 	http.Handler
-	commands, interactions http.Handler // for requests authenticated by Socket Mode
+	log   zerolog.Logger
+	slack slackin.Handler
 }
 
 // NewServer returns the server for every route paylink serves.
@@ -87,49 +94,22 @@ func NewServer(d Deps) *Server {
 		hc:     d.HTTPClient,
 		tasks:  d.Tasks,
 		now:    d.Now,
-		groups: &groupCache{now: d.Now},
-		admit:  newAdmission(d.Config.MaxInFlight, time.Now),
+		groups: policy.NewGroups(d.Slack, d.Now),
+		admit:  newAdmission(d.Config.MaxInFlight, d.Now),
 		m:      d.Metrics,
 	}
-	d.Metrics.watchAdmission(l.admit)
+	d.Metrics.WatchAdmission(l.admit.state)
 	mux := http.NewServeMux()
 	addRoutes(mux, d, l)
 	return &Server{
-		Handler:      withRequestLog(d.Log, d.Metrics.instrument(mux)),
-		commands:     withRequestLog(d.Log, handleCommand(nil, l)),
-		interactions: withRequestLog(d.Log, handleInteractions(nil, l)),
+		Handler: edge.WithRequestLog(d.Log, d.Metrics.Instrument(mux)),
+		log:     d.Log,
+		slack:   l,
 	}
 }
 
-// SocketCommand handles a slash command that arrived over Socket Mode and returns the
-// payload to acknowledge it with (nil for none).
-func (s *Server) SocketCommand(ctx context.Context, cmd slack.SlashCommand) (json.RawMessage, error) {
-	form := url.Values{
-		"team_id": {cmd.TeamID}, "team_domain": {cmd.TeamDomain}, "channel_id": {cmd.ChannelID},
-		"channel_name": {cmd.ChannelName}, "user_id": {cmd.UserID}, "user_name": {cmd.UserName},
-		"command": {cmd.Command}, "text": {cmd.Text}, "response_url": {cmd.ResponseURL},
-		"trigger_id": {cmd.TriggerID}, "api_app_id": {cmd.APIAppID},
-	}
-	return s.socket(ctx, s.commands, PathCommands, form.Encode())
-}
-
-// SocketInteraction handles an interaction payload (the JSON Slack would have posted as
-// the payload field) that arrived over Socket Mode, and returns the payload to
-// acknowledge it with (nil for none).
-func (s *Server) SocketInteraction(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
-	return s.socket(ctx, s.interactions, PathInteractions, url.Values{"payload": {string(payload)}}.Encode())
-}
-
-func (s *Server) socket(ctx context.Context, h http.Handler, path, body string) (json.RawMessage, error) {
-	req := httptest.NewRequestWithContext(ctx, http.MethodPost, path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK {
-		return nil, fmt.Errorf("%s answered %d: %s", path, rec.Code, strings.TrimSpace(rec.Body.String()))
-	}
-	if b := bytes.TrimSpace(rec.Body.Bytes()); len(b) > 0 {
-		return json.RawMessage(b), nil
-	}
-	return nil, nil
+// RunSocketMode receives slash commands and interactions over Slack's Socket Mode
+// (api carries the app-level token) until ctx ends; see slackin.RunSocketMode.
+func (s *Server) RunSocketMode(ctx context.Context, api *slack.Client) error {
+	return slackin.RunSocketMode(ctx, s.log, api, s.slack)
 }

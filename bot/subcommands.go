@@ -11,6 +11,11 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/edge"
+	"github.com/paylink/paylink/bot/payments"
+	"github.com/paylink/paylink/bot/policy"
+	"github.com/paylink/paylink/bot/slackin"
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
@@ -19,26 +24,26 @@ import (
 const listLen = 10
 
 // list answers /paylink list: the last links asked for in this channel, with status.
-func (l *linker) list(ctx context.Context, log zerolog.Logger, sc slack.SlashCommand) reply {
+func (l *linker) list(ctx context.Context, log zerolog.Logger, sc slack.SlashCommand) slackin.Reply {
 	links, err := l.store.ChannelLinks(ctx, sc.TeamID, sc.ChannelID, listLen)
 	if err != nil {
 		log.Error().Err(err).Msg("list: store")
-		return reply{Text: "Paylink could not reach its database. Please try again in a minute."}
+		return slackin.Reply{Text: "Paylink could not reach its database. Please try again in a minute."}
 	}
 	if len(links) == 0 {
-		return reply{Text: "No payment links have been asked for in this channel yet. " + Usage}
+		return slackin.Reply{Text: "No payment links have been asked for in this channel yet. " + Usage}
 	}
 	lines := []string{fmt.Sprintf("The last %d payment links asked for in this channel:", len(links))}
 	for _, rec := range links {
-		lines = append(lines, listLine(rec, l.cfg.CheckoutURL))
+		lines = append(lines, slackout.ListLine(rec, l.cfg.CheckoutURL))
 	}
-	return reply{Text: strings.Join(lines, "\n")}
+	return slackin.Reply{Text: strings.Join(lines, "\n")}
 }
 
 // findLink finds the link a status or cancel command names: an intent id of this
 // workspace, or the newest link with the reference (an open one first, for cancel).
 func (l *linker) findLink(ctx context.Context, team, target string, preferOpen bool) (*store.Link, error) {
-	if strings.HasPrefix(target, "pi_") && validIntentID(target) {
+	if strings.HasPrefix(target, "pi_") && dojo.ValidIntentID(target) {
 		rec, err := l.store.Link(ctx, target)
 		if err == nil && rec.TeamID != team {
 			return nil, store.ErrNotFound
@@ -67,17 +72,17 @@ func (l *linker) findLink(ctx context.Context, team, target string, preferOpen b
 // subcommand answers /paylink status and /paylink cancel; its answer goes to h.
 func (l *linker) subcommand(ctx context.Context, log zerolog.Logger, sc slack.SlashCommand, cmd Command, h *handoff) {
 	answer := func(text string) {
-		if !h.deliver(reply{Text: text}) {
-			l.respond(ctx, log, sc.ResponseURL, reply{Text: text})
+		if !h.deliver(slackin.Reply{Text: text}) {
+			l.respond(ctx, log, sc.ResponseURL, slackin.Reply{Text: text})
 		}
 	}
 	rec, err := l.findLink(ctx, sc.TeamID, cmd.Target, cmd.Kind == CommandCancel)
-	if err == nil && !l.mayView(rec, sc) {
+	if err == nil && !l.cfg.Policy.MayView(rec, sc.UserID, sc.ChannelID) {
 		// Another channel's link, perhaps a private one's: not shown, not confirmed.
 		err = store.ErrNotFound
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		answer(fmt.Sprintf("No payment link with the reference or id %s was found in this workspace.", escapeMrkdwn(cmd.Target)))
+		answer(fmt.Sprintf("No payment link with the reference or id %s was found in this workspace.", slackout.Escape(cmd.Target)))
 		return
 	}
 	if err != nil {
@@ -89,7 +94,7 @@ func (l *linker) subcommand(ctx context.Context, log zerolog.Logger, sc slack.Sl
 		answer(l.cancelLink(ctx, log, rec, sc.UserID))
 		return
 	}
-	if msg := l.mayLookUp(ctx, log, sc.TeamID, sc.UserID, newRequestID()); msg != "" {
+	if msg := policy.LookUp(ctx, log, l.store, sc.TeamID, sc.UserID, edge.NewRequestID()); msg != "" {
 		answer(msg)
 		return
 	}
@@ -102,14 +107,14 @@ func (l *linker) refresh(ctx context.Context, log zerolog.Logger, rec *store.Lin
 	pi, err := l.currentIntent(ctx, rec.IntentID)
 	if err != nil {
 		log.Warn().Err(err).Str("intent", rec.IntentID).Msg("status: Dojo")
-		return "Dojo did not answer, so this is the last status Paylink knows:\n" + listLine(rec, l.cfg.CheckoutURL)
+		return "Dojo did not answer, so this is the last status Paylink knows:\n" + slackout.ListLine(rec, l.cfg.CheckoutURL)
 	}
 	status := string(pi.Status)
-	if pi.Status == dojo.StatusCreated && expired(rec, pi, l.now()) {
-		status = StatusExpired
+	if pi.Status == dojo.StatusCreated && payments.Expired(rec, pi, l.now()) {
+		status = store.StatusExpired
 	}
-	if status != string(dojo.StatusCreated) && pi.Status.Valid() || status == StatusExpired {
-		if _, err := recordWithImplied(ctx, l.store, store.StatusEvent{IntentID: rec.IntentID, Status: status,
+	if status != string(dojo.StatusCreated) && pi.Status.Valid() || status == store.StatusExpired {
+		if _, err := payments.Record(ctx, l.store, store.StatusEvent{IntentID: rec.IntentID, Status: status,
 			EventID: "refresh", Source: "refresh", Origin: origin(rec)}); err != nil {
 			log.Warn().Err(err).Msg("status: record")
 		}
@@ -117,7 +122,7 @@ func (l *linker) refresh(ctx context.Context, log zerolog.Logger, rec *store.Lin
 			rec.Status, rec.StatusAt = status, l.now()
 		}
 	}
-	return listLine(rec, l.cfg.CheckoutURL)
+	return slackout.ListLine(rec, l.cfg.CheckoutURL)
 }
 
 // origin is where rec was asked for.
@@ -125,32 +130,18 @@ func origin(rec *store.Link) store.Origin {
 	return store.Origin{Team: rec.TeamID, Reference: rec.Reference}
 }
 
-// expired reports whether an unpaid intent is past its expiry.
-func expired(rec *store.Link, pi *dojo.PaymentIntent, now time.Time) bool {
-	at := rec.ExpiresAt
-	if pi != nil && pi.ExpireAt != nil && !pi.ExpireAt.IsZero() {
-		at = *pi.ExpireAt
-	}
-	return !at.IsZero() && at.Unix() > 0 && now.After(at)
-}
-
-// mayCancel reports whether user may cancel rec: the agent who asked for it, or an admin.
-func (l *linker) mayCancel(rec *store.Link, user string) bool {
-	return user == rec.UserID || l.cfg.Policy.Admins[user]
-}
-
 // cancelLink cancels rec at Dojo for user, and records it: the card and the thread
 // follow through the notifier.
 func (l *linker) cancelLink(ctx context.Context, log zerolog.Logger, rec *store.Link, user string) string {
 	amount := dojo.Money{Value: rec.Amount, CurrencyCode: rec.Currency}
-	if !l.mayCancel(rec, user) {
+	if !l.cfg.Policy.MayCancel(rec, user) {
 		log.Info().Str("outcome", "refused").Str("intent", rec.IntentID).Msg("cancel")
 		l.audit(ctx, log, store.AuditEvent{Event: "refused", Team: rec.TeamID, Channel: rec.ChannelID, User: user,
 			Amount: rec.Amount, Currency: rec.Currency, Reference: rec.Reference, Intent: rec.IntentID, Detail: "cancel by someone who may not"})
-		return fmt.Sprintf("Only <@%s>, who asked for the %s link for %s, or an admin can cancel it.", rec.UserID, amount, escapeMrkdwn(rec.Reference))
+		return fmt.Sprintf("Only <@%s>, who asked for the %s link for %s, or an admin can cancel it.", rec.UserID, amount, slackout.Escape(rec.Reference))
 	}
 	if store.Closed(rec.Status) {
-		return fmt.Sprintf("The %s link for %s is already closed (%s); nothing to cancel.", amount, escapeMrkdwn(rec.Reference), statusLine(rec.Status))
+		return fmt.Sprintf("The %s link for %s is already closed (%s); nothing to cancel.", amount, slackout.Escape(rec.Reference), slackout.StatusLine(rec.Status))
 	}
 	_, err := l.links.CancelPaymentIntent(ctx, rec.IntentID)
 	l.forget(rec.IntentID)
@@ -158,7 +149,7 @@ func (l *linker) cancelLink(ctx context.Context, log zerolog.Logger, rec *store.
 		// Dojo keeps the link as it is: record where it stands, so the card follows.
 		log.Info().Err(err).Str("intent", rec.IntentID).Msg("cancel: Dojo refused")
 		return fmt.Sprintf("The %s link for %s can't be cancelled: %s\n%s",
-			amount, escapeMrkdwn(rec.Reference), escapeMrkdwn(reason), l.refresh(ctx, log, rec))
+			amount, slackout.Escape(rec.Reference), slackout.Escape(reason), l.refresh(ctx, log, rec))
 	}
 	if err != nil {
 		log.Warn().Err(err).Str("intent", rec.IntentID).Msg("cancel: Dojo")
@@ -171,7 +162,7 @@ func (l *linker) cancelLink(ctx context.Context, log zerolog.Logger, rec *store.
 	l.audit(ctx, log, store.AuditEvent{Event: "canceled", Team: rec.TeamID, Channel: rec.ChannelID, User: user,
 		Amount: rec.Amount, Currency: rec.Currency, Reference: rec.Reference, Intent: rec.IntentID})
 	log.Info().Str("outcome", "canceled").Str("intent", rec.IntentID).Str("by", user).Msg("cancel")
-	return fmt.Sprintf("Canceled the %s link for %s. The customer can no longer pay with it.", amount, escapeMrkdwn(rec.Reference))
+	return fmt.Sprintf("Canceled the %s link for %s. The customer can no longer pay with it.", amount, slackout.Escape(rec.Reference))
 }
 
 // cancelRefusal reports whether err is Dojo refusing a cancel, and its reason. Dojo's
@@ -204,7 +195,7 @@ func cancelRefusal(err error) (string, bool) {
 func dojoMessage(err error) string {
 	var de *dojo.Error
 	if errors.As(err, &de) {
-		return escapeMrkdwn(de.Message())
+		return slackout.Escape(de.Message())
 	}
 	return "Please try again."
 }

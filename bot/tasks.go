@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/paylink/paylink/bot/edge"
 	"github.com/rs/zerolog"
 )
 
@@ -41,7 +42,7 @@ func (t *Tasks) Go(timeout time.Duration, f func(ctx context.Context)) bool {
 		defer t.wg.Done()
 		defer func() {
 			if p := recover(); p != nil {
-				t.log.Error().Str("panic", truncate(anyString(p), 500)).Bytes("stack", debug.Stack()).Msg("background task panicked")
+				t.log.Error().Str("panic", edge.Truncate(edge.PanicText(p), 500)).Bytes("stack", debug.Stack()).Msg("background task panicked")
 			}
 		}()
 		ctx, cancel := context.WithTimeout(t.base, timeout)

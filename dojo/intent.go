@@ -19,11 +19,13 @@ const (
 )
 
 // Statuses lists every status, in lifecycle order.
-var Statuses = []Status{StatusCreated, StatusAuthorized, StatusCaptured, StatusReversed, StatusRefunded, StatusCanceled}
+func Statuses() []Status {
+	return []Status{StatusCreated, StatusAuthorized, StatusCaptured, StatusReversed, StatusRefunded, StatusCanceled}
+}
 
 // Valid reports whether s is a status Dojo documents.
 func (s Status) Valid() bool {
-	for _, v := range Statuses {
+	for _, v := range Statuses() {
 		if s == v {
 			return true
 		}
@@ -103,4 +105,19 @@ type Refund struct {
 	RefundReason    string `json:"refundReason,omitempty"`
 	Notes           string `json:"notes,omitempty"`
 	Message         string `json:"message,omitempty"`
+}
+
+// ValidIntentID accepts the ids Dojo issues (pi_sandbox_… and the like): they go into
+// URLs and Redis keys, so anything else is refused.
+func ValidIntentID(id string) bool {
+	if id == "" || len(id) > 100 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

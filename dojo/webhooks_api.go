@@ -2,8 +2,12 @@ package dojo
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // SubscribeRequest is the body of POST /webhooks: Dojo delivers the named events to
@@ -101,4 +105,70 @@ func ActiveSecrets(secrets []SubscriptionSecret) []string {
 		}
 	}
 	return out
+}
+
+// SigningSecrets returns the values of a new subscription's active secrets, the ones
+// paylink verifies its webhooks with: from Dojo's answer to the subscription, else from
+// listing its secrets, else from a secret generated (and activated) for it. A failed
+// call is a *SecretStepError naming the step.
+func (c *Client) SigningSecrets(ctx context.Context, sub *Subscription) ([]string, error) {
+	if got := ActiveSecrets(sub.Secrets); len(got) > 0 {
+		return got, nil
+	}
+	list, err := c.WebhookSecrets(ctx, sub.ID)
+	if err != nil {
+		return nil, &SecretStepError{Step: "listing its secrets", Err: err}
+	}
+	if got := ActiveSecrets(list.Secrets); len(got) > 0 {
+		return got, nil
+	}
+	gen, err := c.GenerateWebhookSecret(ctx, sub.ID)
+	if err != nil {
+		return nil, &SecretStepError{Step: "generating a secret", Err: err}
+	}
+	if got := ActiveSecrets(gen.Secrets); len(got) > 0 {
+		return got, nil
+	}
+	// The new secret is the one that was not listed before; it may need activating.
+	known := map[string]bool{}
+	for _, s := range list.Secrets {
+		known[s.ID] = true
+	}
+	for _, s := range gen.Secrets {
+		if known[s.ID] || s.Value == "" {
+			continue
+		}
+		if err := c.ActivateWebhookSecret(ctx, sub.ID, s.ID); err != nil {
+			return nil, &SecretStepError{Step: "activating the generated secret", Err: err}
+		}
+		return []string{s.Value}, nil
+	}
+	return nil, ErrNoSecret
+}
+
+// ErrNoSecret is SigningSecrets finding no secret at all.
+var ErrNoSecret = errors.New("no signing secret came back from Dojo")
+
+// SecretStepError is a Dojo call of SigningSecrets that failed: Step says which.
+type SecretStepError struct {
+	Step string // "listing its secrets", "generating a secret", "activating the generated secret"
+	Err  error
+}
+
+func (e *SecretStepError) Error() string { return e.Step + " failed: " + e.Err.Error() }
+
+func (e *SecretStepError) Unwrap() error { return e.Err }
+
+// NewStatusEvent is a payment_intent.status_updated event, as Dojo sends it, with a
+// fresh event id (22 base64url characters, like Dojo's).
+func NewStatusEvent(intentID string, status Status, at time.Time) Event {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return Event{
+		ID:        "evt_" + base64.RawURLEncoding.EncodeToString(b),
+		Event:     EventStatusUpdated,
+		AccountID: "acc_test",
+		CreatedAt: at.UTC(),
+		Data:      EventData{PaymentIntentID: intentID, PaymentStatus: status, CaptureMode: "Auto"},
+	}
 }

@@ -222,3 +222,30 @@ func TestSubscriptionSecretStringHidesValue(t *testing.T) {
 		t.Errorf("JSON lost the value: %s", b)
 	}
 }
+
+// TestSigningSecrets: a subscription that came back without a secret gets one
+// generated, and the value SigningSecrets returns is the active one Dojo lists.
+func TestSigningSecrets(t *testing.T) {
+	srv := dojotest.NewServer(t, dojotest.WithAPIKey(testKey), dojotest.WithoutWebhookSecretOnSubscribe())
+	c := newClient(srv, time.Second)
+	ctx := context.Background()
+	sub, err := c.Subscribe(ctx, dojo.SubscribeRequest{Events: []string{dojo.EventStatusUpdated}, URL: "https://paylink.example.com/dojo/webhooks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.SigningSecrets(ctx, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.WebhookSecrets(ctx, sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := dojo.ActiveSecrets(list.Secrets); len(got) != 1 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("SigningSecrets = %d secrets, want the %d active", len(got), len(want))
+	}
+	var step *dojo.SecretStepError
+	if _, err := c.SigningSecrets(ctx, &dojo.Subscription{ID: "ws_unknown"}); !errors.As(err, &step) || step.Step != "listing its secrets" || !dojo.IsNotFound(err) {
+		t.Errorf("unknown subscription: %v, want a failed listing step", err)
+	}
+}

@@ -29,6 +29,9 @@ const NotifyGroup = "notifiers"
 // beyond it are trimmed. Pending entries are far fewer.
 const streamMaxLen = 100000
 
+// StatusExpired is paylink's own status for a link Dojo voided unpaid at its expiry.
+const StatusExpired = "Expired"
+
 // statusRank orders statuses so a late event never moves a link back: a late Created
 // after Captured is recorded as seen but changes nothing.
 var statusRank = map[string]int{

@@ -522,6 +522,7 @@ func Open(ctx context.Context, rawURL string, opts OpenOptions) (redis.Universal
 		}
 	}
 	if cfg.Topology == Single && len(failed) > 0 {
+		//lint:ignore ST1005 the operator reads this sentence as it is when paylink stops at start.
 		return nil, cfg, nil, fmt.Errorf("Redis at %s: %s", cfg, strings.TrimPrefix(failed[0], "node "+cfg.Addrs[0]+": "))
 	}
 	rdb := cfg.NewClient()
@@ -533,6 +534,7 @@ func Open(ctx context.Context, rawURL string, opts OpenOptions) (redis.Universal
 		if len(failed) > 0 {
 			msg += " (" + strings.Join(failed, "; ") + ")"
 		}
+		//lint:ignore ST1005 the operator reads this sentence as it is when paylink stops at start.
 		return nil, cfg, nil, fmt.Errorf("Redis at %s can't be written: %s", cfg, msg)
 	}
 	for _, f := range failed {

@@ -113,9 +113,6 @@ func New(tb testing.TB, opts ...Option) *Server {
 	return s
 }
 
-// URL is the fake's base URL.
-func (s *Server) URL() string { return s.srv.URL }
-
 // APIURL is the Web API base to give slack.OptionAPIURL (it ends in "/").
 func (s *Server) APIURL() string { return s.srv.URL + "/api/" }
 
@@ -171,19 +168,6 @@ func (s *Server) Responses(name string) []ResponseCall {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]ResponseCall(nil), s.responses[name]...)
-}
-
-// Messages returns the messages in channel (thread replies included), oldest first.
-func (s *Server) Messages(channel string) []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Message
-	for _, k := range s.order {
-		if m := s.messages[k]; m.Channel == channel {
-			out = append(out, *m)
-		}
-	}
-	return out
 }
 
 // Fail makes method fail as f says.

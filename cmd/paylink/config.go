@@ -12,6 +12,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/paylink/paylink/bot"
+	"github.com/paylink/paylink/bot/payments"
+	"github.com/paylink/paylink/bot/policy"
 	"github.com/paylink/paylink/store"
 )
 
@@ -42,16 +44,16 @@ type config struct {
 
 	LogLevel zerolog.Level
 
-	MaxAmounts   bot.MaxAmounts
+	MaxAmounts   policy.MaxAmounts
 	AckBudget    time.Duration
 	SlowNotice   time.Duration
 	MaxInFlight  int
 	RetypeWindow time.Duration
 
-	Notify    bot.NotifyConfig
-	Reconcile bot.ReconcileConfig
+	Notify    payments.NotifyConfig
+	Reconcile payments.ReconcileConfig
 
-	Policy bot.Policy
+	Policy policy.Policy
 
 	DebugAddr string // PAYLINK_DEBUG_ADDR: Go's profiler, off when empty
 }
@@ -139,8 +141,8 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 	if c.RedisWaitTimeout > 2*time.Second {
 		problems = append(problems, "PAYLINK_REDIS_WAIT_TIMEOUT must be at most 2s: a webhook or a command waits for it")
 	}
-	d := bot.DefaultNotifyConfig
-	c.Notify = bot.NotifyConfig{
+	d := payments.DefaultNotifyConfig()
+	c.Notify = payments.NotifyConfig{
 		Workers:     positive("PAYLINK_NOTIFY_WORKERS", d.Workers),
 		ClaimIdle:   duration("PAYLINK_NOTIFY_CLAIM_IDLE", d.ClaimIdle),
 		RetryBase:   duration("PAYLINK_NOTIFY_RETRY_BASE", d.RetryBase),
@@ -148,19 +150,19 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		MaxAttempts: positive("PAYLINK_NOTIFY_MAX_ATTEMPTS", d.MaxAttempts),
 		MaxWait:     d.MaxWait,
 	}
-	c.Reconcile = bot.ReconcileConfig{
+	c.Reconcile = payments.ReconcileConfig{
 		Interval: duration("PAYLINK_RECONCILE_INTERVAL", 5*time.Minute),
 		Rate:     float64(positive("PAYLINK_RECONCILE_RATE", 5)),
 	}
 	c.DebugAddr = get("PAYLINK_DEBUG_ADDR", "")
-	c.Policy = bot.Policy{
+	c.Policy = policy.Policy{
 		Channels:   idSet(get("PAYLINK_ALLOWED_CHANNELS", "")),
 		Users:      idSet(get("PAYLINK_ALLOWED_USERS", "")),
 		Usergroups: sortedIDs(idSet(get("PAYLINK_ALLOWED_USERGROUPS", ""))),
 		Admins:     idSet(get("PAYLINK_ADMINS", "")),
 	}
 	var rerr error
-	c.Policy.RateLimit, c.Policy.RateWindow, rerr = bot.ParseRateLimit(get("PAYLINK_RATE_LIMIT", ""))
+	c.Policy.RateLimit, c.Policy.RateWindow, rerr = policy.ParseRateLimit(get("PAYLINK_RATE_LIMIT", ""))
 	if rerr != nil {
 		problems = append(problems, rerr.Error())
 	}
@@ -184,7 +186,7 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		level = zerolog.InfoLevel
 	}
 	c.LogLevel = level
-	c.MaxAmounts, err = bot.ParseMaxAmounts(get("PAYLINK_MAX_AMOUNT", ""))
+	c.MaxAmounts, err = policy.ParseMaxAmounts(get("PAYLINK_MAX_AMOUNT", ""))
 	if err != nil {
 		problems = append(problems, err.Error())
 	}

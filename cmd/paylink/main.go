@@ -9,7 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	_ "net/http/pprof" // served only on PAYLINK_DEBUG_ADDR
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -22,6 +22,9 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/paylink/paylink/bot"
+	"github.com/paylink/paylink/bot/metrics"
+	"github.com/paylink/paylink/bot/payments"
+	"github.com/paylink/paylink/bot/slackin"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
@@ -100,9 +103,9 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 	defer closeRedis()
 	st := store.New(rdb, store.Options{Prefix: cfg.RedisPrefix, MinReplicas: cfg.RedisMinReplicas, WaitTimeout: cfg.RedisWaitTimeout})
 
-	metrics := bot.NewMetrics()
+	meters := metrics.New()
 	dojoHTTP := newHTTPClient(cfg.DojoTimeout)
-	dojoHTTP.Transport = metrics.DojoTransport(dojoHTTP.Transport)
+	dojoHTTP.Transport = meters.DojoTransport(dojoHTTP.Transport)
 	links := dojo.NewClient(dojo.Config{
 		BaseURL:    cfg.DojoAPIURL,
 		APIKey:     cfg.DojoAPIKey,
@@ -133,25 +136,36 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 			WebhookSecrets: cfg.DojoWebhookSecrets,
 			Policy:         cfg.Policy,
 		},
-		Verifier:   bot.NewSlackVerifier(cfg.SlackSigningSecret, time.Now),
+		Verifier:   slackin.NewVerifier(cfg.SlackSigningSecret, time.Now),
 		Links:      links,
 		Store:      st,
 		Slack:      api,
 		HTTPClient: slackHTTP,
 		Tasks:      tasks,
 		Now:        time.Now,
-		Notify:     cfg.Notify,
-		Reconcile:  cfg.Reconcile,
-		Metrics:    metrics,
+		Metrics:    meters,
 	}
 	handler := bot.NewServer(deps)
+	pay := payments.Deps{
+		Log:         log,
+		Store:       st,
+		Dojo:        links,
+		Slack:       api,
+		CheckoutURL: cfg.DojoCheckoutURL,
+		TestMode:    dojo.IsSandboxKey(cfg.DojoAPIKey),
+		Now:         time.Now,
+		Metrics:     meters,
+		Notify:      cfg.Notify,
+		Reconcile:   cfg.Reconcile,
+		Consumer:    consumerName(),
+	}
 
 	// The notifier and reconciler run until shutdown, beside the HTTP server.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var workers sync.WaitGroup
-	workers.Go(func() { bot.NewNotifier(deps).Run(workCtx) })
-	workers.Go(func() { bot.NewReconciler(deps).Run(workCtx) })
+	workers.Go(func() { payments.NewNotifier(pay).Run(workCtx) })
+	workers.Go(func() { payments.NewReconciler(pay).Run(workCtx) })
 	if cfg.SlackAppToken != "" {
 		// Commands and interactions arrive over Socket Mode; HTTP still serves webhooks,
 		// health and metrics.
@@ -162,7 +176,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 			slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionHTTPClient(slackHTTP))
 		log.Info().Msg("Socket Mode is on: Slack commands and interactions arrive over its WebSocket")
 		workers.Go(func() {
-			if err := bot.RunSocketMode(workCtx, log, sockAPI, handler); err != nil && workCtx.Err() == nil {
+			if err := handler.RunSocketMode(workCtx, sockAPI); err != nil && workCtx.Err() == nil {
 				log.Error().Err(err).Msg("Socket Mode stopped")
 			}
 		})
@@ -170,7 +184,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 
 	if cfg.DebugAddr != "" {
 		// Go's profiler, on its own listener (keep it off the public one).
-		dbg := &http.Server{Addr: cfg.DebugAddr, Handler: http.DefaultServeMux, ReadHeaderTimeout: 5 * time.Second}
+		dbg := &http.Server{Addr: cfg.DebugAddr, Handler: debugMux(), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := dbg.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error().Err(err).Msg("debug listener")
@@ -216,6 +230,24 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 	workers.Wait()
 	log.Info().Msg("paylink stopped")
 	return nil
+}
+
+// consumerName names this process in the notification consumer group: its host and pid.
+func consumerName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
+// debugMux serves Go's profiler under /debug/pprof/, as net/http/pprof would on
+// http.DefaultServeMux.
+func debugMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // redisStartTimeout bounds the start-up check of each Redis server and of the first

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -135,9 +133,9 @@ func webhookRegister(ctx context.Context, args []string, lookup func(string) (st
 	if sub.ID == "" {
 		return errors.New("webhook register: Dojo answered without a subscription id: look for the subscription in Dojo's Developer Portal, developer.dojo.tech")
 	}
-	secrets, err := signingSecrets(ctx, c, sub)
+	secrets, err := c.SigningSecrets(ctx, sub)
 	if err != nil {
-		return fmt.Errorf("webhook register: subscription %s was created, but %s. Don't register again (Dojo allows one subscription per event): get the subscription's secret from Dojo's Developer Portal, developer.dojo.tech", sub.ID, err)
+		return fmt.Errorf("webhook register: subscription %s was created, but %s. Don't register again (Dojo allows one subscription per event): get the subscription's secret from Dojo's Developer Portal, developer.dojo.tech", sub.ID, explainSecretsError(err))
 	}
 
 	account := ""
@@ -152,42 +150,13 @@ func webhookRegister(ctx context.Context, args []string, lookup func(string) (st
 	return nil
 }
 
-// signingSecrets returns the values of the subscription's active secrets: from
-// Dojo's answer to the subscription, else from listing its secrets, else from a
-// secret generated (and activated) for it.
-func signingSecrets(ctx context.Context, c *dojo.Client, sub *dojo.Subscription) ([]string, error) {
-	if got := dojo.ActiveSecrets(sub.Secrets); len(got) > 0 {
-		return got, nil
+// explainSecretsError says which step of finding the signing secrets failed, and why.
+func explainSecretsError(err error) string {
+	var step *dojo.SecretStepError
+	if errors.As(err, &step) {
+		return step.Step + " failed: " + explainDojoError(step.Err)
 	}
-	list, err := c.WebhookSecrets(ctx, sub.ID)
-	if err != nil {
-		return nil, errors.New("listing its secrets failed: " + explainDojoError(err))
-	}
-	if got := dojo.ActiveSecrets(list.Secrets); len(got) > 0 {
-		return got, nil
-	}
-	gen, err := c.GenerateWebhookSecret(ctx, sub.ID)
-	if err != nil {
-		return nil, errors.New("generating a secret failed: " + explainDojoError(err))
-	}
-	if got := dojo.ActiveSecrets(gen.Secrets); len(got) > 0 {
-		return got, nil
-	}
-	// The new secret is the one that was not listed before; it may need activating.
-	known := map[string]bool{}
-	for _, s := range list.Secrets {
-		known[s.ID] = true
-	}
-	for _, s := range gen.Secrets {
-		if known[s.ID] || s.Value == "" {
-			continue
-		}
-		if err := c.ActivateWebhookSecret(ctx, sub.ID, s.ID); err != nil {
-			return nil, errors.New("activating the generated secret failed: " + explainDojoError(err))
-		}
-		return []string{s.Value}, nil
-	}
-	return nil, errors.New("no signing secret came back from Dojo")
+	return err.Error()
 }
 
 // explainDojoError says what went wrong with a webhook API call and what to do.
@@ -244,13 +213,7 @@ func webhookSend(ctx context.Context, args []string, lookup func(string) (string
 		return usageError(fs, "no signing secret: pass --secret or set DOJO_WEBHOOK_SECRET")
 	}
 
-	ev := dojo.Event{
-		ID:        "evt_" + eventID(),
-		Event:     dojo.EventStatusUpdated,
-		AccountID: "acc_test",
-		CreatedAt: time.Now().UTC(),
-		Data:      dojo.EventData{PaymentIntentID: id, PaymentStatus: status, CaptureMode: "Auto"},
-	}
+	ev := dojo.NewStatusEvent(id, status, time.Now())
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("webhook send: %w", err)
@@ -289,7 +252,7 @@ func webhookSend(ctx context.Context, args []string, lookup func(string) (string
 // parseStatus reads a status in any letter case.
 func parseStatus(s string) (dojo.Status, bool) {
 	s = strings.TrimSpace(s)
-	for _, st := range dojo.Statuses {
+	for _, st := range dojo.Statuses() {
 		if strings.EqualFold(s, string(st)) {
 			return st, st.Valid()
 		}
@@ -298,18 +261,11 @@ func parseStatus(s string) (dojo.Status, bool) {
 }
 
 func statusList() string {
-	names := make([]string, len(dojo.Statuses))
-	for i, st := range dojo.Statuses {
+	names := make([]string, len(dojo.Statuses()))
+	for i, st := range dojo.Statuses() {
 		names[i] = string(st)
 	}
 	return strings.Join(names, ", ")
-}
-
-// eventID returns 22 base64url characters, like Dojo's event ids.
-func eventID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func lookupTrim(lookup func(string) (string, bool), name string) string {

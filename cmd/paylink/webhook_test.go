@@ -195,9 +195,9 @@ func TestPaidExactlyOnce(t *testing.T) {
 			if code := h.sendWebhook(dojotest.Event(id, dojo.StatusCaptured)); code != http.StatusOK {
 				t.Fatalf("webhook status %d", code)
 			}
-			paid := waitNotices(t, h.slack, "Paid", 1, 5*time.Second)
+			waitNotices(t, h.slack, "Paid", 1, 5*time.Second)
 			time.Sleep(500 * time.Millisecond)
-			paid = notices(h.slack, "Paid")
+			paid := notices(h.slack, "Paid")
 			if len(paid) != 1 {
 				t.Fatalf("%d Paid messages, want exactly 1", len(paid))
 			}

@@ -53,7 +53,6 @@ type Server struct {
 	order    []string                  // intent ids in creation order
 	refunds  map[string]dojo.Refund
 	latency  time.Duration
-	slow     []time.Duration // latencies of the next requests, before latency applies
 	failures []failure
 	hooks    webhookState
 	held     chan struct{}   // while not nil, answers wait until it is closed
@@ -71,9 +70,6 @@ type Option func(*Server)
 
 // WithAPIKey sets the only API key the fake accepts (default "sk_sandbox_test").
 func WithAPIKey(key string) Option { return func(s *Server) { s.key = key } }
-
-// WithVersion sets the version header the fake requires (default dojo.DefaultVersion).
-func WithVersion(v string) Option { return func(s *Server) { s.version = v } }
 
 // NewServer starts a fake Dojo, closed when the test ends.
 func NewServer(tb testing.TB, opts ...Option) *Server {
@@ -180,15 +176,6 @@ func (s *Server) AnswerLate() (release func()) {
 	return release
 }
 
-// SlowNext delays only the next n requests by d.
-func (s *Server) SlowNext(n int, d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.slow = append(s.slow, d)
-	}
-}
-
 // FailNext makes the next n requests fail with status and body, as Dojo or anything
 // in front of it might: the body is sent as it is (as application/json when it is
 // JSON), and neither it nor the status is checked against the spec.
@@ -239,13 +226,7 @@ func (s *Server) AddIntent(pi dojo.PaymentIntent) {
 
 // Event returns a webhook body for the intent's status change, as Dojo sends it.
 func Event(intentID string, status dojo.Status) []byte {
-	b, _ := json.Marshal(dojo.Event{
-		ID:        "evt_" + randomID(),
-		Event:     dojo.EventStatusUpdated,
-		AccountID: "acc_test",
-		CreatedAt: time.Now().UTC(),
-		Data:      dojo.EventData{PaymentIntentID: intentID, PaymentStatus: status, CaptureMode: "Auto"},
-	})
+	b, _ := json.Marshal(dojo.NewStatusEvent(intentID, status, time.Now()))
 	return b
 }
 
@@ -281,9 +262,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	var late chan struct{}
 	if len(s.late) > 0 {
 		late, s.late = s.late[0], s.late[1:]
-	}
-	if len(s.slow) > 0 {
-		latency, s.slow = s.slow[0], s.slow[1:]
 	}
 	var fail *failure
 	if len(s.failures) > 0 {

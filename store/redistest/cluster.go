@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // ClusterOptions tune StartCluster. The zero value is 3 masters with one replica each
@@ -185,6 +183,7 @@ func (c *Cluster) MasterOf(t testing.TB, key string) *Node {
 		if !n.Running() {
 			continue
 		}
+		//lint:ignore SA1019 CLUSTER SLOTS answers on every Redis version the suites run.
 		slots, err := n.Client().ClusterSlots(context.Background()).Result()
 		if err != nil {
 			continue
@@ -277,18 +276,6 @@ func (c *Cluster) node(addr string) *Node {
 		}
 	}
 	return nil
-}
-
-// Client returns a cluster client on c with go-redis's defaults; the test's end
-// closes it.
-func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
-	addrs := make([]string, len(c.Nodes))
-	for i, n := range c.Nodes {
-		addrs[i] = n.Addr
-	}
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
-	t.Cleanup(func() { cc.Close() })
-	return cc
 }
 
 // crc16 is Redis Cluster's key hash (CRC16-CCITT, XModem).

@@ -350,18 +350,6 @@ func forEachMaster(ctx context.Context, rdb redis.UniversalClient, fn func(conte
 	return fmt.Errorf("redistest: unsupported client %T", rdb)
 }
 
-// CleanupPrefix removes the keys under prefix when the test ends.
-func CleanupPrefix(t testing.TB, rdb redis.UniversalClient, prefix string) {
-	t.Helper()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := DropPrefix(ctx, rdb, prefix); err != nil {
-			t.Errorf("remove the test's keys under %q: %v", prefix, err)
-		}
-	})
-}
-
 // errTimeout is returned by waitFor when cond stays false.
 var errTimeout = errors.New("timed out")
 

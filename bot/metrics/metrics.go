@@ -1,4 +1,5 @@
-package bot
+// Package metrics holds paylink's Prometheus metrics.
+package metrics
 
 import (
 	"context"
@@ -8,7 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paylink/paylink/bot/edge"
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -26,9 +30,9 @@ type Metrics struct {
 	httpDuration  *prometheus.HistogramVec
 }
 
-// NewMetrics registers paylink's metrics, the Go runtime's and the process's on a new
+// New registers paylink's metrics, the Go runtime's and the process's on a new
 // registry.
-func NewMetrics() *Metrics {
+func New() *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{
 		reg: reg,
@@ -80,22 +84,23 @@ func NewMetrics() *Metrics {
 	build.WithLabelValues(version, goVersion).Set(1)
 	reg.MustRegister(m.commands, m.dojoRequests, m.dojoDuration, m.webhooks, m.notifications, m.backlog,
 		m.slackErrors, m.httpRequests, m.httpDuration, build,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-// watchAdmission exports the limit of commands under way and how many are.
-func (m *Metrics) watchAdmission(a *admission) {
+// WatchAdmission exports the limit of commands under way and how many are, as state
+// reports them.
+func (m *Metrics) WatchAdmission(state func() (limit, inflight int)) {
 	if m == nil {
 		return
 	}
 	m.reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "paylink_commands_limit", Help: "Commands whose work may be under way at once, as adapted to load (see PAYLINK_MAX_IN_FLIGHT).",
-		}, func() float64 { limit, _ := a.state(); return float64(limit) }),
+		}, func() float64 { limit, _ := state(); return float64(limit) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "paylink_commands_in_flight", Help: "Commands whose work is under way.",
-		}, func() float64 { _, n := a.state(); return float64(n) }),
+		}, func() float64 { _, n := state(); return float64(n) }),
 	)
 }
 
@@ -107,31 +112,36 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-func (m *Metrics) command(outcome string) {
+// Command counts a command by its outcome.
+func (m *Metrics) Command(outcome string) {
 	if m != nil {
 		m.commands.WithLabelValues(outcome).Inc()
 	}
 }
 
-func (m *Metrics) webhook(outcome string) {
+// Webhook counts a webhook by its outcome.
+func (m *Metrics) Webhook(outcome string) {
 	if m != nil {
 		m.webhooks.WithLabelValues(outcome).Inc()
 	}
 }
 
-func (m *Metrics) notification(result string) {
+// Notification counts a notice handled, by its result.
+func (m *Metrics) Notification(result string) {
 	if m != nil {
 		m.notifications.WithLabelValues(result).Inc()
 	}
 }
 
-func (m *Metrics) slackError(method string, err error) {
+// SlackError counts a failed Slack Web API call (nothing for a nil err).
+func (m *Metrics) SlackError(method string, err error) {
 	if m != nil && err != nil {
-		m.slackErrors.WithLabelValues(method, slackErrorCode(err)).Inc()
+		m.slackErrors.WithLabelValues(method, slackout.ErrorCode(err)).Inc()
 	}
 }
 
-func (m *Metrics) setBacklog(pending, scheduled, dead int64) {
+// SetBacklog sets the notices not yet delivered.
+func (m *Metrics) SetBacklog(pending, scheduled, dead int64) {
 	if m != nil {
 		m.backlog.WithLabelValues("pending").Set(float64(pending))
 		m.backlog.WithLabelValues("scheduled").Set(float64(scheduled))
@@ -139,32 +149,20 @@ func (m *Metrics) setBacklog(pending, scheduled, dead int64) {
 	}
 }
 
-func (m *Metrics) httpRequest(route string, code int, took time.Duration) {
+// HTTPRequest counts one.
+func (m *Metrics) HTTPRequest(route string, code int, took time.Duration) {
 	if m != nil {
 		m.httpRequests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 		m.httpDuration.WithLabelValues(route).Observe(took.Seconds())
 	}
 }
 
-// instrument counts and times the requests next serves, by route pattern.
-func (m *Metrics) instrument(next http.Handler) http.Handler {
+// Instrument counts and times the requests next serves, by route pattern.
+func (m *Metrics) Instrument(next http.Handler) http.Handler {
 	if m == nil {
 		return next
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
-		start := time.Now()
-		next.ServeHTTP(sw, r)
-		route := r.Pattern
-		if route == "" {
-			route = "other"
-		}
-		code := sw.status
-		if code == 0 {
-			code = http.StatusOK
-		}
-		m.httpRequest(route, code, time.Since(start))
-	})
+	return edge.Instrument(m.HTTPRequest, next)
 }
 
 // DojoTransport wraps an HTTP transport to count and time Dojo API calls.

@@ -1,4 +1,4 @@
-package bot
+package edge
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 // id, and the server goes on.
 func TestPanicIsRecovered(t *testing.T) {
 	var buf bytes.Buffer
-	h := withRequestLog(zerolog.New(&buf), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := WithRequestLog(zerolog.New(&buf), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/boom" {
 			panic("something broke")
 		}

@@ -1,4 +1,4 @@
-package bot_test
+package payments_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
-	"github.com/paylink/paylink/bot"
+	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/dojo/dojotest"
 	"github.com/paylink/paylink/store"
@@ -47,9 +47,9 @@ func newReconcileFixture(t *testing.T, n int) *reconcileFixture {
 	return f
 }
 
-func (f *reconcileFixture) reconciler(cfg bot.ReconcileConfig) *bot.Reconciler {
-	return bot.NewReconciler(bot.Deps{Log: zerolog.Nop(), Store: f.st,
-		Links: dojo.NewClient(dojo.Config{BaseURL: f.dojo.URL, APIKey: "sk_sandbox_rc"}), Reconcile: cfg})
+func (f *reconcileFixture) reconciler(cfg payments.ReconcileConfig) *payments.Reconciler {
+	return payments.NewReconciler(payments.Deps{Log: zerolog.Nop(), Store: f.st,
+		Dojo: dojo.NewClient(dojo.Config{BaseURL: f.dojo.URL, APIKey: "sk_sandbox_rc"}), Reconcile: cfg})
 }
 
 // gets counts Dojo's GETs of intents.
@@ -67,7 +67,7 @@ func (f *reconcileFixture) gets() int {
 // stopped, so every open link is checked within ceil(open/batch) runs.
 func TestReconcileReachesEveryOpenLink(t *testing.T) {
 	f := newReconcileFixture(t, 10)
-	r := f.reconciler(bot.ReconcileConfig{Interval: time.Millisecond, Rate: 1000, Batch: 3})
+	r := f.reconciler(payments.ReconcileConfig{Interval: time.Millisecond, Rate: 1000, Batch: 3})
 	total := 0
 	for range 4 {
 		total += r.RunOnce(context.Background())
@@ -85,7 +85,7 @@ func TestReconcileReachesEveryOpenLink(t *testing.T) {
 func TestReconcileOneReplicaAtATime(t *testing.T) {
 	f := newReconcileFixture(t, 8)
 	f.dojo.SetLatency(60 * time.Millisecond) // a run takes about 0.5 s, longer than the lock's TTL
-	cfg := bot.ReconcileConfig{Interval: time.Millisecond, Rate: 1000, Batch: 100, LockTTL: 150 * time.Millisecond}
+	cfg := payments.ReconcileConfig{Interval: time.Millisecond, Rate: 1000, Batch: 100, LockTTL: 150 * time.Millisecond}
 	first, other := f.reconciler(cfg), f.reconciler(cfg)
 	ctx := context.Background()
 	var wg sync.WaitGroup

@@ -1,4 +1,4 @@
-package bot
+package payments
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +14,9 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/audit"
+	"github.com/paylink/paylink/bot/metrics"
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
@@ -29,15 +31,17 @@ type NotifyConfig struct {
 	MaxWait     time.Duration // the longest Retry-After waited out in place
 }
 
-// Defaults for NotifyConfig: 12 attempts from 5 s doubling to 15 min span about 66
-// minutes before a notice is dead-lettered.
-var DefaultNotifyConfig = NotifyConfig{
-	Workers:     4,
-	ClaimIdle:   10 * time.Second,
-	RetryBase:   5 * time.Second,
-	RetryMax:    15 * time.Minute,
-	MaxAttempts: 12,
-	MaxWait:     60 * time.Second,
+// DefaultNotifyConfig is the notifier's default tuning: 12 attempts from 5 s doubling
+// to 15 min span about 66 minutes before a notice is dead-lettered.
+func DefaultNotifyConfig() NotifyConfig {
+	return NotifyConfig{
+		Workers:     4,
+		ClaimIdle:   10 * time.Second,
+		RetryBase:   5 * time.Second,
+		RetryMax:    15 * time.Minute,
+		MaxAttempts: 12,
+		MaxWait:     60 * time.Second,
+	}
 }
 
 // Consumers of stopped processes that hold nothing are removed from the group after
@@ -51,20 +55,38 @@ const (
 // (each time its consumer died holding it) before it is dead-lettered.
 const maxDeliveries = 6
 
+// noticeStore is the notification stream and the link records notices are posted for.
+// *store.Store satisfies it.
+type noticeStore interface {
+	EnsureGroup(ctx context.Context) error
+	ReadNotifications(ctx context.Context, consumer string, count int, block time.Duration) ([]store.Notification, error)
+	ClaimStale(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]store.Notification, error)
+	PruneConsumers(ctx context.Context, idle time.Duration) (int, error)
+	Touch(ctx context.Context, consumer string, entryIDs ...string) error
+	Ack(ctx context.Context, entryID string) error
+	Retry(ctx context.Context, n store.Notification, due time.Time, count bool) error
+	PromoteDue(ctx context.Context, limit int) (int, error)
+	DeadLetter(ctx context.Context, n store.Notification, reason string) error
+	Backlog(ctx context.Context) (store.Backlog, error)
+	Link(ctx context.Context, intentID string) (*store.Link, error)
+	SetNoticePosted(ctx context.Context, intentID, status, ts, current string) error
+	Audit(ctx context.Context, e store.AuditEvent) error
+}
+
 // Notifier delivers status notices from the Redis stream to Slack: a thread reply under
 // the link message, and an update of the link message. Any number of notifiers, in any
 // number of processes, share the work through the stream's consumer group.
 type Notifier struct {
 	cfg      NotifyConfig
 	checkout string
-	store    Store
-	links    PaymentLinks
+	store    noticeStore
+	links    Intents
 	slack    *slack.Client
 	log      zerolog.Logger
 	now      func() time.Time
 	name     string
 	adopt    *adopter
-	m        *Metrics
+	m        *metrics.Metrics
 	// lastRedisErr is when a Redis call of this notifier last failed (unix ns; 0: never).
 	lastRedisErr atomic.Int64
 }
@@ -72,7 +94,7 @@ type Notifier struct {
 // NewNotifier returns a notifier built from d.
 func NewNotifier(d Deps) *Notifier {
 	cfg := d.Notify
-	def := DefaultNotifyConfig
+	def := DefaultNotifyConfig()
 	if cfg.Workers <= 0 {
 		cfg.Workers = def.Workers
 	}
@@ -91,23 +113,23 @@ func NewNotifier(d Deps) *Notifier {
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = def.MaxWait
 	}
-	now := d.Now
-	if now == nil {
-		now = time.Now
+	now := d.now()
+	consumer := d.Consumer
+	if consumer == "" {
+		consumer = "paylink"
 	}
-	host, _ := os.Hostname()
 	b := make([]byte, 4)
 	rand.Read(b)
 	return &Notifier{
 		cfg:      cfg,
-		checkout: d.Config.CheckoutURL,
+		checkout: d.CheckoutURL,
 		store:    d.Store,
-		links:    d.Links,
+		links:    d.Dojo,
 		slack:    d.Slack,
 		log:      d.Log.With().Str("component", "notifier").Logger(),
 		now:      now,
-		name:     fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b)),
-		adopt:    &adopter{store: d.Store, links: d.Links, testMode: d.Config.TestMode, now: now},
+		name:     consumer + "-" + hex.EncodeToString(b),
+		adopt:    &adopter{store: d.Store, links: d.Dojo, testMode: d.TestMode, now: now},
 		m:        d.Metrics,
 	}
 }
@@ -158,8 +180,8 @@ func (n *Notifier) reclaim(ctx context.Context, consumer string) {
 	every := max(n.cfg.ClaimIdle/4, 100*time.Millisecond)
 	var lastPrune time.Time
 	for sleep(ctx, every) {
-		if time.Since(lastPrune) >= consumerPruneEvery {
-			lastPrune = time.Now()
+		if n.now().Sub(lastPrune) >= consumerPruneEvery {
+			lastPrune = n.now()
 			if k, err := n.store.PruneConsumers(ctx, consumerPruneIdle); err == nil && k > 0 {
 				n.log.Info().Int("removed", k).Msg("removed the consumers of stopped processes")
 			}
@@ -191,10 +213,10 @@ func (n *Notifier) promote(ctx context.Context) {
 			n.redisFailed()
 			n.log.Warn().Err(err).Msg("could not promote notification retries")
 		}
-		if n.m != nil && time.Since(lastBacklog) >= 5*time.Second {
-			lastBacklog = time.Now()
+		if n.m != nil && n.now().Sub(lastBacklog) >= 5*time.Second {
+			lastBacklog = n.now()
 			if b, err := n.store.Backlog(ctx); err == nil {
-				n.m.setBacklog(b.Pending, b.Scheduled, b.Dead)
+				n.m.SetBacklog(b.Pending, b.Scheduled, b.Dead)
 			}
 		}
 	}
@@ -217,11 +239,11 @@ func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notif
 	var err error
 	switch out.kind {
 	case settled:
-		n.m.notification(map[bool]string{true: "dropped", false: "delivered"}[out.reason != ""])
+		n.m.Notification(map[bool]string{true: "dropped", false: "delivered"}[out.reason != ""])
 		err = n.store.Ack(sctx, note.EntryID)
 	case retry:
 		if out.count && note.Attempt >= n.cfg.MaxAttempts {
-			n.m.notification("dead_lettered")
+			n.m.Notification("dead_lettered")
 			log.Error().Str("reason", out.reason).Msg("notification dead-lettered after its last attempt")
 			err = n.store.DeadLetter(sctx, note, out.reason)
 			break
@@ -230,11 +252,11 @@ func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notif
 		if delay == 0 {
 			delay = n.backoff(note.Attempt)
 		}
-		n.m.notification("retried")
+		n.m.Notification("retried")
 		log.Warn().Str("reason", out.reason).Dur("retry_in", delay).Msg("notification will be retried")
 		err = n.store.Retry(sctx, note, n.now().Add(delay), out.count)
 	case dead:
-		n.m.notification("dead_lettered")
+		n.m.Notification("dead_lettered")
 		log.Error().Str("reason", out.reason).Msg("notification dead-lettered")
 		err = n.store.DeadLetter(sctx, note, out.reason)
 	}
@@ -327,8 +349,8 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 		return dropped("unknown at Dojo")
 	case err != nil:
 		return retryLater("confirming with Dojo: " + err.Error())
-	case note.Status == StatusExpired:
-		if !(pi.Status == dojo.StatusCreated || pi.Status == dojo.StatusCanceled) || !expired(link, pi, n.now()) {
+	case note.Status == store.StatusExpired:
+		if !(pi.Status == dojo.StatusCreated || pi.Status == dojo.StatusCanceled) || !Expired(link, pi, n.now()) {
 			log.Warn().Str("dojo_status", string(pi.Status)).Msg("link not expired after all: notice not posted")
 			return dropped("not expired")
 		}
@@ -340,8 +362,8 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 		return dropped("not confirmed by Dojo")
 	}
 	current := string(pi.Status)
-	if note.Status == StatusExpired {
-		current = StatusExpired
+	if note.Status == store.StatusExpired {
+		current = store.StatusExpired
 	}
 
 	if link.Notices[note.Status] == "" {
@@ -373,7 +395,7 @@ func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *sto
 		channel = link.ChannelID
 	}
 	opts := []slack.MsgOption{
-		slack.MsgOptionText(noticeText(link, status), false),
+		slack.MsgOptionText(slackout.Notice(link, status), false),
 		slack.MsgOptionDisableLinkUnfurl(),
 		slack.MsgOptionDisableMediaUnfurl(),
 	}
@@ -384,10 +406,10 @@ func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *sto
 		}
 	}
 	_, ts, err := n.post(ctx, channel, opts...)
-	if err != nil && channelUnreachable(slackErrorCode(err)) && link.UserID != "" {
-		log.Info().Str("slack_error", slackErrorCode(err)).Msg("channel unreachable: sending the notice to the agent as a DM")
+	if err != nil && slackout.ChannelUnreachable(slackout.ErrorCode(err)) && link.UserID != "" {
+		log.Info().Str("slack_error", slackout.ErrorCode(err)).Msg("channel unreachable: sending the notice to the agent as a DM")
 		_, ts, err = n.post(ctx, link.UserID,
-			slack.MsgOptionText(dmNoticeText(link, status), false),
+			slack.MsgOptionText(slackout.DMNotice(link, status), false),
 			slack.MsgOptionDisableLinkUnfurl(),
 			slack.MsgOptionDisableMediaUnfurl())
 	}
@@ -402,7 +424,7 @@ func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *sto
 	}
 	// A cancel from Slack is audited with who canceled; one made at Dojo is audited here.
 	if !(status == string(dojo.StatusCanceled) && source == "slack") {
-		writeAudit(ctx, n.log, n.store, store.AuditEvent{Event: event, Team: link.TeamID, Channel: link.ChannelID, User: link.UserID,
+		audit.Write(ctx, n.log, n.store, store.AuditEvent{Event: event, Team: link.TeamID, Channel: link.ChannelID, User: link.UserID,
 			Amount: link.Amount, Currency: link.Currency, Reference: link.Reference, Intent: link.IntentID, Detail: "reported by " + source})
 	}
 	return outcome{}, true
@@ -469,18 +491,24 @@ func (n *Notifier) mayReclaim() bool {
 
 // post calls chat.postMessage, waiting out a rate limit of up to MaxWait in place.
 func (n *Notifier) post(ctx context.Context, channel string, opts ...slack.MsgOption) (string, string, error) {
-	for {
-		ch, ts, err := n.slack.PostMessageContext(ctx, channel, opts...)
-		n.m.slackError("chat.postMessage", err)
-		var rl *slack.RateLimitedError
-		if !errors.As(err, &rl) || rl.RetryAfter > n.cfg.MaxWait {
-			return ch, ts, err
-		}
-		n.log.Info().Dur("retry_after", rl.RetryAfter).Msg("Slack rate limit: waiting")
-		if !sleep(ctx, max(rl.RetryAfter, 100*time.Millisecond)) {
-			return "", "", ctx.Err()
-		}
+	var ch, ts string
+	cut, err := n.rateLimit().Do(ctx, func() (err error) {
+		ch, ts, err = n.slack.PostMessageContext(ctx, channel, opts...)
+		n.m.SlackError("chat.postMessage", err)
+		return err
+	})
+	if cut {
+		return "", "", ctx.Err()
 	}
+	return ch, ts, err
+}
+
+// rateLimit is how the notifier waits out Slack's rate limit: in place up to MaxWait,
+// holding the notice claimed; a longer wait is scheduled as a retry instead.
+func (n *Notifier) rateLimit() slackout.RateLimit {
+	return slackout.RateLimit{MaxWait: n.cfg.MaxWait, MinWait: 100 * time.Millisecond, OnWait: func(d time.Duration) {
+		n.log.Info().Dur("retry_after", d).Msg("Slack rate limit: waiting")
+	}}
 }
 
 // classify turns a Slack failure into what to do with the notice.
@@ -489,7 +517,7 @@ func (n *Notifier) classify(log zerolog.Logger, err error) outcome {
 	if errors.As(err, &rl) {
 		return holdFor("Slack rate limit", rl.RetryAfter)
 	}
-	code := slackErrorCode(err)
+	code := slackout.ErrorCode(err)
 	switch code {
 	case "invalid_auth", "token_revoked", "account_inactive", "not_authed", "token_expired", "missing_scope", "not_allowed_token_type":
 		log.Error().Str("slack_error", code).Msg("Slack refuses paylink's token: notices are held until it is fixed")
@@ -508,22 +536,17 @@ func (n *Notifier) updateCard(ctx context.Context, log zerolog.Logger, link *sto
 	if shown.StatusAt.IsZero() || link.Status != status {
 		shown.StatusAt = n.now()
 	}
-	text, blocks := renderCard(&shown, n.checkout)
-	for range 3 {
+	text, blocks := slackout.Card(&shown, n.checkout)
+	policy := n.rateLimit()
+	policy.Attempts, policy.OnWait = 3, nil
+	cut, err := policy.Do(ctx, func() error {
 		_, _, _, err := n.slack.UpdateMessageContext(ctx, link.MessageChannel, link.MessageTS,
 			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-		n.m.slackError("chat.update", err)
-		var rl *slack.RateLimitedError
-		if errors.As(err, &rl) && rl.RetryAfter <= n.cfg.MaxWait {
-			if !sleep(ctx, max(rl.RetryAfter, 100*time.Millisecond)) {
-				return
-			}
-			continue
-		}
-		if err != nil {
-			log.Warn().Str("slack_error", slackErrorCode(err)).Msg("could not update the link message")
-		}
-		return
+		n.m.SlackError("chat.update", err)
+		return err
+	})
+	if err != nil && !cut {
+		log.Warn().Str("slack_error", slackout.ErrorCode(err)).Msg("could not update the link message")
 	}
 }
 

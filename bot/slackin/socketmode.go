@@ -1,11 +1,15 @@
-package bot
+package slackin
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
+	"github.com/paylink/paylink/bot/edge"
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -16,11 +20,12 @@ import (
 const socketAckTimeout = 3 * time.Second
 
 // RunSocketMode receives slash commands and interactions over Slack's Socket Mode
-// WebSocket (api must carry the app-level token) and answers them through the same
-// handlers as HTTP, until ctx ends. Each request is handled on its own goroutine and
+// WebSocket (api must carry the app-level token) and hands them to h, as HTTP does,
+// until ctx ends. Each request is handled on its own goroutine and
 // acknowledged with the handler's answer; every other envelope is acknowledged empty
 // so Slack doesn't send it again. It returns once the requests under way are answered.
-func RunSocketMode(ctx context.Context, log zerolog.Logger, api *slack.Client, srv *Server) error {
+func RunSocketMode(ctx context.Context, log zerolog.Logger, api *slack.Client, h Handler) error {
+	srv := socket{log: log, h: h}
 	log = log.With().Str("component", "socketmode").Logger()
 	client := socketmode.New(api)
 	loopCtx, stopLoop := context.WithCancel(ctx)
@@ -39,10 +44,13 @@ func RunSocketMode(ctx context.Context, log zerolog.Logger, api *slack.Client, s
 	stopLoop()
 	loop.Wait()
 	handlers.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
 	return err
 }
 
-func handleSocketEvent(ctx context.Context, log zerolog.Logger, client *socketmode.Client, srv *Server, handlers *sync.WaitGroup, evt socketmode.Event) {
+func handleSocketEvent(ctx context.Context, log zerolog.Logger, client *socketmode.Client, srv socket, handlers *sync.WaitGroup, evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
 		ev := zerolog.Dict()
@@ -126,11 +134,11 @@ func handleSocketEvent(ctx context.Context, log zerolog.Logger, client *socketmo
 	switch evt.Type {
 	case socketmode.EventTypeSlashCommand:
 		if cmd, ok := evt.Data.(slack.SlashCommand); ok {
-			handle = func() (json.RawMessage, error) { return srv.SocketCommand(ctx, cmd) }
+			handle = func() (json.RawMessage, error) { return srv.command(ctx, cmd) }
 		}
 	case socketmode.EventTypeInteractive:
 		// The raw payload, exactly as Slack would have posted it over HTTP.
-		handle = func() (json.RawMessage, error) { return srv.SocketInteraction(ctx, req.Payload) }
+		handle = func() (json.RawMessage, error) { return srv.interaction(ctx, req.Payload) }
 	}
 	if handle == nil {
 		ack(ctx, log, client, req, nil, nil) // events we don't use: acknowledge only
@@ -157,4 +165,62 @@ func ack(ctx context.Context, log zerolog.Logger, client *socketmode.Client, req
 	if err := client.AckCtx(actx, req.EnvelopeID, body); err != nil && ctx.Err() == nil {
 		log.Error().Err(err).Str("type", req.Type).Str("envelope_id", req.EnvelopeID).Msg("could not acknowledge a Socket Mode request")
 	}
+}
+
+// socket hands requests that came over Socket Mode to h. Each gets a request id and a
+// logger carrying it, as an HTTP request does; a panic is logged and the request
+// refused.
+type socket struct {
+	log zerolog.Logger
+	h   Handler
+}
+
+// command handles a slash command and returns the payload to acknowledge it with (nil
+// for none).
+func (s socket) command(ctx context.Context, sc slack.SlashCommand) (json.RawMessage, error) {
+	return s.serve(ctx, "slash command", func(ctx context.Context, log zerolog.Logger, in Request) (json.RawMessage, error) {
+		r := s.h.Command(ctx, log, in, sc)
+		if r.Unauthorized {
+			return nil, errors.New("slash command refused: request already seen")
+		}
+		return commandBody(r), nil
+	})
+}
+
+// interaction handles an interaction payload (the JSON Slack would have posted as the
+// payload field) and returns the payload to acknowledge it with (nil for none).
+func (s socket) interaction(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+	return s.serve(ctx, "interaction", func(ctx context.Context, log zerolog.Logger, in Request) (json.RawMessage, error) {
+		cb, err := decodePayload(payload)
+		if err != nil {
+			log.Warn().Err(err).Msg("interaction rejected: malformed payload")
+			return nil, fmt.Errorf("malformed payload: %w", err)
+		}
+		r := s.h.Interaction(ctx, log, in, cb)
+		switch {
+		case r.Unauthorized:
+			return nil, errors.New("interaction refused: request already seen")
+		case r.Invalid != "":
+			return nil, errors.New("interaction refused: " + r.Invalid)
+		}
+		return interactionBody(r), nil
+	})
+}
+
+// serve runs handle with a new request id and its logger, turning a panic into an error.
+func (s socket) serve(ctx context.Context, what string, handle func(context.Context, zerolog.Logger, Request) (json.RawMessage, error)) (payload json.RawMessage, err error) {
+	id := edge.NewRequestID()
+	log := s.log.With().Str("request_id", id).Logger()
+	ctx = log.WithContext(ctx)
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error().Str("panic", edge.Truncate(edge.PanicText(p), 500)).Bytes("stack", debug.Stack()).
+				Str("over", "socket mode").Msg("handler panicked")
+			payload, err = nil, errors.New(what+": internal error")
+			return
+		}
+		log.Debug().Str("over", "socket mode").Str("what", what).Dur("duration", time.Since(start)).Msg("request")
+	}()
+	return handle(ctx, log, Request{ID: id})
 }

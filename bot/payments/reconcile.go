@@ -1,4 +1,4 @@
-package bot
+package payments
 
 import (
 	"context"
@@ -27,14 +27,26 @@ type ReconcileConfig struct {
 // run is due.
 const reconcileLock = "reconcile"
 
+// reconcileStore is what reconciliation reads and writes in Redis. *store.Store
+// satisfies it.
+type reconcileStore interface {
+	TryLock(ctx context.Context, name, token string, ttl time.Duration) (bool, error)
+	ExtendLock(ctx context.Context, name, token string, ttl time.Duration) (bool, error)
+	ReconcileCursor(ctx context.Context) (string, error)
+	SetReconcileCursor(ctx context.Context, cursor string) error
+	OpenLinks(ctx context.Context, since time.Time, cursor string, limit int) ([]store.OpenLink, string, error)
+	LinkOrigin(ctx context.Context, intentID string) (store.Origin, bool, error)
+	RecordStatus(ctx context.Context, e store.StatusEvent) (store.StatusChange, error)
+}
+
 // Reconciler asks Dojo about links still open, so a payment is reported even when its
 // webhook never came. One replica runs it per interval, through a Redis lock. Each run
 // takes the next Batch open links after where the last run stopped, so every open link
 // is checked at least once every ceil(open links / Batch) intervals.
 type Reconciler struct {
 	cfg   ReconcileConfig
-	store Store
-	links PaymentLinks
+	store reconcileStore
+	links Intents
 	log   zerolog.Logger
 	now   func() time.Time
 }
@@ -54,11 +66,8 @@ func NewReconciler(d Deps) *Reconciler {
 	if cfg.LockTTL <= 0 {
 		cfg.LockTTL = 30 * time.Second
 	}
-	now := d.Now
-	if now == nil {
-		now = time.Now
-	}
-	return &Reconciler{cfg: cfg, store: d.Store, links: d.Links, log: d.Log.With().Str("component", "reconciler").Logger(), now: now}
+	now := d.now()
+	return &Reconciler{cfg: cfg, store: d.Store, links: d.Dojo, log: d.Log.With().Str("component", "reconciler").Logger(), now: now}
 }
 
 // Run reconciles every interval until ctx ends.
@@ -175,7 +184,7 @@ func (r *Reconciler) check(ctx context.Context, id string) bool {
 	}
 	status := string(pi.Status)
 	if pi.Status == dojo.StatusCreated && pi.ExpireAt != nil && r.now().After(*pi.ExpireAt) {
-		status = StatusExpired
+		status = store.StatusExpired
 	} else if pi.Status == dojo.StatusCreated || !pi.Status.Valid() {
 		return false
 	}
@@ -184,7 +193,7 @@ func (r *Reconciler) check(ctx context.Context, id string) bool {
 		r.log.Warn().Err(err).Str("intent", id).Msg("reconciliation: could not read the link")
 		return false
 	}
-	ch, err := recordWithImplied(ctx, r.store, store.StatusEvent{IntentID: id, Status: status,
+	ch, err := Record(ctx, r.store, store.StatusEvent{IntentID: id, Status: status,
 		EventID: "reconcile", Source: "reconcile", Origin: origin})
 	if err != nil {
 		r.log.Warn().Err(err).Str("intent", id).Msg("reconciliation: could not record")

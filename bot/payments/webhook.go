@@ -1,4 +1,4 @@
-package bot
+package payments
 
 import (
 	"context"
@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/edge"
+	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
@@ -21,13 +24,57 @@ const webhookBodyLimit = 1 << 20
 // intents after 30 days. An older event is a replay and is ignored.
 const maxIntentAge = 31 * 24 * time.Hour
 
+// StatusRecorder records a status change once and queues its notice. *store.Store
+// satisfies it.
+type StatusRecorder interface {
+	RecordStatus(ctx context.Context, e store.StatusEvent) (store.StatusChange, error)
+}
+
+// Deps are the parts the payments side is built from.
+type Deps struct {
+	Log         zerolog.Logger
+	Store       *store.Store
+	Dojo        Intents
+	Slack       *slack.Client
+	CheckoutURL string // the link is CheckoutURL + intent id
+	TestMode    bool   // a sandbox Dojo key: every message says TEST MODE
+	Now         func() time.Time
+	Metrics     *metrics.Metrics // nil: none
+	// WebhookSecrets verify Dojo's webhooks; several may be active while one is rotated.
+	// None: the handler answers 503 and reconciliation alone reports payments.
+	WebhookSecrets []string
+	Notify         NotifyConfig
+	Reconcile      ReconcileConfig
+	// Consumer begins the names of this process's consumers in the notification
+	// group (its host and pid, say); a random suffix makes each start's names new.
+	// Empty: "paylink".
+	Consumer string
+}
+
+// now is d.Now, or the wall clock when none is given.
+func (d Deps) now() func() time.Time {
+	if d.Now == nil {
+		return time.Now
+	}
+	return d.Now
+}
+
+// NewWebhookHandler returns the handler of POST /dojo/webhooks.
+func NewWebhookHandler(d Deps) http.Handler {
+	return &webhooks{
+		secrets: d.WebhookSecrets,
+		store:   d.Store,
+		adopt:   &adopter{store: d.Store, links: d.Dojo, testMode: d.TestMode, now: d.now()},
+		m:       d.Metrics,
+	}
+}
+
 // webhooks serves POST /dojo/webhooks.
 type webhooks struct {
 	secrets []string
-	store   Store
-	links   PaymentLinks
+	store   StatusRecorder
 	adopt   *adopter
-	m       *Metrics
+	m       *metrics.Metrics
 }
 
 // ServeHTTP verifies the signature on the raw body before anything else, records the
@@ -36,15 +83,15 @@ type webhooks struct {
 func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := zerolog.Ctx(r.Context())
 	if len(h.secrets) == 0 {
-		h.m.webhook("unconfigured")
+		h.m.Webhook("unconfigured")
 		log.Error().Msg("webhook refused: DOJO_WEBHOOK_SECRET is not set")
 		http.Error(w, "webhooks are not configured", http.StatusServiceUnavailable)
 		return
 	}
-	body, err := readBody(w, r, webhookBodyLimit)
+	body, err := edge.ReadBody(w, r, webhookBodyLimit)
 	switch {
-	case errors.Is(err, errTooLarge):
-		h.m.webhook("too_large")
+	case errors.Is(err, edge.ErrTooLarge):
+		h.m.Webhook("too_large")
 		log.Warn().Msg("webhook body too large")
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return
@@ -53,36 +100,36 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := dojo.VerifySignature(r.Header.Get(dojo.SignatureHeader), body, h.secrets); err != nil {
-		h.m.webhook("unauthorized")
+		h.m.Webhook("unauthorized")
 		log.Warn().Msg("webhook rejected: bad signature")
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			h.m.webhook("malformed")
-			log.Warn().Str("content_type", truncate(ct, 80)).Msg("webhook rejected: not JSON")
+			h.m.Webhook("malformed")
+			log.Warn().Str("content_type", edge.Truncate(ct, 80)).Msg("webhook rejected: not JSON")
 			http.Error(w, "expected application/json", http.StatusBadRequest)
 			return
 		}
 	}
 	ev, err := dojo.DecodeEvent(body)
 	if err != nil {
-		h.m.webhook("malformed")
+		h.m.Webhook("malformed")
 		log.Warn().Err(err).Msg("webhook rejected: malformed event")
 		http.Error(w, "malformed event", http.StatusBadRequest)
 		return
 	}
-	elog := log.With().Str("event_id", truncate(ev.ID, 80)).Str("event", truncate(ev.Event, 80)).
-		Str("intent", truncate(ev.Data.PaymentIntentID, 100)).Str("status", truncate(string(ev.Data.PaymentStatus), 40)).Logger()
+	elog := log.With().Str("event_id", edge.Truncate(ev.ID, 80)).Str("event", edge.Truncate(ev.Event, 80)).
+		Str("intent", edge.Truncate(ev.Data.PaymentIntentID, 100)).Str("status", edge.Truncate(string(ev.Data.PaymentStatus), 40)).Logger()
 	if ev.Event != dojo.EventStatusUpdated {
-		h.m.webhook("ignored")
+		h.m.Webhook("ignored")
 		elog.Debug().Str("outcome", "ignored").Msg("webhook: event not acted on")
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if !validIntentID(ev.Data.PaymentIntentID) || !ev.Data.PaymentStatus.Valid() {
-		h.m.webhook("ignored")
+	if !dojo.ValidIntentID(ev.Data.PaymentIntentID) || !ev.Data.PaymentStatus.Valid() {
+		h.m.Webhook("ignored")
 		elog.Warn().Str("outcome", "ignored").Msg("webhook: unusable intent id or status")
 		w.WriteHeader(http.StatusOK)
 		return
@@ -90,21 +137,21 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	origin, ours, err := h.adopt.known(ctx, elog, ev.Data.PaymentIntentID)
 	if err != nil {
-		h.m.webhook("unavailable")
+		h.m.Webhook("unavailable")
 		elog.Error().Err(err).Str("outcome", "unavailable").Msg("webhook: could not look the intent up")
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 		return
 	}
 	if !ours {
-		h.m.webhook("not_ours")
+		h.m.Webhook("not_ours")
 		elog.Debug().Str("outcome", "not_ours").Msg("webhook: intent paylink did not create")
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	change, err := recordWithImplied(ctx, h.store, store.StatusEvent{IntentID: ev.Data.PaymentIntentID,
+	change, err := Record(ctx, h.store, store.StatusEvent{IntentID: ev.Data.PaymentIntentID,
 		Status: string(ev.Data.PaymentStatus), EventID: ev.ID, Source: "webhook", Origin: origin})
 	if err != nil {
-		h.m.webhook("unavailable")
+		h.m.Webhook("unavailable")
 		elog.Error().Err(err).Str("outcome", "unavailable").Msg("webhook: could not record")
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 		return
@@ -115,15 +162,15 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if change.Recorded {
 		outcome = "recorded"
 	}
-	h.m.webhook(outcome)
+	h.m.Webhook(outcome)
 	elog.Info().Str("outcome", outcome).Str("current", change.Current).Msg("webhook")
 	w.WriteHeader(http.StatusOK)
 }
 
-// recordWithImplied records status, and first the Captured that a Refunded or Reversed
+// Record records status, and first the Captured that a Refunded or Reversed
 // implies (a payment must have been taken to be refunded), so a missed "Paid" is still
 // reported. It returns the change for status itself.
-func recordWithImplied(ctx context.Context, st Store, e store.StatusEvent) (store.StatusChange, error) {
+func Record(ctx context.Context, st StatusRecorder, e store.StatusEvent) (store.StatusChange, error) {
 	if e.Status == string(dojo.StatusRefunded) || e.Status == string(dojo.StatusReversed) {
 		captured := e
 		captured.Status, captured.EventID = string(dojo.StatusCaptured), e.EventID+":implied"
@@ -134,12 +181,24 @@ func recordWithImplied(ctx context.Context, st Store, e store.StatusEvent) (stor
 	return st.RecordStatus(ctx, e)
 }
 
+// adoptStore reads where a link was asked for and rebuilds a lost record. *store.Store
+// satisfies it.
+type adoptStore interface {
+	LinkOrigin(ctx context.Context, intentID string) (store.Origin, bool, error)
+	SaveLink(ctx context.Context, l store.Link, c *store.Claim, window time.Duration) error
+}
+
+// Intents reads payment intents at Dojo. *dojo.Client satisfies it.
+type Intents interface {
+	PaymentIntent(ctx context.Context, id string) (*dojo.PaymentIntent, error)
+}
+
 // adopter finds out whether an intent is paylink's: it has a record, or Dojo's copy
 // carries the Slack ids paylink puts in metadata (then the record is rebuilt from it,
 // for a record Redis lost).
 type adopter struct {
-	store    Store
-	links    PaymentLinks
+	store    adoptStore
+	links    Intents
 	testMode bool
 	now      func() time.Time
 }
@@ -191,4 +250,22 @@ func (a *adopter) known(ctx context.Context, log zerolog.Logger, intentID string
 	}
 	log.Info().Str("channel", channel).Msg("link record rebuilt from the intent's metadata")
 	return store.Origin{Team: team, Reference: link.Reference}, true, nil
+}
+
+// Metadata keys on every payment intent paylink creates.
+const (
+	MetaTeam    = "slackTeamId"
+	MetaChannel = "slackChannelId"
+	MetaUser    = "slackUserId"
+	// MetaNonce is unique per create call: it finds an intent whose answer was lost.
+	MetaNonce = "paylinkNonce"
+)
+
+// Expired reports whether an unpaid intent is past its expiry.
+func Expired(rec *store.Link, pi *dojo.PaymentIntent, now time.Time) bool {
+	at := rec.ExpiresAt
+	if pi != nil && pi.ExpireAt != nil && !pi.ExpireAt.IsZero() {
+		at = *pi.ExpireAt
+	}
+	return !at.IsZero() && at.Unix() > 0 && now.After(at)
 }

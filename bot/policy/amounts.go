@@ -1,4 +1,4 @@
-package bot
+package policy
 
 import (
 	"fmt"
@@ -72,11 +72,22 @@ func (m MaxAmounts) Limit(code string) dojo.Money {
 	return dojo.Money{Value: 0, CurrencyCode: code}
 }
 
-// Check refuses, with a *UsageError naming the limit, an amount above it.
+// OverLimit is an amount above its cap. Problem says so, for the agent.
+type OverLimit struct {
+	Problem string
+}
+
+func (e *OverLimit) Error() string { return e.Problem }
+
+// Check refuses, with an *OverLimit naming the limit, an amount above it.
 func (m MaxAmounts) Check(amount dojo.Money) error {
 	limit := m.Limit(amount.CurrencyCode)
 	if amount.Value > limit.Value {
-		return usageErrorf("%s is more than the %s limit for one payment link. Split the payment, or ask an admin to raise PAYLINK_MAX_AMOUNT.", amount, limit)
+		return overLimitf("%s is more than the %s limit for one payment link. Split the payment, or ask an admin to raise PAYLINK_MAX_AMOUNT.", amount, limit)
 	}
 	return nil
+}
+
+func overLimitf(format string, args ...any) *OverLimit {
+	return &OverLimit{Problem: fmt.Sprintf(format, args...)}
 }

@@ -1,4 +1,4 @@
-package bot
+package slackin
 
 import (
 	"strings"
@@ -16,8 +16,8 @@ func FuzzReplayKey(f *testing.F) {
 	f.Add([]byte("payload=%7B%7D"), uint64(1))
 	f.Fuzz(func(t *testing.T, body []byte, mask uint64) {
 		now := time.Unix(1_764_500_000, 0)
-		v := NewSlackVerifier("secret", func() time.Time { return now })
-		ts, sig := SignSlackRequest("secret", now, body)
+		v := NewVerifier("secret", func() time.Time { return now })
+		ts, sig := Sign("secret", now, body)
 		hex := []byte(strings.TrimPrefix(sig, "v0="))
 		for i := range hex {
 			if mask&(1<<(uint(i)%64)) != 0 && hex[i] >= 'a' && hex[i] <= 'f' {
@@ -32,7 +32,7 @@ func FuzzReplayKey(f *testing.F) {
 		if got, want := replayKey(h), replayKey(slackHeaders(ts, sig)); got != want {
 			t.Fatalf("replay key of %q = %q, of %q = %q: one request, two keys", written, got, sig, want)
 		}
-		_, other := SignSlackRequest("secret", now, append(body, 'x'))
+		_, other := Sign("secret", now, append(body, 'x'))
 		if replayKey(slackHeaders(ts, other)) == replayKey(h) {
 			t.Fatalf("two requests share the replay key %q", replayKey(h))
 		}

@@ -1,4 +1,7 @@
-package bot
+// Package edge is what every HTTP route of paylink shares: request ids, a request log
+// with panic recovery, per-route measurements, body limits, and the cut that keeps a
+// caller's text short in the log.
+package edge
 
 import (
 	"crypto/rand"
@@ -16,8 +19,8 @@ import (
 // caller when it sends a plausible one (a proxy's trace id, say).
 const RequestIDHeader = "X-Request-Id"
 
-// newRequestID returns 16 random hex characters.
-func newRequestID() string {
+// NewRequestID returns 16 random hex characters.
+func NewRequestID() string {
 	b := make([]byte, 8)
 	rand.Read(b)
 	return hex.EncodeToString(b)
@@ -58,13 +61,13 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// withRequestLog gives every request an id and a logger carrying it (zerolog.Ctx),
+// WithRequestLog gives every request an id and a logger carrying it (zerolog.Ctx),
 // logs each request at debug level, and turns a panic into a logged 500.
-func withRequestLog(log zerolog.Logger, next http.Handler) http.Handler {
+func WithRequestLog(log zerolog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(RequestIDHeader)
 		if !validRequestID(id) {
-			id = newRequestID()
+			id = NewRequestID()
 		}
 		w.Header().Set(RequestIDHeader, id)
 		rlog := log.With().Str("request_id", id).Logger()
@@ -76,7 +79,7 @@ func withRequestLog(log zerolog.Logger, next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				rlog.Error().Str("panic", truncate(anyString(p), 500)).Bytes("stack", debug.Stack()).
+				rlog.Error().Str("panic", Truncate(PanicText(p), 500)).Bytes("stack", debug.Stack()).
 					Str("path", r.URL.Path).Msg("handler panicked")
 				if sw.status == 0 {
 					http.Error(sw, "internal error", http.StatusInternalServerError)
@@ -90,7 +93,8 @@ func withRequestLog(log zerolog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-func anyString(v any) string {
+// PanicText says what a recovered panic value was.
+func PanicText(v any) string {
 	switch v := v.(type) {
 	case error:
 		return v.Error()
@@ -101,21 +105,21 @@ func anyString(v any) string {
 	}
 }
 
-// errTooLarge is returned by readBody for a body over its limit.
-var errTooLarge = errors.New("request body too large")
+// ErrTooLarge is returned by ReadBody for a body over its limit.
+var ErrTooLarge = errors.New("request body too large")
 
-// readBody reads the whole body, at most limit bytes. A larger body yields errTooLarge.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+// ReadBody reads the whole body, at most limit bytes. A larger body yields ErrTooLarge.
+func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return nil, errTooLarge
+		return nil, ErrTooLarge
 	}
 	return body, err
 }
 
-// truncate cuts s to at most n bytes, on a rune boundary.
-func truncate(s string, n int) string {
+// Truncate cuts s to at most n bytes, on a rune boundary.
+func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
@@ -123,4 +127,23 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// Instrument reports each request next serves to record, by route pattern ("other" for
+// none), with its status code and how long it took.
+func Instrument(record func(route string, code int, took time.Duration), next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		start := time.Now()
+		next.ServeHTTP(sw, r)
+		route := r.Pattern
+		if route == "" {
+			route = "other"
+		}
+		code := sw.status
+		if code == 0 {
+			code = http.StatusOK
+		}
+		record(route, code, time.Since(start))
+	})
 }

@@ -1,4 +1,4 @@
-package bot
+package policy
 
 import (
 	"errors"
@@ -64,9 +64,9 @@ func TestMaxAmountsCheck(t *testing.T) {
 			}
 			continue
 		}
-		var ue *UsageError
-		if !errors.As(err, &ue) || !strings.Contains(ue.Problem, tt.want) {
-			t.Errorf("Check(%v) = %v, want a usage error naming %s", tt.amount, err, tt.want)
+		var over *OverLimit
+		if !errors.As(err, &over) || !strings.Contains(over.Problem, tt.want) {
+			t.Errorf("Check(%v) = %v, want an OverLimit naming %s", tt.amount, err, tt.want)
 		}
 	}
 	var zero MaxAmounts

@@ -1,4 +1,6 @@
-package bot
+// Package slackout is what paylink sends to Slack: the link card and the notices,
+// rendered from a link's state by pure functions, and the calls that post them.
+package slackout
 
 import (
 	"fmt"
@@ -11,17 +13,17 @@ import (
 	"github.com/paylink/paylink/store"
 )
 
-// StatusExpired is paylink's own status for a link Dojo voided unpaid at its expiry.
-const StatusExpired = "Expired"
-
 // Action ids of the card's buttons and the duplicate guard's button.
 const (
-	actionOpenCheckout  = "open_checkout"
-	actionRefresh       = "refresh_status"
-	actionCancel        = "cancel_link"
-	actionNewLink       = "new_link"
-	actionCreateAnyway  = "create_anyway"
-	blockLinkActions    = "link_actions"
+	ActionOpenCheckout = "open_checkout"
+	ActionRefresh      = "refresh_status"
+	ActionCancel       = "cancel_link"
+	ActionNewLink      = "new_link"
+	ActionCreateAnyway = "create_anyway"
+	blockLinkActions   = "link_actions"
+)
+
+const (
 	testModeNote        = ":warning: *TEST MODE*: made with a Dojo sandbox key; no real money moves."
 	descriptionShownMax = 300
 )
@@ -32,8 +34,8 @@ func slackDate(t time.Time) string {
 	return fmt.Sprintf("<!date^%d^{date_short_pretty} at {time}|%s>", t.Unix(), t.UTC().Format("2 Jan 2006 15:04 UTC"))
 }
 
-// statusLine is the card's status field.
-func statusLine(status string) string {
+// StatusLine is the card's status field.
+func StatusLine(status string) string {
 	switch status {
 	case string(dojo.StatusCaptured):
 		return ":white_check_mark: Paid"
@@ -43,7 +45,7 @@ func statusLine(status string) string {
 		return ":leftwards_arrow_with_hook: Refunded"
 	case string(dojo.StatusReversed):
 		return ":leftwards_arrow_with_hook: Reversed"
-	case StatusExpired:
+	case store.StatusExpired:
 		return ":hourglass: Expired"
 	case string(dojo.StatusAuthorized):
 		return "Authorized: awaiting capture"
@@ -62,19 +64,19 @@ func headline(amount, status string) string {
 		return amount + " refunded"
 	case string(dojo.StatusReversed):
 		return amount + " reversed"
-	case StatusExpired:
+	case store.StatusExpired:
 		return amount + " link expired"
 	}
 	return amount + " payment link"
 }
 
-// renderCard returns the link message for a record in its current state: its text
+// Card returns the link message for a record in its current state: its text
 // fallback and its blocks. Everything the agent typed is escaped. Buttons that no
 // longer apply are left out: an open link has Open checkout, Refresh status and
 // Cancel link; a canceled or expired one offers New link; a paid one has none.
-func renderCard(l *store.Link, checkoutURL string) (string, []slack.Block) {
+func Card(l *store.Link, checkoutURL string) (string, []slack.Block) {
 	amount := dojo.Money{Value: l.Amount, CurrencyCode: l.Currency}.String()
-	ref := escapeMrkdwn(l.Reference)
+	ref := Escape(l.Reference)
 	url := checkoutURL + l.IntentID
 	closed := store.Closed(l.Status)
 
@@ -84,7 +86,7 @@ func renderCard(l *store.Link, checkoutURL string) (string, []slack.Block) {
 	}
 	var text string
 	if closed {
-		text = fmt.Sprintf("%s: %s for %s", statusLine(l.Status), amount, ref)
+		text = fmt.Sprintf("%s: %s for %s", StatusLine(l.Status), amount, ref)
 	} else {
 		text = fmt.Sprintf("%s payment link for %s: %s", amount, ref, url)
 	}
@@ -92,58 +94,60 @@ func renderCard(l *store.Link, checkoutURL string) (string, []slack.Block) {
 		text += " (TEST MODE)"
 	}
 
-	status := "*Status*\n" + statusLine(l.Status)
+	status := "*Status*\n" + StatusLine(l.Status)
 	if closed && !l.StatusAt.IsZero() {
 		status += " " + slackDate(l.StatusAt)
 	}
 	fields := []*slack.TextBlockObject{
-		mrkdwn("*Reference*\n" + ref),
-		mrkdwn("*Requested by*\n<@" + l.UserID + ">"),
-		mrkdwn(status),
-		mrkdwn("*Created*\n" + slackDate(l.CreatedAt)),
+		Mrkdwn("*Reference*\n" + ref),
+		Mrkdwn("*Requested by*\n<@" + l.UserID + ">"),
+		Mrkdwn(status),
+		Mrkdwn("*Created*\n" + slackDate(l.CreatedAt)),
 	}
 	if !closed && !l.ExpiresAt.IsZero() && l.ExpiresAt.Unix() > 0 {
-		fields = append(fields, mrkdwn("*Expires*\n"+slackDate(l.ExpiresAt)))
+		fields = append(fields, Mrkdwn("*Expires*\n"+slackDate(l.ExpiresAt)))
 	}
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, title, false, false)),
 		slack.NewSectionBlock(nil, fields, nil),
 	}
 	if l.Description != "" {
-		blocks = append(blocks, slack.NewContextBlock("description", mrkdwn(escapeMrkdwn(clipRunes(l.Description, descriptionShownMax)))))
+		blocks = append(blocks, slack.NewContextBlock("description", Mrkdwn(Escape(clipRunes(l.Description, descriptionShownMax)))))
 	}
 	switch {
 	case !closed:
 		blocks = append(blocks,
-			slack.NewSectionBlock(mrkdwn("Send this link to the customer:\n`"+url+"`"), nil, nil),
+			slack.NewSectionBlock(Mrkdwn("Send this link to the customer:\n`"+url+"`"), nil, nil),
 			slack.NewActionBlock(blockLinkActions,
-				slack.NewButtonBlockElement(actionOpenCheckout, l.IntentID, plain("Open checkout")).WithURL(url),
-				slack.NewButtonBlockElement(actionRefresh, l.IntentID, plain("Refresh status")),
-				slack.NewButtonBlockElement(actionCancel, l.IntentID, plain("Cancel link")).
+				slack.NewButtonBlockElement(ActionOpenCheckout, l.IntentID, Plain("Open checkout")).WithURL(url),
+				slack.NewButtonBlockElement(ActionRefresh, l.IntentID, Plain("Refresh status")),
+				slack.NewButtonBlockElement(ActionCancel, l.IntentID, Plain("Cancel link")).
 					WithStyle(slack.StyleDanger).
 					WithConfirm(slack.NewConfirmationBlockObject(
-						plain("Cancel this link?"),
-						mrkdwn(fmt.Sprintf("The %s link for %s will stop working at once. This can't be undone.", amount, escapeMrkdwn(clipRunes(l.Reference, 40)))),
-						plain("Cancel link"),
-						plain("Keep it"),
+						Plain("Cancel this link?"),
+						Mrkdwn(fmt.Sprintf("The %s link for %s will stop working at once. This can't be undone.", amount, Escape(clipRunes(l.Reference, 40)))),
+						Plain("Cancel link"),
+						Plain("Keep it"),
 					).WithStyle(slack.StyleDanger)),
 			))
-	case l.Status == string(dojo.StatusCanceled) || l.Status == StatusExpired:
+	case l.Status == string(dojo.StatusCanceled) || l.Status == store.StatusExpired:
 		blocks = append(blocks, slack.NewActionBlock(blockLinkActions,
-			slack.NewButtonBlockElement(actionNewLink, l.IntentID, plain("New link")).WithStyle(slack.StylePrimary)))
+			slack.NewButtonBlockElement(ActionNewLink, l.IntentID, Plain("New link")).WithStyle(slack.StylePrimary)))
 	}
-	blocks = append(blocks, slack.NewContextBlock("intent", mrkdwn("Dojo payment intent `"+l.IntentID+"`")))
+	blocks = append(blocks, slack.NewContextBlock("intent", Mrkdwn("Dojo payment intent `"+l.IntentID+"`")))
 	if l.TestMode {
-		blocks = append(blocks, slack.NewContextBlock("test_mode", mrkdwn(testModeNote)))
+		blocks = append(blocks, slack.NewContextBlock("test_mode", Mrkdwn(testModeNote)))
 	}
 	return text, blocks
 }
 
-func mrkdwn(s string) *slack.TextBlockObject {
+// Mrkdwn is a mrkdwn text object.
+func Mrkdwn(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.MarkdownType, s, false, true)
 }
 
-func plain(s string) *slack.TextBlockObject {
+// Plain is a plain-text object.
+func Plain(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
 }
 
@@ -156,11 +160,11 @@ func clipRunes(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// noticeText is the thread reply for a status change. A Captured notice contains
+// Notice is the thread reply for a status change. A Captured notice contains
 // "Paid". Everything the agent typed is escaped.
-func noticeText(l *store.Link, status string) string {
+func Notice(l *store.Link, status string) string {
 	amount := dojo.Money{Value: l.Amount, CurrencyCode: l.Currency}.String()
-	ref := escapeMrkdwn(l.Reference)
+	ref := Escape(l.Reference)
 	var text string
 	switch status {
 	case string(dojo.StatusCaptured):
@@ -171,7 +175,7 @@ func noticeText(l *store.Link, status string) string {
 		text = fmt.Sprintf(":leftwards_arrow_with_hook: Refunded: the %s payment for %s", amount, ref)
 	case string(dojo.StatusReversed):
 		text = fmt.Sprintf(":leftwards_arrow_with_hook: Reversed: the %s payment for %s was reversed", amount, ref)
-	case StatusExpired:
+	case store.StatusExpired:
 		text = fmt.Sprintf(":hourglass: Expired: the %s link for %s was not paid in time", amount, ref)
 	default:
 		text = fmt.Sprintf("%s: the %s link for %s", status, amount, ref)
@@ -182,17 +186,17 @@ func noticeText(l *store.Link, status string) string {
 	return text
 }
 
-// dmNoticeText is the notice sent to the agent who asked, when the channel can't be
+// DMNotice is the notice sent to the agent who asked, when the channel can't be
 // reached.
-func dmNoticeText(l *store.Link, status string) string {
-	return fmt.Sprintf("%s\n(Your payment link from <#%s>; Paylink can no longer post there.)", noticeText(l, status), l.ChannelID)
+func DMNotice(l *store.Link, status string) string {
+	return fmt.Sprintf("%s\n(Your payment link from <#%s>; Paylink can no longer post there.)", Notice(l, status), l.ChannelID)
 }
 
-// listLine is one link in /paylink list and status answers.
-func listLine(l *store.Link, checkoutURL string) string {
+// ListLine is one link in /paylink list and status answers.
+func ListLine(l *store.Link, checkoutURL string) string {
 	amount := dojo.Money{Value: l.Amount, CurrencyCode: l.Currency}.String()
 	var b strings.Builder
-	fmt.Fprintf(&b, "• *%s* for %s: %s", amount, escapeMrkdwn(l.Reference), statusLine(l.Status))
+	fmt.Fprintf(&b, "• *%s* for %s: %s", amount, Escape(l.Reference), StatusLine(l.Status))
 	if store.Closed(l.Status) && !l.StatusAt.IsZero() {
 		b.WriteString(" " + slackDate(l.StatusAt))
 	}

@@ -1,4 +1,4 @@
-package bot
+package slackin
 
 import (
 	"crypto/hmac"
@@ -22,26 +22,26 @@ const (
 	slackSignaturePrefix = "v0="
 )
 
-// SlackVerifier checks Slack's request signature: v0=hex(HMAC-SHA256(secret,
+// Verifier checks Slack's request signature: v0=hex(HMAC-SHA256(secret,
 // "v0:"+timestamp+":"+body)), with the timestamp within five minutes of now.
-type SlackVerifier struct {
+type Verifier struct {
 	secret []byte
 	now    func() time.Time
 }
 
-// NewSlackVerifier returns a verifier for the app's signing secret. now is the clock the
+// NewVerifier returns a verifier for the app's signing secret. now is the clock the
 // timestamp is checked against (time.Now outside tests).
-func NewSlackVerifier(secret string, now func() time.Time) *SlackVerifier {
+func NewVerifier(secret string, now func() time.Time) *Verifier {
 	if now == nil {
 		now = time.Now
 	}
-	return &SlackVerifier{secret: []byte(secret), now: now}
+	return &Verifier{secret: []byte(secret), now: now}
 }
 
 // Verify reports whether body, with the headers Slack sent, was signed with the secret
 // within the last five minutes. It returns an error wrapping ErrUnauthorized otherwise.
 // The signature is compared in constant time.
-func (v *SlackVerifier) Verify(h http.Header, body []byte) error {
+func (v *Verifier) Verify(h http.Header, body []byte) error {
 	tsText := h.Get(headerSlackTimestamp)
 	sigText := h.Get(headerSlackSignature)
 	if tsText == "" || sigText == "" {
@@ -73,7 +73,7 @@ func (v *SlackVerifier) Verify(h http.Header, body []byte) error {
 
 // verify is Verify, except that a nil verifier passes everything: requests that came
 // over Socket Mode, which Slack authenticates on the connection.
-func (v *SlackVerifier) verify(h http.Header, body []byte) error {
+func (v *Verifier) verify(h http.Header, body []byte) error {
 	if v == nil {
 		return nil
 	}
@@ -97,10 +97,10 @@ func slackMAC(secret []byte, ts string, body []byte) []byte {
 	return m.Sum(nil)
 }
 
-// SignSlackRequest signs body as Slack does at time ts; it returns the values of the
+// Sign signs body as Slack does at time ts; it returns the values of the
 // X-Slack-Request-Timestamp and X-Slack-Signature headers. Tests, the load generator and
 // the CLI use it to talk to paylink as Slack would.
-func SignSlackRequest(secret string, ts time.Time, body []byte) (timestamp, signature string) {
+func Sign(secret string, ts time.Time, body []byte) (timestamp, signature string) {
 	timestamp = strconv.FormatInt(ts.Unix(), 10)
 	return timestamp, slackSignaturePrefix + hex.EncodeToString(slackMAC([]byte(secret), timestamp, body))
 }

@@ -1,4 +1,4 @@
-package bot
+package slackin
 
 import (
 	"net/url"
@@ -20,9 +20,6 @@ func FuzzDecodeInteraction(f *testing.F) {
 		cb, err := decodeInteraction(body)
 		if err == nil && (cb.Type == "" || cb.User.ID == "") {
 			t.Fatalf("accepted a payload without type or user: %q", body)
-		}
-		if err == nil && cb.View.State != nil {
-			parseForm(cb.View.State, MaxAmounts{})
 		}
 	})
 }

@@ -1,0 +1,62 @@
+package bot
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/paylink/paylink/bot/policy"
+	"github.com/paylink/paylink/bot/slackout"
+	"github.com/paylink/paylink/bot/slackout/slackouttest"
+	"github.com/paylink/paylink/dojo"
+)
+
+// checkBlocks fails the test where blocks break Slack's Block Kit limits.
+func checkBlocks(t *testing.T, where string, blocks []slack.Block, maxBlocks int) {
+	t.Helper()
+	for _, p := range slackouttest.LimitProblems(blocks, maxBlocks) {
+		t.Errorf("%s: %s", where, p)
+	}
+}
+
+// TestDuplicateButtonAndForm: the "Create another anyway" button and the form fit
+// Slack's limits at their largest.
+func TestDuplicateButtonAndForm(t *testing.T) {
+	description := strings.Repeat("<", slackout.FormDescriptionMax)
+	for _, desc := range []string{description, strings.Repeat("\"\n", 500)} {
+		cmd := Command{Amount: dojo.Money{Value: 1, CurrencyCode: "GBP"}, Reference: strings.Repeat("\"", 60), Description: desc, Expires: MaxExpiry}
+		value := anywayButtonValue(cmd)
+		checkBlocks(t, "duplicate answer", slackout.Duplicate(strings.Repeat("<", 2900), value), 50)
+		var back anywayValue
+		if err := json.Unmarshal([]byte(value), &back); err != nil || back.Reference != cmd.Reference || back.Amount != 1 {
+			t.Errorf("button value %q does not decode back: %v", value, err)
+		}
+	}
+
+	view := slackout.Form(slackout.FormOrigin{Channel: "C2147483705", ChannelName: strings.Repeat("c", 80), ResponseURL: "https://hooks.slack.com/commands/T0001/" + strings.Repeat("9", 100)}, MaxReferenceLen)
+	checkBlocks(t, "form", view.Blocks.BlockSet, 100)
+	for what, s := range map[string]string{"title": view.Title.Text, "submit": view.Submit.Text, "close": view.Close.Text} {
+		if utf8.RuneCountInString(s) > 24 {
+			t.Errorf("form %s %q is over 24 characters", what, s)
+		}
+	}
+	if len(view.PrivateMetadata) > 3000 {
+		t.Errorf("form private_metadata is %d bytes", len(view.PrivateMetadata))
+	}
+}
+
+// FuzzParseForm: any form state a submission carries parses into a command or into
+// problems, without panicking.
+func FuzzParseForm(f *testing.F) {
+	f.Add(`{"values":{"amount":{"amount":{"value":"10"}}}}`)
+	f.Add(`{"values":{"amount":{"amount":{"value":"1,250.50"}},"currency":{"currency":{"selected_option":{"value":"EUR"}}},"reference":{"reference":{"value":"INV-1"}}}}`)
+	f.Fuzz(func(t *testing.T, state string) {
+		var st slack.ViewState
+		if json.Unmarshal([]byte(state), &st) == nil {
+			parseForm(&st, policy.MaxAmounts{})
+		}
+	})
+}

@@ -1,0 +1,63 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/slack-go/slack"
+
+	"github.com/paylink/paylink/store"
+)
+
+// groupsOf is a Slack that knows one user group, or fails.
+type groupsOf map[string][]string
+
+func (g groupsOf) GetUserGroupMembersContext(_ context.Context, group string, _ ...slack.GetUserGroupMembersOption) ([]string, error) {
+	if g == nil {
+		return nil, errors.New("slack down")
+	}
+	return g[group], nil
+}
+
+func TestRefuse(t *testing.T) {
+	p := Policy{
+		Channels:   map[string]bool{"C1": true},
+		Users:      map[string]bool{"U1": true},
+		Usergroups: []string{"S1"},
+		Admins:     map[string]bool{"UA": true},
+	}
+	groups := NewGroups(groupsOf{"S1": {"U2"}}, nil)
+	tests := []struct {
+		user, channel string
+		allowed       bool
+	}{
+		{"U1", "C1", true},  // listed user, listed channel
+		{"U2", "C1", true},  // user group member
+		{"U3", "C1", false}, // neither
+		{"U1", "C2", false}, // channel not listed
+		{"UA", "C9", true},  // admins pass every list
+	}
+	for _, tt := range tests {
+		if got := p.Refuse(context.Background(), groups, tt.user, tt.channel) == ""; got != tt.allowed {
+			t.Errorf("Refuse(%s in %s): allowed %v, want %v", tt.user, tt.channel, got, tt.allowed)
+		}
+	}
+	if msg := p.Refuse(context.Background(), NewGroups(groupsOf(nil), nil), "U3", "C1"); msg == "" {
+		t.Error("a user Slack could not place in a group was let through")
+	}
+	if (Policy{}).Refuse(context.Background(), groups, "anyone", "anywhere") != "" {
+		t.Error("the zero Policy refused")
+	}
+}
+
+func TestMayViewAndCancel(t *testing.T) {
+	p := Policy{Admins: map[string]bool{"UA": true}}
+	rec := &store.Link{ChannelID: "C1", UserID: "U1"}
+	if !p.MayView(rec, "U2", "C1") || p.MayView(rec, "U2", "C2") || !p.MayView(rec, "U1", "C2") || !p.MayView(rec, "UA", "C2") {
+		t.Error("MayView: a link shows in its channel, and elsewhere to its agent and admins only")
+	}
+	if !p.MayCancel(rec, "U1") || !p.MayCancel(rec, "UA") || p.MayCancel(rec, "U2") {
+		t.Error("MayCancel: its agent and admins only")
+	}
+}
