@@ -97,6 +97,13 @@ func WithToken(token string) Option { return func(s *Server) { s.token = token }
 // New starts a fake Slack, closed when the test ends.
 func New(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
+	s := Start(opts...)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake Slack outside a test; Close stops it.
+func Start(opts ...Option) *Server {
 	s := &Server{
 		token:     "xoxb-test",
 		responses: map[string][]ResponseCall{},
@@ -109,9 +116,11 @@ func New(tb testing.TB, opts ...Option) *Server {
 		o(s)
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	tb.Cleanup(s.srv.Close)
 	return s
 }
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
 
 // URL is the fake's base URL.
 func (s *Server) URL() string { return s.srv.URL }
