@@ -84,6 +84,12 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 // down cleanly: it stops accepting requests, finishes the ones in flight, drains
 // background work, and closes Redis.
 func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	return serveWith(ctx, lookup, stdout, nil)
+}
+
+// serveWith is serve, calling started (when not nil) with the listener's address once
+// paylink takes requests.
+func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout io.Writer, started func(net.Addr)) error {
 	cfg, warnings, err := loadConfig(lookup)
 	if err != nil {
 		return err
@@ -189,11 +195,14 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          nil,
 	}
-	ln, err := net.Listen("tcp", ":"+cfg.Port)
+	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen on port %s: %w", cfg.Port, err)
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	cfg.logFields(log.Info()).Str("addr", ln.Addr().String()).Bool("test_mode", dojo.IsSandboxKey(cfg.DojoAPIKey)).Msg("paylink started")
+	if started != nil {
+		started(ln.Addr())
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
