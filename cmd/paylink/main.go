@@ -72,6 +72,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return runWebhook(ctx, rest, lookup, stdout)
 	case "audit":
 		return runAudit(ctx, rest, lookup, stdout)
+	case "demo":
+		return runDemo(ctx, rest, lookup, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
