@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"html/template"
 	"io"
@@ -39,8 +38,6 @@ under the link. No secrets or accounts are needed; nothing is kept after it stop
 
 The page listens on 127.0.0.1 only, on --port (default: PORT, else 8080; 0 picks a
 free port). LOG_LEVEL (default error) sets how much of paylink's log is printed.
-
-flags:
 `
 
 //go:embed playground
@@ -60,12 +57,7 @@ const (
 
 // runDemo runs the playground until ctx ends.
 func runDemo(ctx context.Context, args []string, lookup func(string) (string, bool), stdout io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), demoUsage)
-		fs.PrintDefaults()
-	}
+	fs := newSubcommandFlags("demo", demoUsage, stdout)
 	defPort := lookupTrim(lookup, "PORT")
 	if defPort == "" {
 		defPort = "8080"

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -40,17 +41,30 @@ func main() {
 const shutdownGrace = 20 * time.Second
 
 // usage describes the subcommands.
-const usage = `usage: paylink [command]
+const usage = `usage: paylink [command] [flags]
 
 commands:
   serve                       run the bot (the default)
+  demo [--port 8080]          try paylink in a local playground: a fake Slack channel and
+                              a fake Dojo in your browser, no accounts or secrets needed
   check                       check the Slack token, the Dojo key and Redis, and say what to fix
   webhook register --url URL  subscribe URL to Dojo's payment_intent.status_updated events
   webhook send --url URL --intent ID [--status Captured]
                               send a signed test event to a running paylink
   audit [--since 24h]         print the audit trail as CSV
+  version                     print paylink's version
 
+"paylink COMMAND --help" (or "paylink help COMMAND") says more about each.
 Configuration comes from the environment; see README.md.
+`
+
+const serveUsage = `usage: paylink [serve]
+
+Runs the bot: Slack's slash commands, buttons and events, Dojo's webhooks, health and
+metrics on one HTTP listener (PAYLINK_LISTEN, else every interface on PORT, 8080 by
+default), until SIGINT or SIGTERM; then it finishes the requests and work in flight.
+Configuration comes from the environment (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and
+DOJO_API_KEY are required); README.md describes every variable. It takes no flags.
 `
 
 // run dispatches to a subcommand; with none it serves.
@@ -65,6 +79,10 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	switch cmd {
 	case "serve":
+		fs := newSubcommandFlags("serve", serveUsage, stdout)
+		if help, err := parseFlags(fs, rest); help || err != nil {
+			return err
+		}
 		return serve(ctx, lookup, stdout, stderr)
 	case "check":
 		return runCheck(ctx, rest, lookup, stdout)
@@ -74,12 +92,38 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return runAudit(ctx, rest, lookup, stdout)
 	case "demo":
 		return runDemo(ctx, rest, lookup, stdout)
-	case "help", "-h", "--help":
+	case "version":
+		return runVersion(rest, stdout)
+	case "help", "-h", "-help", "--help":
+		if len(rest) == 1 && rest[0] != "help" && !strings.HasPrefix(rest[0], "-") {
+			return run(ctx, []string{args[0], rest[0], "--help"}, lookup, stdout, stderr)
+		}
+		if len(rest) > 0 {
+			fmt.Fprint(stderr, usage)
+			return fmt.Errorf("help: say which command, as in paylink help check")
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// newSubcommandFlags returns the flag set of a subcommand whose --help prints text
+// and its flags, if any, to stdout.
+func newSubcommandFlags(name, text string, stdout io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), text)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprint(fs.Output(), "\nflags:\n")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
 }
 
 // serve builds paylink from its configuration and serves until ctx ends, then shuts
@@ -109,6 +153,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 	st := store.New(rdb, store.Options{Prefix: cfg.RedisPrefix, MinReplicas: cfg.RedisMinReplicas, WaitTimeout: cfg.RedisWaitTimeout})
 
 	metrics := bot.NewMetrics()
+	metrics.SetVersion(currentVersion())
 	dojoHTTP := newHTTPClient(cfg.DojoTimeout)
 	dojoHTTP.Transport = metrics.DojoTransport(dojoHTTP.Transport)
 	links := dojo.NewClient(dojo.Config{
@@ -201,7 +246,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	cfg.logFields(log.Info()).Str("addr", ln.Addr().String()).Bool("test_mode", dojo.IsSandboxKey(cfg.DojoAPIKey)).Msg("paylink started")
+	cfg.logFields(log.Info()).Str("addr", ln.Addr().String()).Str("version", currentVersion()).Bool("test_mode", dojo.IsSandboxKey(cfg.DojoAPIKey)).Msg("paylink started")
 	if started != nil {
 		started(ln.Addr())
 	}
