@@ -21,6 +21,11 @@ const webhookBodyLimit = 1 << 20
 // intents after 30 days. An older event is a replay and is ignored.
 const maxIntentAge = 31 * 24 * time.Hour
 
+// WebhookOutcomeHeader, on a 200 from /dojo/webhooks, says what paylink did with the
+// event: queued (a notice will follow, once Dojo confirms the status), recorded,
+// duplicate (seen before), ignored (not a status update paylink can use) or not_ours.
+const WebhookOutcomeHeader = "Paylink-Webhook-Outcome"
+
 // webhooks serves POST /dojo/webhooks.
 type webhooks struct {
 	secrets []string
@@ -78,12 +83,14 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ev.Event != dojo.EventStatusUpdated {
 		h.m.webhook("ignored")
 		elog.Debug().Str("outcome", "ignored").Msg("webhook: event not acted on")
+		w.Header().Set(WebhookOutcomeHeader, "ignored")
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	if !validIntentID(ev.Data.PaymentIntentID) || !ev.Data.PaymentStatus.Valid() {
 		h.m.webhook("ignored")
 		elog.Warn().Str("outcome", "ignored").Msg("webhook: unusable intent id or status")
+		w.Header().Set(WebhookOutcomeHeader, "ignored")
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -98,6 +105,7 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ours {
 		h.m.webhook("not_ours")
 		elog.Debug().Str("outcome", "not_ours").Msg("webhook: intent paylink did not create")
+		w.Header().Set(WebhookOutcomeHeader, "not_ours")
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -117,6 +125,7 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.m.webhook(outcome)
 	elog.Info().Str("outcome", outcome).Str("current", change.Current).Msg("webhook")
+	w.Header().Set(WebhookOutcomeHeader, outcome)
 	w.WriteHeader(http.StatusOK)
 }
 
