@@ -30,7 +30,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	redis.SetLogger(redisLogger{log: zerolog.New(os.Stdout).With().Timestamp().Str("service", "paylink").Str("component", "redis").Logger()})
+	redis.SetLogger(redisLogFor(os.Args, os.Stdout))
 	if err := run(ctx, os.Args, os.LookupEnv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "paylink:", err)
 		os.Exit(1)
@@ -338,6 +338,20 @@ func (b cancelOnClose) Close() error {
 	err := b.ReadCloser.Close()
 	b.cancel()
 	return err
+}
+
+// redisLogFor is where go-redis's own messages go for the command in args: into the
+// JSON log for serve and demo; nowhere for the commands whose output a person reads,
+// such as check's checklist, which reports Redis's state itself.
+func redisLogFor(args []string, stdout io.Writer) redisLogger {
+	cmd := "serve"
+	if len(args) > 1 {
+		cmd = args[1]
+	}
+	if cmd != "serve" && cmd != "demo" {
+		return redisLogger{log: zerolog.Nop()}
+	}
+	return redisLogger{log: zerolog.New(stdout).With().Timestamp().Str("service", "paylink").Str("component", "redis").Logger()}
 }
 
 // redisLogger sends go-redis's own messages (pool dial failures and the like) to the JSON
