@@ -10,9 +10,11 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 ARG TARGETOS TARGETARCH
+# The version paylink reports (paylink version, paylink_build_info): --build-arg VERSION=v1.2.3.
+ARG VERSION=
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /paylink ./cmd/paylink
+    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o /paylink ./cmd/paylink
 
 # No shell, no package manager; CA certificates and tzdata included. The nonroot
 # variant's user is 65532, the uid the Kubernetes manifests require.

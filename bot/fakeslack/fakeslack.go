@@ -97,6 +97,13 @@ func WithToken(token string) Option { return func(s *Server) { s.token = token }
 // New starts a fake Slack, closed when the test ends.
 func New(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
+	s := Start(opts...)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake Slack outside a test; Close stops it.
+func Start(opts ...Option) *Server {
 	s := &Server{
 		token:     "xoxb-test",
 		responses: map[string][]ResponseCall{},
@@ -109,9 +116,14 @@ func New(tb testing.TB, opts ...Option) *Server {
 		o(s)
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	tb.Cleanup(s.srv.Close)
 	return s
 }
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// URL is the fake's base URL.
+func (s *Server) URL() string { return s.srv.URL }
 
 // APIURL is the Web API base to give slack.OptionAPIURL (it ends in "/").
 func (s *Server) APIURL() string { return s.srv.URL + "/api/" }
@@ -168,6 +180,19 @@ func (s *Server) Responses(name string) []ResponseCall {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]ResponseCall(nil), s.responses[name]...)
+}
+
+// Messages returns the messages in channel (thread replies included), oldest first.
+func (s *Server) Messages(channel string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, k := range s.order {
+		if m := s.messages[k]; m.Channel == channel {
+			out = append(out, *m)
+		}
+	}
+	return out
 }
 
 // Fail makes method fail as f says.

@@ -28,6 +28,8 @@ type Metrics struct {
 	slackErrors   *prometheus.CounterVec
 	httpRequests  *prometheus.CounterVec
 	httpDuration  *prometheus.HistogramVec
+	build         *prometheus.GaugeVec
+	goVersion     string
 }
 
 // New registers paylink's metrics, the Go runtime's and the process's on a new
@@ -82,10 +84,18 @@ func New() *Metrics {
 		Name: "paylink_build_info", Help: "Build information; the value is always 1.",
 	}, []string{"version", "goversion"})
 	build.WithLabelValues(version, goVersion).Set(1)
+	m.build, m.goVersion = build, goVersion
 	reg.MustRegister(m.commands, m.dojoRequests, m.dojoDuration, m.webhooks, m.notifications, m.backlog,
 		m.slackErrors, m.httpRequests, m.httpDuration, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// SetVersion sets the version paylink_build_info reports, for a version set at build
+// time or worked out better than the build info's own.
+func (m *Metrics) SetVersion(version string) {
+	m.build.Reset()
+	m.build.WithLabelValues(version, m.goVersion).Set(1)
 }
 
 // WatchAdmission exports the limit of commands under way and how many are, as state

@@ -69,6 +69,11 @@ func NewWebhookHandler(d Deps) http.Handler {
 	}
 }
 
+// WebhookOutcomeHeader, on a 200 from /dojo/webhooks, says what paylink did with the
+// event: queued (a notice will follow, once Dojo confirms the status), recorded,
+// duplicate (seen before), ignored (not a status update paylink can use) or not_ours.
+const WebhookOutcomeHeader = "Paylink-Webhook-Outcome"
+
 // webhooks serves POST /dojo/webhooks.
 type webhooks struct {
 	secrets []string
@@ -125,12 +130,14 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ev.Event != dojo.EventStatusUpdated {
 		h.m.Webhook("ignored")
 		elog.Debug().Str("outcome", "ignored").Msg("webhook: event not acted on")
+		w.Header().Set(WebhookOutcomeHeader, "ignored")
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	if !dojo.ValidIntentID(ev.Data.PaymentIntentID) || !ev.Data.PaymentStatus.Valid() {
 		h.m.Webhook("ignored")
 		elog.Warn().Str("outcome", "ignored").Msg("webhook: unusable intent id or status")
+		w.Header().Set(WebhookOutcomeHeader, "ignored")
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -145,6 +152,7 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ours {
 		h.m.Webhook("not_ours")
 		elog.Debug().Str("outcome", "not_ours").Msg("webhook: intent paylink did not create")
+		w.Header().Set(WebhookOutcomeHeader, "not_ours")
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -164,6 +172,7 @@ func (h *webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.m.Webhook(outcome)
 	elog.Info().Str("outcome", outcome).Str("current", change.Current).Msg("webhook")
+	w.Header().Set(WebhookOutcomeHeader, outcome)
 	w.WriteHeader(http.StatusOK)
 }
 

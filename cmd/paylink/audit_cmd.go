@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -15,17 +14,25 @@ import (
 	"github.com/paylink/paylink/store"
 )
 
+const auditUsage = `usage: paylink audit [--since 24h]
+
+Prints the audit trail as CSV, oldest first: the money events (links created,
+canceled, paid, refunded, reversed, expired) and the refusals, merged in time order.
+A cell a spreadsheet would run as a formula starts with '. Needs REDIS_URL (and
+PAYLINK_REDIS_PREFIX when it is not the default): an embedded Redis lives only inside
+the paylink process that runs it.
+`
+
 // runAudit prints the audit trail as CSV: paylink audit [--since 24h].
 func runAudit(ctx context.Context, args []string, lookup func(string) (string, bool), stdout io.Writer) error {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.SetOutput(stdout)
+	fs := newSubcommandFlags("audit", auditUsage, stdout)
 	since := fs.String("since", "24h", "how far back: a duration like 90m, 24h or 7d")
-	if err := fs.Parse(args); err != nil {
+	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
 	d, err := parseSince(*since)
 	if err != nil {
-		return err
+		return usageError(fs, "%v", err)
 	}
 	raw, _ := lookup("REDIS_URL")
 	if strings.TrimSpace(raw) == "" {

@@ -195,8 +195,17 @@ func checkDojo(ctx context.Context, cl *checklist, cfg config, timeout time.Dura
 	case de.StatusCode == http.StatusBadRequest:
 		cl.fail("Dojo", de.Error(), "check DOJO_API_VERSION (a date such as "+dojo.DefaultVersion+")")
 	default:
-		cl.fail("Dojo", de.Error(), "if Dojo keeps answering this, quote the trace id to Dojo's support")
+		cl.fail("Dojo", de.Error(), dojoSupportFix(de))
 	}
+}
+
+// dojoSupportFix says what to do about an answer from Dojo that paylink can't fix:
+// quote the trace id to Dojo's support when the answer shows one.
+func dojoSupportFix(de *dojo.Error) string {
+	if de.TraceID != "" {
+		return "if Dojo keeps answering this, quote the trace id " + de.TraceID + " to Dojo's support"
+	}
+	return fmt.Sprintf("if Dojo keeps answering this, tell Dojo's support what it answered (HTTP %d at %s) and when; the answer carried no trace id", de.StatusCode, time.Now().UTC().Format(time.RFC3339))
 }
 
 // keyKind says what kind of money a key moves.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"sort"
 	"strconv"
@@ -20,7 +21,8 @@ import (
 // config is everything read from the environment. Its String method is safe to log:
 // secrets are redacted.
 type config struct {
-	Port string
+	Port   string
+	Listen string // PAYLINK_LISTEN, with PORT when it names no port: the address to listen on
 
 	SlackSigningSecret string
 	SlackBotToken      string
@@ -177,6 +179,10 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 	if p, err := strconv.Atoi(c.Port); err != nil || p < 0 || p > 65535 {
 		problems = append(problems, fmt.Sprintf("PORT=%q is not a port number", c.Port))
 	}
+	var lerr error
+	if c.Listen, lerr = listenAddr(get("PAYLINK_LISTEN", ""), c.Port); lerr != nil {
+		problems = append(problems, lerr.Error())
+	}
 	if _, err := time.Parse("2006-01-02", c.DojoAPIVersion); err != nil {
 		problems = append(problems, fmt.Sprintf("DOJO_API_VERSION=%q is not a date like 2026-02-27", c.DojoAPIVersion))
 	}
@@ -213,6 +219,30 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		return c, warnings, errors.New(strings.Join(errs, "\n"))
 	}
 	return c, warnings, nil
+}
+
+// listenAddr is the address to listen on: PAYLINK_LISTEN (host:port, or a host alone
+// that takes PORT), else every interface on PORT.
+func listenAddr(listen, port string) (string, error) {
+	if listen == "" {
+		return ":" + port, nil
+	}
+	host, p, err := net.SplitHostPort(listen)
+	if err != nil {
+		// A host alone: an IPv4 address or name, or an IPv6 address, bracketed or not.
+		host = strings.TrimSuffix(strings.TrimPrefix(listen, "["), "]")
+		if strings.ContainsAny(host, "[]/ ") || (strings.Contains(host, ":") && net.ParseIP(host) == nil) {
+			return "", fmt.Errorf("PAYLINK_LISTEN=%q is not an address like 127.0.0.1:8080, [::1]:8080 or 127.0.0.1", listen)
+		}
+		return net.JoinHostPort(host, port), nil
+	}
+	if n, err := strconv.Atoi(p); err != nil || n < 0 || n > 65535 {
+		return "", fmt.Errorf("PAYLINK_LISTEN=%q: %q is not a port number", listen, p)
+	}
+	if strings.ContainsAny(host, "[]/ ") {
+		return "", fmt.Errorf("PAYLINK_LISTEN=%q is not an address like 127.0.0.1:8080, [::1]:8080 or 127.0.0.1", listen)
+	}
+	return net.JoinHostPort(host, p), nil
 }
 
 // idSet reads a comma-separated list of Slack ids.
@@ -258,6 +288,7 @@ func redisLocation(raw string) string {
 // logFields adds the configuration to a log event, with secrets redacted.
 func (c config) logFields(e *zerolog.Event) *zerolog.Event {
 	return e.Str("port", c.Port).
+		Str("listen", c.Listen).
 		Str("slack_signing_secret", redacted(c.SlackSigningSecret)).
 		Str("slack_bot_token", redacted(c.SlackBotToken)).
 		Str("slack_app_token", redacted(c.SlackAppToken)).
@@ -268,24 +299,24 @@ func (c config) logFields(e *zerolog.Event) *zerolog.Event {
 		Str("dojo_api_version", c.DojoAPIVersion).
 		Str("dojo_checkout_url", c.DojoCheckoutURL).
 		Str("dojo_payment_source", c.DojoPaymentSource).
-		Dur("dojo_timeout", c.DojoTimeout).
+		Stringer("dojo_timeout", c.DojoTimeout).
 		Str("redis", redisLocation(c.RedisURL)).
 		Str("redis_prefix", c.RedisPrefix).
 		Int("redis_min_replicas", c.RedisMinReplicas).
-		Dur("redis_wait_timeout", c.RedisWaitTimeout).
+		Stringer("redis_wait_timeout", c.RedisWaitTimeout).
 		Str("log_level", c.LogLevel.String()).
-		Dur("ack_budget", c.AckBudget).
-		Dur("slow_notice", c.SlowNotice).
-		Dur("retype_window", c.RetypeWindow).
+		Stringer("ack_budget", c.AckBudget).
+		Stringer("slow_notice", c.SlowNotice).
+		Stringer("retype_window", c.RetypeWindow).
 		Int("notify_workers", c.Notify.Workers).
-		Dur("notify_claim_idle", c.Notify.ClaimIdle).
-		Dur("notify_retry_base", c.Notify.RetryBase).
+		Stringer("notify_claim_idle", c.Notify.ClaimIdle).
+		Stringer("notify_retry_base", c.Notify.RetryBase).
 		Int("notify_max_attempts", c.Notify.MaxAttempts).
-		Dur("reconcile_interval", c.Reconcile.Interval).
+		Stringer("reconcile_interval", c.Reconcile.Interval).
 		Int("allowed_channels", len(c.Policy.Channels)).
 		Int("allowed_users", len(c.Policy.Users)).
 		Int("allowed_usergroups", len(c.Policy.Usergroups)).
 		Int("admins", len(c.Policy.Admins)).
 		Int("rate_limit", c.Policy.RateLimit).
-		Dur("rate_window", c.Policy.RateWindow)
+		Stringer("rate_window", c.Policy.RateWindow)
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -32,7 +33,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	redis.SetLogger(redisLogger{log: zerolog.New(os.Stdout).With().Timestamp().Str("service", "paylink").Str("component", "redis").Logger()})
+	redis.SetLogger(redisLogFor(os.Args, os.Stdout))
 	if err := run(ctx, os.Args, os.LookupEnv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "paylink:", err)
 		os.Exit(1)
@@ -43,17 +44,30 @@ func main() {
 const shutdownGrace = 20 * time.Second
 
 // usage describes the subcommands.
-const usage = `usage: paylink [command]
+const usage = `usage: paylink [command] [flags]
 
 commands:
   serve                       run the bot (the default)
+  demo [--port 8080]          try paylink in a local playground: a fake Slack channel and
+                              a fake Dojo in your browser, no accounts or secrets needed
   check                       check the Slack token, the Dojo key and Redis, and say what to fix
   webhook register --url URL  subscribe URL to Dojo's payment_intent.status_updated events
   webhook send --url URL --intent ID [--status Captured]
                               send a signed test event to a running paylink
   audit [--since 24h]         print the audit trail as CSV
+  version                     print paylink's version
 
+"paylink COMMAND --help" (or "paylink help COMMAND") says more about each.
 Configuration comes from the environment; see README.md.
+`
+
+const serveUsage = `usage: paylink [serve]
+
+Runs the bot: Slack's slash commands, buttons and events, Dojo's webhooks, health and
+metrics on one HTTP listener (PAYLINK_LISTEN, else every interface on PORT, 8080 by
+default), until SIGINT or SIGTERM; then it finishes the requests and work in flight.
+Configuration comes from the environment (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and
+DOJO_API_KEY are required); README.md describes every variable. It takes no flags.
 `
 
 // run dispatches to a subcommand; with none it serves.
@@ -68,6 +82,10 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	switch cmd {
 	case "serve":
+		fs := newSubcommandFlags("serve", serveUsage, stdout)
+		if help, err := parseFlags(fs, rest); help || err != nil {
+			return err
+		}
 		return serve(ctx, lookup, stdout, stderr)
 	case "check":
 		return runCheck(ctx, rest, lookup, stdout)
@@ -75,7 +93,18 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return runWebhook(ctx, rest, lookup, stdout)
 	case "audit":
 		return runAudit(ctx, rest, lookup, stdout)
-	case "help", "-h", "--help":
+	case "demo":
+		return runDemo(ctx, rest, lookup, stdout)
+	case "version":
+		return runVersion(rest, stdout)
+	case "help", "-h", "-help", "--help":
+		if len(rest) == 1 && rest[0] != "help" && !strings.HasPrefix(rest[0], "-") {
+			return run(ctx, []string{args[0], rest[0], "--help"}, lookup, stdout, stderr)
+		}
+		if len(rest) > 0 {
+			fmt.Fprint(stderr, usage)
+			return fmt.Errorf("help: say which command, as in paylink help check")
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
@@ -83,10 +112,33 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
+// newSubcommandFlags returns the flag set of a subcommand whose --help prints text
+// and its flags, if any, to stdout.
+func newSubcommandFlags(name, text string, stdout io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), text)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprint(fs.Output(), "\nflags:\n")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
 // serve builds paylink from its configuration and serves until ctx ends, then shuts
 // down cleanly: it stops accepting requests, finishes the ones in flight, drains
 // background work, and closes Redis.
 func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	return serveWith(ctx, lookup, stdout, nil)
+}
+
+// serveWith is serve, calling started (when not nil) with the listener's address once
+// paylink takes requests.
+func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout io.Writer, started func(net.Addr)) error {
 	cfg, warnings, err := loadConfig(lookup)
 	if err != nil {
 		return err
@@ -104,6 +156,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 	st := store.New(rdb, store.Options{Prefix: cfg.RedisPrefix, MinReplicas: cfg.RedisMinReplicas, WaitTimeout: cfg.RedisWaitTimeout})
 
 	meters := metrics.New()
+	meters.SetVersion(currentVersion())
 	dojoHTTP := newHTTPClient(cfg.DojoTimeout)
 	dojoHTTP.Transport = meters.DojoTransport(dojoHTTP.Transport)
 	links := dojo.NewClient(dojo.Config{
@@ -203,11 +256,14 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stdout, stde
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          nil,
 	}
-	ln, err := net.Listen("tcp", ":"+cfg.Port)
+	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen on port %s: %w", cfg.Port, err)
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	cfg.logFields(log.Info()).Str("addr", ln.Addr().String()).Bool("test_mode", dojo.IsSandboxKey(cfg.DojoAPIKey)).Msg("paylink started")
+	cfg.logFields(log.Info()).Str("addr", ln.Addr().String()).Str("version", currentVersion()).Bool("test_mode", dojo.IsSandboxKey(cfg.DojoAPIKey)).Msg("paylink started")
+	if started != nil {
+		started(ln.Addr())
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -314,6 +370,20 @@ func (b cancelOnClose) Close() error {
 	err := b.ReadCloser.Close()
 	b.cancel()
 	return err
+}
+
+// redisLogFor is where go-redis's own messages go for the command in args: into the
+// JSON log for serve and demo; nowhere for the commands whose output a person reads,
+// such as check's checklist, which reports Redis's state itself.
+func redisLogFor(args []string, stdout io.Writer) redisLogger {
+	cmd := "serve"
+	if len(args) > 1 {
+		cmd = args[1]
+	}
+	if cmd != "serve" && cmd != "demo" {
+		return redisLogger{log: zerolog.Nop()}
+	}
+	return redisLogger{log: zerolog.New(stdout).With().Timestamp().Str("service", "paylink").Str("component", "redis").Logger()}
 }
 
 // redisLogger sends go-redis's own messages (pool dial failures and the like) to the JSON

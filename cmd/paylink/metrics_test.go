@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func TestMetrics(t *testing.T) {
 		`paylink_notification_backlog{state="dead"} 0`,
 		`paylink_slack_api_errors_total{code="http_500",method="chat.postMessage"} 1`,
 		`paylink_http_requests_total{code="200",route="POST /slack/commands"}`,
-		`paylink_build_info{`,
+		`paylink_build_info{goversion="` + runtime.Version() + `",version="` + currentVersion() + `"} 1`,
 		`paylink_commands_limit 64`,
 		`paylink_commands_in_flight 0`,
 		`go_goroutines`,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/paylink/paylink/bot"
+	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/dojo"
 )
 
@@ -27,6 +28,10 @@ const webhookUsage = `usage:
   paylink webhook send --url http://localhost:8080/dojo/webhooks --intent pi_… [--status Captured] [--secret S]
         Send a signed payment_intent.status_updated event, as Dojo would, to a
         running paylink. The secret defaults to the first of DOJO_WEBHOOK_SECRET.
+        paylink confirms every status with Dojo before it posts a notice, so "Paid"
+        appears only if Dojo itself reports the intent Captured (in Dojo's sandbox:
+        pay the link with a test card). Exits 1 when paylink refused or ignored the
+        event (an intent it did not create, an unusable status).
 `
 
 // runWebhook registers Dojo webhooks or sends a test event.
@@ -176,7 +181,10 @@ func explainDojoError(err error) string {
 
 // webhookSend sends a signed test event to a running paylink.
 func webhookSend(ctx context.Context, args []string, lookup func(string) (string, bool), stdout io.Writer) error {
-	fs := newWebhookFlags("webhook send", "webhook send --url http://localhost:8080/dojo/webhooks --intent pi_… [--status Captured] [--secret S]", stdout)
+	fs := newWebhookFlags("webhook send", "webhook send --url http://localhost:8080/dojo/webhooks --intent pi_… [--status Captured] [--secret S]\n\n"+
+		"Sends a signed payment_intent.status_updated event, as Dojo would, to a running paylink.\n"+
+		"paylink confirms every status with Dojo before it posts a notice, so \"Paid\" appears only\n"+
+		"if Dojo itself reports the intent Captured. Exits 1 when paylink refused or ignored the event.", stdout)
 	rawURL := fs.String("url", "", "paylink's webhook URL, e.g. http://localhost:8080"+bot.PathDojoWebhooks+" (required)")
 	intent := fs.String("intent", "", "the payment intent id the event is about (required)")
 	statusFlag := fs.String("status", string(dojo.StatusCaptured), "the new status: one of "+statusList())
@@ -246,7 +254,35 @@ func webhookSend(ctx context.Context, args []string, lookup func(string) (string
 		}
 		return errors.New(msg)
 	}
-	return nil
+	text, err := sendOutcome(resp.Header.Get(payments.WebhookOutcomeHeader), id, status)
+	fmt.Fprintln(stdout, text)
+	return err
+}
+
+// sendOutcome explains what paylink did with the event, from its answer's
+// Paylink-Webhook-Outcome header, and is an error when paylink ignored it.
+func sendOutcome(outcome, intent string, status dojo.Status) (string, error) {
+	notice := "paylink posts a notice only once Dojo confirms the status"
+	if status == dojo.StatusCaptured {
+		notice = `"Paid" appears only if Dojo itself reports ` + intent + ` Captured: paylink confirms with Dojo before it posts`
+	}
+	switch outcome {
+	case "queued":
+		return "paylink recorded the status and queued its notice; " + notice + ".", nil
+	case "recorded":
+		return "paylink recorded the status; it posts no notice for " + string(status) + ".", nil
+	case "duplicate":
+		return "paylink had already recorded " + string(status) + " for " + intent + ": no second notice (Dojo delivers events more than once; paylink acts on each status once).", nil
+	case "not_ours":
+		msg := "paylink ignored the event: " + intent + " is not a link paylink created (no record of it, and Dojo does not know it as one of paylink's)"
+		return msg + ".", errors.New("webhook send: " + msg)
+	case "ignored":
+		msg := "paylink ignored the event: it is not a status update paylink can use"
+		return msg + ".", errors.New("webhook send: " + msg)
+	case "":
+		return "paylink accepted the event but did not say what it did with it (a paylink from before the " + payments.WebhookOutcomeHeader + " header); " + notice + ".", nil
+	}
+	return "paylink accepted the event (" + outcome + "); " + notice + ".", nil
 }
 
 // parseStatus reads a status in any letter case.

@@ -324,3 +324,60 @@ func TestWebhookSendToPaylink(t *testing.T) {
 	}
 	waitNotices(t, h.slack, "Paid", 1, 5*time.Second)
 }
+
+// TestWebhookSendOutcome: webhook send says what paylink did with the event, and fails
+// when paylink ignored it.
+func TestWebhookSendOutcome(t *testing.T) {
+	h := startPaylink(t, redisTargets(t)[0], fastNotify)
+	paid, _ := h.makeLink("12.50 GBP outcome-1")
+	h.dojo.SetStatus(paid, dojo.StatusCaptured)
+	open, _ := h.makeLink("13.50 GBP outcome-2")
+	tests := []struct {
+		name, intent, status string
+		wantErr              bool
+		want                 string
+	}{
+		{"a payment", paid, "Captured", false, `queued its notice; "Paid" appears only if Dojo itself reports ` + paid + " Captured"},
+		{"the same again", paid, "Captured", false, "had already recorded Captured"},
+		{"a Captured Dojo does not confirm", open, "Captured", false, `"Paid" appears only if Dojo itself reports ` + open + " Captured"},
+		{"an intent paylink did not create", "pi_sandbox_notours0000000000000", "Captured", true, "paylink ignored the event: pi_sandbox_notours0000000000000 is not a link paylink created"},
+		{"a status with no notice", open, "Authorized", false, "paylink recorded the status; it posts no notice for Authorized"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := runCLI(t, env{"DOJO_WEBHOOK_SECRET": testWebhookSecret}, "webhook", "send", "--url", h.url+bot.PathDojoWebhooks, "--intent", tt.intent, "--status", tt.status)
+			if (err != nil) != tt.wantErr {
+				t.Errorf("error %v, want error: %v\n%s", err, tt.wantErr, out)
+			}
+			if !strings.Contains(out, tt.want) {
+				t.Errorf("printed:\n%s\nwant it to contain %q", out, tt.want)
+			}
+		})
+	}
+	waitNotices(t, h.slack, "Paid", 1, 5*time.Second)
+}
+
+func TestSendOutcomeText(t *testing.T) {
+	tests := []struct {
+		outcome string
+		status  dojo.Status
+		wantErr bool
+		want    string
+	}{
+		{"queued", dojo.StatusCaptured, false, `"Paid" appears only if Dojo itself reports pi_1 Captured`},
+		{"queued", dojo.StatusCanceled, false, "only once Dojo confirms the status"},
+		{"recorded", dojo.StatusAuthorized, false, "no notice for Authorized"},
+		{"duplicate", dojo.StatusCaptured, false, "no second notice"},
+		{"not_ours", dojo.StatusCaptured, true, "not a link paylink created"},
+		{"ignored", dojo.StatusCaptured, true, "not a status update paylink can use"},
+		{"", dojo.StatusCaptured, false, "did not say what it did"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.outcome+"/"+string(tt.status), func(t *testing.T) {
+			text, err := sendOutcome(tt.outcome, "pi_1", tt.status)
+			if (err != nil) != tt.wantErr || !strings.Contains(text, tt.want) {
+				t.Errorf("sendOutcome = %q, %v; want %q, error %v", text, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}

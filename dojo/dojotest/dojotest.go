@@ -41,7 +41,7 @@ type Request struct {
 // Server is a fake Dojo API.
 type Server struct {
 	*httptest.Server
-	tb      testing.TB
+	errorf  func(format string, args ...any) // reports an answer of its own that breaks the spec
 	spec    *spec
 	key     string
 	version string
@@ -71,15 +71,27 @@ type Option func(*Server)
 // WithAPIKey sets the only API key the fake accepts (default "sk_sandbox_test").
 func WithAPIKey(key string) Option { return func(s *Server) { s.key = key } }
 
-// NewServer starts a fake Dojo, closed when the test ends.
+// NewServer starts a fake Dojo, closed when the test ends. An answer of its own that
+// breaks Dojo's spec fails the test.
 func NewServer(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
-	sp, err := loadSpec()
+	s, err := New(append([]Option{withErrorf(tb.Errorf)}, opts...)...)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// New starts a fake Dojo outside a test; Close stops it. An answer of its own that
+// breaks Dojo's spec is reported to the function given with WithSpecErrors, if any.
+func New(opts ...Option) (*Server, error) {
+	sp, err := loadSpec()
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
-		tb:      tb,
+		errorf:  func(string, ...any) {},
 		spec:    sp,
 		key:     "sk_sandbox_test",
 		version: dojo.DefaultVersion,
@@ -91,17 +103,29 @@ func NewServer(tb testing.TB, opts ...Option) *Server {
 		o(s)
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	tb.Cleanup(func() {
-		s.release()
-		s.mu.Lock()
-		late := s.lateAll
-		s.mu.Unlock()
-		for _, release := range late {
-			release()
-		}
-		s.Close()
-	})
-	return s
+	return s, nil
+}
+
+// WithSpecErrors has report called with every answer of the fake's own that breaks
+// Dojo's spec (NewServer fails the test instead).
+func WithSpecErrors(report func(error)) Option {
+	return withErrorf(func(format string, args ...any) { report(fmt.Errorf(format, args...)) })
+}
+
+func withErrorf(f func(format string, args ...any)) Option {
+	return func(s *Server) { s.errorf = f }
+}
+
+// Close releases every held answer and stops the server.
+func (s *Server) Close() {
+	s.release()
+	s.mu.Lock()
+	late := s.lateAll
+	s.mu.Unlock()
+	for _, release := range late {
+		release()
+	}
+	s.Server.Close()
 }
 
 // Requests returns every API request received so far, in order.
@@ -302,7 +326,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	rec := httptest.NewRecorder()
 	s.handle(rec, r, body)
 	if err := s.spec.checkResponse(r, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
-		s.tb.Errorf("dojotest: its answer to %s %s breaks Dojo's spec: %v", r.Method, r.URL.Path, err)
+		s.errorf("dojotest: its answer to %s %s breaks Dojo's spec: %v", r.Method, r.URL.Path, err)
 	}
 	for k, v := range rec.Header() {
 		w.Header()[k] = v

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+)
+
+// required is the least configuration that loads.
+var required = env{
+	"SLACK_SIGNING_SECRET": "s",
+	"SLACK_BOT_TOKEN":      "xoxb-1",
+	"DOJO_API_KEY":         "sk_sandbox_1",
+}
+
+func TestListenAddress(t *testing.T) {
+	tests := []struct {
+		name, listen, port string
+		want               string // "" when the configuration is refused
+	}{
+		{"default: every interface on PORT's default", "", "", ":8080"},
+		{"PORT alone", "", "9000", ":9000"},
+		{"loopback with a port", "127.0.0.1:8080", "", "127.0.0.1:8080"},
+		{"its port wins over PORT", "127.0.0.1:8081", "9000", "127.0.0.1:8081"},
+		{"a host alone takes PORT", "127.0.0.1", "9000", "127.0.0.1:9000"},
+		{"a host alone takes PORT's default", "localhost", "", "localhost:8080"},
+		{"IPv6 with a port", "[::1]:8080", "", "[::1]:8080"},
+		{"IPv6 alone", "::1", "9000", "[::1]:9000"},
+		{"IPv6 bracketed alone", "[::1]", "9000", "[::1]:9000"},
+		{"every interface, a port", ":8082", "", ":8082"},
+		{"any free port", "127.0.0.1:0", "", "127.0.0.1:0"},
+		{"a port out of range", "127.0.0.1:70000", "", ""},
+		{"a port that is no number", "127.0.0.1:http-alt", "", ""},
+		{"a URL", "http://127.0.0.1:8080", "", ""},
+		{"a path", "127.0.0.1/8080", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := merge(required, env{})
+			if tt.listen != "" {
+				e["PAYLINK_LISTEN"] = tt.listen
+			}
+			if tt.port != "" {
+				e["PORT"] = tt.port
+			}
+			cfg, _, err := loadConfig(e.lookup)
+			if tt.want == "" {
+				if err == nil || !strings.Contains(err.Error(), "PAYLINK_LISTEN") {
+					t.Fatalf("PAYLINK_LISTEN=%q: error %v, want one naming PAYLINK_LISTEN", tt.listen, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Listen != tt.want {
+				t.Errorf("PAYLINK_LISTEN=%q PORT=%q: listen on %q, want %q", tt.listen, tt.port, cfg.Listen, tt.want)
+			}
+		})
+	}
+}
+
+// TestStartLogDurations checks that the configuration logged at start gives durations
+// as durations ("15s"), not as bare numbers of milliseconds.
+func TestStartLogDurations(t *testing.T) {
+	cfg, _, err := loadConfig(merge(required, env{"DOJO_TIMEOUT": "15s", "PAYLINK_ACK_BUDGET": "25ms", "PAYLINK_RATE_LIMIT": "30/h"}).lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	log := zerolog.New(&buf)
+	cfg.logFields(log.Info()).Msg("paylink started")
+	var fields map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &fields); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ field, want string }{
+		{"dojo_timeout", "15s"},
+		{"ack_budget", "25ms"},
+		{"slow_notice", "1.5s"},
+		{"retype_window", "10m0s"},
+		{"redis_wait_timeout", "500ms"},
+		{"notify_claim_idle", "10s"},
+		{"notify_retry_base", "5s"},
+		{"reconcile_interval", "5m0s"},
+		{"rate_window", "1h0m0s"},
+		{"listen", ":8080"},
+	}
+	for _, tt := range tests {
+		if got := fields[tt.field]; got != tt.want {
+			t.Errorf("%s logged as %#v, want %q", tt.field, got, tt.want)
+		}
+	}
+	for name, v := range fields {
+		if _, isNumber := v.(float64); isNumber && (strings.HasSuffix(name, "_timeout") || strings.HasSuffix(name, "_budget") || strings.HasSuffix(name, "_interval")) {
+			t.Errorf("%s is logged as a bare number %v", name, v)
+		}
+	}
+}
