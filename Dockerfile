@@ -20,6 +20,8 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 # variant's user is 65532, the uid the Kubernetes manifests require.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /paylink /paylink
+# The help of every subcommand points to it.
+COPY --from=build /src/README.md /README.md
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["/paylink"]

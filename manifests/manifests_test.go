@@ -759,7 +759,8 @@ func TestDockerfile(t *testing.T) {
 	for _, want := range []string{
 		"FROM --platform=$BUILDPLATFORM golang:1.26 AS build",
 		"--mount=type=cache,target=/go/pkg/mod go mod download",
-		`CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /paylink ./cmd/paylink`,
+		`CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o /paylink ./cmd/paylink`,
+		"COPY --from=build /src/README.md /README.md",
 		"FROM gcr.io/distroless/static-debian12:nonroot",
 		fmt.Sprintf("USER %d:%d", uid, uid),
 		fmt.Sprintf("EXPOSE %d", port),
@@ -775,9 +776,12 @@ func TestDockerfile(t *testing.T) {
 	}
 	for _, line := range strings.Split(string(ignore), "\n") {
 		switch line = strings.TrimSpace(line); line {
-		case "go.mod", "go.sum", "cmd", "bot", "dojo", "store", "*", "**":
+		case "go.mod", "go.sum", "cmd", "bot", "dojo", "store", "*", "**", "README.md":
 			t.Errorf(".dockerignore leaves out %s, which the build needs", line)
 		}
+	}
+	if strings.Contains(string(ignore), "*.md") && !strings.Contains(string(ignore), "!README.md") {
+		t.Errorf(".dockerignore leaves out README.md, which the image carries")
 	}
 }
 
