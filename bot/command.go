@@ -56,12 +56,19 @@ type Command struct {
 // wrong, for the agent.
 type UsageError struct {
 	Problem string
+	// Subcommand is set for a mistake in list, status or cancel: the Problem says how
+	// to write it, and the usage of making a link would only confuse.
+	Subcommand bool
 }
 
 func (e *UsageError) Error() string { return e.Problem }
 
-// Message is the ephemeral answer: the problem, the usage line and an example.
+// Message is the ephemeral answer: the problem, then the usage line and an example (or,
+// for a subcommand, where to find every command).
 func (e *UsageError) Message() string {
+	if e.Subcommand {
+		return e.Problem + "\n`/paylink help` shows every command."
+	}
 	return e.Problem + "\n" + Usage + "\n" + usageExample
 }
 
@@ -147,7 +154,7 @@ func parseSubcommand(text string) (Command, bool, error) {
 		return Command{Kind: CommandHelp}, true, nil
 	case "list":
 		if rest != "" {
-			return Command{}, true, &UsageError{Problem: "`/paylink list` takes nothing after it: it lists the last 10 links asked for in this channel."}
+			return Command{}, true, &UsageError{Problem: "`/paylink list` takes nothing after it: it lists the last 10 links asked for in this channel.", Subcommand: true}
 		}
 		return Command{Kind: CommandList}, true, nil
 	case "status", "cancel":
@@ -157,10 +164,10 @@ func parseSubcommand(text string) (Command, bool, error) {
 		}
 		target := strings.TrimSpace(slackUnescaper.Replace(rest))
 		if target == "" {
-			return Command{}, true, usageErrorf("Say which link: `/paylink %s <reference or intent id>`.", strings.ToLower(word))
+			return Command{}, true, &UsageError{Problem: fmt.Sprintf("Say which link: `/paylink %s <reference or intent id>`.", strings.ToLower(word)), Subcommand: true}
 		}
 		if n := len(utf16.Encode([]rune(target))); n > 100 {
-			return Command{}, true, usageErrorf("%q is not a reference or an intent id.", clip(target))
+			return Command{}, true, &UsageError{Problem: fmt.Sprintf("%q is not a reference or an intent id.", clip(target)), Subcommand: true}
 		}
 		return Command{Kind: kind, Target: target}, true, nil
 	}

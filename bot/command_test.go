@@ -286,3 +286,18 @@ func BenchmarkParseCommand(b *testing.B) {
 		}
 	}
 }
+
+// TestSubcommandMistakesShowTheirOwnUsage: a mistake in list, status or cancel says how
+// to write that command, not how to make a link.
+func TestSubcommandMistakesShowTheirOwnUsage(t *testing.T) {
+	for _, text := range []string{"status", "cancel", "list everything", "status " + strings.Repeat("x", 101)} {
+		_, err := ParseCommand(text)
+		var u *UsageError
+		if !errors.As(err, &u) {
+			t.Fatalf("ParseCommand(%q) = %v, want a usage error", text, err)
+		}
+		if msg := u.Message(); strings.Contains(msg, Usage) || !strings.Contains(msg, "/paylink help") {
+			t.Errorf("ParseCommand(%q) answer %q: want its own usage and a pointer to help, not the create usage", text, msg)
+		}
+	}
+}

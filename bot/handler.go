@@ -145,9 +145,7 @@ func (l *linker) Command(ctx context.Context, log zerolog.Logger, in slackin.Req
 		l.refused(clog, sc, cmd, msg)
 		return slackin.Reply{Text: msg}
 	}
-	rep, ok := l.start(clog, reqID, in.Signature, sc, cmd)
-	if !ok {
-		clog.Info().Str("outcome", "slow").Msg("slash command acknowledged before Dojo answered")
-	}
+	// The usual case: acknowledged at once, the outcome logged when it is known.
+	rep, _ := l.start(clog, reqID, in.Signature, sc, cmd)
 	return rep
 }

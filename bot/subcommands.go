@@ -33,7 +33,11 @@ func (l *linker) list(ctx context.Context, log zerolog.Logger, sc slack.SlashCom
 	if len(links) == 0 {
 		return slackin.Reply{Text: "No payment links have been asked for in this channel yet. " + Usage}
 	}
-	lines := []string{fmt.Sprintf("The last %d payment links asked for in this channel:", len(links))}
+	head := fmt.Sprintf("The last %d payment links asked for in this channel:", len(links))
+	if len(links) == 1 {
+		head = "The only payment link asked for in this channel so far:"
+	}
+	lines := []string{head}
 	for _, rec := range links {
 		lines = append(lines, slackout.ListLine(rec, l.cfg.CheckoutURL))
 	}
