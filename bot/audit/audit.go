@@ -27,9 +27,18 @@ func Write(ctx context.Context, log zerolog.Logger, st Store, e store.AuditEvent
 	}
 }
 
-// Log writes an audit event to the log.
+// Log writes an audit event to the log, as one object under "audit": the record is
+// whole on its own, and its names never clash with the request's own fields (team,
+// channel, user) that the log line already carries.
 func Log(log zerolog.Logger, e store.AuditEvent) {
-	log.Info().Bool("audit", true).Str("event", e.Event).Str("team", e.Team).Str("channel", e.Channel).
-		Str("user", e.User).Int64("amount", e.Amount).Str("currency", e.Currency).Str("reference", e.Reference).
-		Str("intent", e.Intent).Str("detail", e.Detail).Msg("audit")
+	d := zerolog.Dict().Str("event", e.Event).Str("team", e.Team).Str("channel", e.Channel).Str("user", e.User)
+	if e.Currency != "" {
+		d = d.Int64("amount", e.Amount).Str("currency", e.Currency)
+	}
+	for _, f := range [][2]string{{"reference", e.Reference}, {"intent", e.Intent}, {"detail", e.Detail}} {
+		if f[1] != "" {
+			d = d.Str(f[0], f[1])
+		}
+	}
+	log.Info().Dict("audit", d).Msg("audit")
 }

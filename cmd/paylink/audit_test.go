@@ -59,7 +59,7 @@ func TestAuditTrail(t *testing.T) {
 			t.Errorf("%d %q audit events, want %d\n%s", got[event], event, n, out.String())
 		}
 	}
-	if !strings.Contains(h.out.String(), `"audit":true`) {
+	if !strings.Contains(h.out.String(), `"audit":{"event":"paid"`) {
 		t.Errorf("audit events are not in the log")
 	}
 	if err := runAudit(context.Background(), nil, env{}.lookup, &out); err == nil || !strings.Contains(err.Error(), "REDIS_URL") {
