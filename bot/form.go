@@ -49,14 +49,21 @@ func parseForm(state *slack.ViewState, limits policy.MaxAmounts) (Command, map[s
 	}
 	amountText := strings.TrimSpace(value(slackout.FormAmount))
 	amountText = strings.TrimSpace(strings.TrimLeft(strings.TrimRight(amountText, "£€ "), "£€ "))
-	if ok {
-		v, err := dojo.ParseAmount(amountText, cur)
+	// With no currency chosen the amount is still checked, by the rules every currency
+	// offered shares (two decimals), so both mistakes show at once.
+	check := cur
+	if !ok {
+		check, _ = dojo.LookupCurrency(dojo.CurrencyCodes()[0])
+	}
+	{
+		v, err := dojo.ParseAmount(amountText, check)
 		var ae *dojo.AmountError
 		switch {
 		case errors.As(err, &ae):
 			problems[slackout.FormAmount] = "Not a valid amount: " + ae.Reason + "."
 		case err != nil:
 			problems[slackout.FormAmount] = "Not a valid amount."
+		case !ok:
 		default:
 			cmd.Amount = dojo.Money{Value: v, CurrencyCode: cur.Code}
 			if err := limits.Check(cmd.Amount); err != nil {
@@ -69,7 +76,10 @@ func parseForm(state *slack.ViewState, limits policy.MaxAmounts) (Command, map[s
 	}
 	// Form input is not escaped by Slack: take it as typed.
 	ref, err := checkReference(value(slackout.FormReference))
-	if err != nil {
+	switch {
+	case err != nil && ref == "" && strings.TrimSpace(value(slackout.FormReference)) == "":
+		problems[slackout.FormReference] = "Enter a reference, such as an order number: the customer sees it on the checkout page."
+	case err != nil:
 		problems[slackout.FormReference] = err.(*UsageError).Problem
 	}
 	cmd.Reference = ref

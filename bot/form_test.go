@@ -60,3 +60,41 @@ func FuzzParseForm(f *testing.F) {
 		}
 	})
 }
+
+// TestFormShowsEveryMistake: each field's mistake shows on it, whatever else is
+// missing, in the form's own words.
+func TestFormShowsEveryMistake(t *testing.T) {
+	limits, _ := policy.ParseMaxAmounts("")
+	state := func(amount, currency, reference string) *slack.ViewState {
+		st := &slack.ViewState{Values: map[string]map[string]slack.BlockAction{
+			slackout.FormAmount:    {slackout.FormAmount: {Value: amount}},
+			slackout.FormReference: {slackout.FormReference: {Value: reference}},
+		}}
+		if currency != "" {
+			st.Values[slackout.FormCurrency] = map[string]slack.BlockAction{slackout.FormCurrency: {SelectedOption: slack.OptionBlockObject{Value: currency}}}
+		}
+		return st
+	}
+	tests := []struct {
+		name                     string
+		st                       *slack.ViewState
+		amount, currency, refErr string // a word each problem must contain ("" = no problem)
+	}{
+		{"no currency, bad amount", state("12.345", "", "INV-1"), "decimal", "Choose", ""},
+		{"no currency, good amount", state("12.34", "", "INV-1"), "", "Choose", ""},
+		{"no reference", state("10", "GBP", ""), "", "", "Enter a reference"},
+		{"all fine", state("10", "EUR", "INV-2"), "", "", ""},
+	}
+	for _, tt := range tests {
+		_, problems := parseForm(tt.st, limits)
+		for field, want := range map[string]string{slackout.FormAmount: tt.amount, slackout.FormCurrency: tt.currency, slackout.FormReference: tt.refErr} {
+			got := problems[field]
+			if (want == "") != (got == "") || !strings.Contains(got, want) {
+				t.Errorf("%s: %s problem %q, want one with %q", tt.name, field, got, want)
+			}
+			if strings.Contains(got, "after the currency") {
+				t.Errorf("%s: %s speaks of the slash command: %q", tt.name, field, got)
+			}
+		}
+	}
+}
