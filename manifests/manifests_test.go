@@ -4,6 +4,7 @@
 package manifests
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"os"
@@ -196,9 +197,12 @@ func TestOverlays(t *testing.T) {
 		redisURL string
 		// ownRedis: the kustomization runs a Redis of its own.
 		ownRedis bool
+		// host and class: the Ingress's host and ingress class; "" for the base's.
+		host, class string
 	}{
 		{dir: "base", replicas: 2, autoscaled: true},
 		{dir: "overlays/dev", replicas: 1, redisURL: devRedisURL, ownRedis: true},
+		{dir: "overlays/example", replicas: 2, autoscaled: true, host: "pay.example.org", class: "traefik"},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			o := build(t, tc.dir)
@@ -215,7 +219,8 @@ func TestOverlays(t *testing.T) {
 				t.Errorf("ConfigMap REDIS_URL %q, want %q", got, tc.redisURL)
 			}
 			checkService(t, o, d)
-			checkIngress(t, o)
+			wantHost, wantClass := cmp.Or(tc.host, host), cmp.Or(tc.class, "nginx")
+			checkIngress(t, o, wantHost, wantClass)
 			checkNetworkPolicy(t, o, d)
 			if tc.autoscaled {
 				checkScaling(t, o, d)
@@ -492,7 +497,7 @@ func checkService(t *testing.T, o objects, d *appsv1.Deployment) {
 }
 
 // checkIngress: nginx, TLS, and only the paths Slack and Dojo call.
-func checkIngress(t *testing.T, o objects) {
+func checkIngress(t *testing.T, o objects, host, class string) {
 	t.Helper()
 	if len(o.ingresses) != 1 {
 		t.Fatalf("%d Ingresses, want 1", len(o.ingresses))
@@ -501,8 +506,8 @@ func checkIngress(t *testing.T, o objects) {
 	if ing == nil {
 		t.Fatal("no paylink Ingress")
 	}
-	if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" {
-		t.Errorf("ingressClassName %v, want nginx", ing.Spec.IngressClassName)
+	if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != class {
+		t.Errorf("ingressClassName %v, want %s", ptr(ing.Spec.IngressClassName), class)
 	}
 	if ing.Spec.DefaultBackend != nil {
 		t.Errorf("a default backend exposes every path")
@@ -728,7 +733,7 @@ func TestSecretTemplate(t *testing.T) {
 			t.Errorf("the template lacks %s", name)
 		}
 	}
-	for _, dir := range []string{"base", "overlays/dev"} {
+	for _, dir := range []string{"base", "overlays/dev", "overlays/example"} {
 		raw, err := os.ReadFile(dir + "/kustomization.yaml")
 		if err != nil {
 			t.Fatal(err)
