@@ -14,6 +14,7 @@ import (
 	"github.com/paylink/paylink/store"
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
+	"golang.org/x/sync/singleflight"
 )
 
 // Policy says who may create links where. The zero Policy lets everyone, everywhere,
@@ -95,12 +96,14 @@ type GroupLister interface {
 	GetUserGroupMembersContext(ctx context.Context, group string, opts ...slack.GetUserGroupMembersOption) ([]string, error)
 }
 
-// Groups caches the members of Slack user groups.
+// Groups caches the members of Slack user groups. Commands that find a group's list
+// missing or stale at the same moment share one call to Slack.
 type Groups struct {
 	api     GroupLister
 	mu      sync.Mutex
 	entries map[string]groupEntry
 	now     func() time.Time
+	fetch   singleflight.Group
 }
 
 // NewGroups returns a cache of user groups asked of api, timed by now.
@@ -129,27 +132,37 @@ func (c *Groups) member(ctx context.Context, groups []string, user string, ttl t
 		e, ok := c.entries[g]
 		c.mu.Unlock()
 		if !ok || now().Sub(e.fetched) > ttl {
-			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			users, err := c.api.GetUserGroupMembersContext(cctx, g)
-			cancel()
-			if err != nil {
-				if ok { // serve the stale list rather than lock everyone out
-					users = nil
-				} else {
-					firstErr = err
-					continue
+			// The call and the cache update are one step: whoever comes after it finds
+			// the fresh list.
+			v, err, _ := c.fetch.Do(g, func() (any, error) {
+				// Not the asking command's context: the others waiting on this call
+				// must not fail because the first one's request ended.
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+				defer cancel()
+				users, err := c.api.GetUserGroupMembersContext(cctx, g)
+				if err != nil {
+					return nil, err
 				}
-			} else {
-				e = groupEntry{members: map[string]bool{}, fetched: now()}
+				fresh := groupEntry{members: map[string]bool{}, fetched: now()}
 				for _, u := range users {
-					e.members[u] = true
+					fresh.members[u] = true
 				}
 				c.mu.Lock()
+				defer c.mu.Unlock()
 				if c.entries == nil {
 					c.entries = map[string]groupEntry{}
 				}
-				c.entries[g] = e
-				c.mu.Unlock()
+				c.entries[g] = fresh
+				return fresh, nil
+			})
+			switch {
+			case err == nil:
+				e = v.(groupEntry)
+			case ok:
+				// Serve the stale list rather than lock everyone out.
+			default:
+				firstErr = err
+				continue
 			}
 		}
 		if e.members[user] {

@@ -3,7 +3,9 @@ package policy
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -59,5 +61,43 @@ func TestMayViewAndCancel(t *testing.T) {
 	}
 	if !p.MayCancel(rec, "U1") || !p.MayCancel(rec, "UA") || p.MayCancel(rec, "U2") {
 		t.Error("MayCancel: its agent and admins only")
+	}
+}
+
+// slowGroups answers a user-group look-up only once release is closed, counting calls.
+type slowGroups struct {
+	calls   atomic.Int32
+	release chan struct{}
+}
+
+func (s *slowGroups) GetUserGroupMembersContext(ctx context.Context, group string, _ ...slack.GetUserGroupMembersOption) ([]string, error) {
+	s.calls.Add(1)
+	<-s.release
+	return []string{"U2"}, nil
+}
+
+// TestGroupLookupsShared: many commands needing one group's members at the same moment
+// make one call to Slack, and all get its answer.
+func TestGroupLookupsShared(t *testing.T) {
+	api := &slowGroups{release: make(chan struct{})}
+	groups := NewGroups(api, nil)
+	p := Policy{Usergroups: []string{"S1"}}
+	const n = 50
+	answers := make(chan string, n)
+	for range n {
+		go func() { answers <- p.Refuse(context.Background(), groups, "U2", "C1") }()
+	}
+	for api.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // let the others arrive while the first call is open
+	close(api.release)
+	for range n {
+		if msg := <-answers; msg != "" {
+			t.Errorf("a member was refused: %q", msg)
+		}
+	}
+	if c := api.calls.Load(); c != 1 {
+		t.Errorf("%d calls to Slack for one group at one moment, want 1", c)
 	}
 }
