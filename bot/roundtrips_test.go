@@ -43,7 +43,11 @@ func (c *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		c.add("pipeline")
+		var inner []string
+		for _, cmd := range cmds {
+			inner = append(inner, cmd.Name())
+		}
+		c.add("pipeline(" + strings.Join(inner, ",") + ")")
 		return next(ctx, cmds)
 	}
 }
@@ -124,6 +128,8 @@ func TestRedisRoundTrips(t *testing.T) {
 	}
 	webhook := func(id string) (int, []string) {
 		d.SetStatus(id, dojo.StatusCaptured)
+		// Nothing a command started may still be talking to Redis.
+		waitFor(t, func() bool { return tasks.Running() == 0 })
 		rt.take()
 		code, err := dojotest.SendWebhook(context.Background(), srv.URL+bot.PathDojoWebhooks, "ws_rt", dojotest.Event(id, dojo.StatusCaptured))
 		if err != nil || code != 200 {

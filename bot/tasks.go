@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paylink/paylink/bot/edge"
@@ -20,6 +21,8 @@ type Tasks struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	closed bool
+	// running counts the tasks under way.
+	running atomic.Int64
 }
 
 // NewTasks returns an empty task group. A task that panics is logged to log, and the
@@ -38,8 +41,10 @@ func (t *Tasks) Go(timeout time.Duration, f func(ctx context.Context)) bool {
 		return false
 	}
 	t.wg.Add(1)
+	t.running.Add(1)
 	go func() {
 		defer t.wg.Done()
+		defer t.running.Add(-1)
 		defer func() {
 			if p := recover(); p != nil {
 				t.log.Error().Str("panic", edge.Truncate(edge.PanicText(p), 500)).Bytes("stack", debug.Stack()).Msg("background task panicked")
@@ -51,6 +56,9 @@ func (t *Tasks) Go(timeout time.Duration, f func(ctx context.Context)) bool {
 	}()
 	return true
 }
+
+// Running reports how many tasks are under way.
+func (t *Tasks) Running() int { return int(t.running.Load()) }
 
 // Drain refuses new tasks and waits for the running ones to finish. If ctx ends first,
 // it cancels their contexts, waits for them to return, and returns ctx's error.
