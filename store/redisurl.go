@@ -222,37 +222,31 @@ func (c *RedisConfig) String() string {
 	return fmt.Sprintf("%s://%s/%d", scheme, addrs, c.DB)
 }
 
-func tuneSingle(o *redis.Options) {
-	o.DialTimeout = orDefault(o.DialTimeout, dialTimeout)
-	if o.DialerRetries == 0 {
-		o.DialerRetries = dialAttempts
+// tuneIO sets the timeouts and dial tries every topology's client shares, where the
+// URL left them unset.
+func tuneIO(dial, read, write, pool *time.Duration, dialTries *int) {
+	*dial = orDefault(*dial, dialTimeout)
+	*read = orDefault(*read, ioTimeout)
+	*write = orDefault(*write, ioTimeout)
+	*pool = orDefault(*pool, poolTimeout)
+	if *dialTries == 0 {
+		*dialTries = dialAttempts
 	}
-	o.ReadTimeout = orDefault(o.ReadTimeout, ioTimeout)
-	o.WriteTimeout = orDefault(o.WriteTimeout, ioTimeout)
-	o.PoolTimeout = orDefault(o.PoolTimeout, poolTimeout)
+}
+
+func tuneSingle(o *redis.Options) {
+	tuneIO(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.DialerRetries)
 }
 
 func tuneFailover(o *redis.FailoverOptions) {
-	o.DialTimeout = orDefault(o.DialTimeout, dialTimeout)
-	if o.DialerRetries == 0 {
-		o.DialerRetries = dialAttempts
-	}
-	o.ReadTimeout = orDefault(o.ReadTimeout, ioTimeout)
-	o.WriteTimeout = orDefault(o.WriteTimeout, ioTimeout)
-	o.PoolTimeout = orDefault(o.PoolTimeout, poolTimeout)
+	tuneIO(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.DialerRetries)
 	// Every command goes to the master: a replica's data lags, and paylink's reads
 	// (claims, de-duplication) decide what to write.
 	o.ReplicaOnly, o.RouteByLatency, o.RouteRandomly, o.UseDisconnectedReplicas = false, false, false, false
 }
 
 func tuneCluster(o *redis.ClusterOptions) {
-	o.DialTimeout = orDefault(o.DialTimeout, dialTimeout)
-	if o.DialerRetries == 0 {
-		o.DialerRetries = dialAttempts
-	}
-	o.ReadTimeout = orDefault(o.ReadTimeout, ioTimeout)
-	o.WriteTimeout = orDefault(o.WriteTimeout, ioTimeout)
-	o.PoolTimeout = orDefault(o.PoolTimeout, poolTimeout)
+	tuneIO(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.DialerRetries)
 	o.ClusterStateReloadInterval = orDefault(o.ClusterStateReloadInterval, clusterReloadInterval)
 	// Masters only, as for Sentinel.
 	o.ReadOnly, o.RouteByLatency, o.RouteRandomly = false, false, false
