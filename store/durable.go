@@ -73,6 +73,23 @@ func (s *Store) wait(ctx context.Context, pipe redis.Pipeliner) *redis.Cmd {
 	return pipe.Do(ctx, "wait", s.minReplicas, s.waitTimeout.Milliseconds())
 }
 
+// runScript runs one script whose keys share a slot: by its SHA (sent whole only the
+// first time), or, when replicas must confirm it, in a pipeline followed by WAIT.
+func (s *Store) runScript(ctx context.Context, script *redis.Script, keys []string, args ...any) (*redis.Cmd, error) {
+	if s.minReplicas == 0 {
+		cmd := script.Run(ctx, s.rdb, keys, args...)
+		return cmd, cmd.Err()
+	}
+	var cmd *redis.Cmd
+	err := s.exec(ctx, batch{key: keys[0], add: func(pipe redis.Pipeliner) {
+		cmd = script.Eval(ctx, pipe, keys, args...)
+	}})
+	if err != nil {
+		return nil, err
+	}
+	return cmd, cmd.Err()
+}
+
 // replicated checks WAIT's answer.
 func (s *Store) replicated(wait *redis.Cmd) error {
 	if wait == nil {

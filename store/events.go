@@ -115,12 +115,9 @@ func (s *Store) RecordStatus(ctx context.Context, e StatusEvent) (StatusChange, 
 	if e.Origin.Reference != "" {
 		refKey = s.refOpenKey(e.Origin.Team, e.Origin.Reference)
 	}
-	var cmd *redis.Cmd
-	err := s.exec(ctx, batch{key: s.streamKey(), add: func(pipe redis.Pipeliner) {
-		cmd = recordStatus.Eval(ctx, pipe, []string{s.statusKey(e.IntentID), s.streamKey(), s.openKey(), refKey},
-			e.Status, rank, b2s(notify), b2s(terminal(e.Status)), e.IntentID, e.EventID, e.Source,
-			s.now().UnixMilli(), s.linkTTL.Milliseconds(), streamMaxLen)
-	}})
+	cmd, err := s.runScript(ctx, recordStatus, []string{s.statusKey(e.IntentID), s.streamKey(), s.openKey(), refKey},
+		e.Status, rank, b2s(notify), b2s(terminal(e.Status)), e.IntentID, e.EventID, e.Source,
+		s.now().UnixMilli(), s.linkTTL.Milliseconds(), streamMaxLen)
 	if err != nil {
 		return StatusChange{}, fmt.Errorf("store: record status %s %s: %w", e.IntentID, e.Status, err)
 	}

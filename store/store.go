@@ -528,11 +528,8 @@ func (s *Store) Link(ctx context.Context, intentID string) (*Link, error) {
 // returns only once replicas hold it, so a failover can't make a posted notice look
 // unposted.
 func (s *Store) SetNoticePosted(ctx context.Context, intentID, status, ts, current string) error {
-	var set *redis.Cmd
-	err := s.exec(ctx, batch{key: s.linkKey(intentID), add: func(pipe redis.Pipeliner) {
-		set = hsetIfExists.Eval(ctx, pipe, []string{s.linkKey(intentID)},
-			fNoticePrefix+status, ts, fStatus, current, fStatusAt, strconv.FormatInt(s.now().UnixMilli(), 10))
-	}})
+	set, err := s.runScript(ctx, hsetIfExists, []string{s.linkKey(intentID)},
+		fNoticePrefix+status, ts, fStatus, current, fStatusAt, strconv.FormatInt(s.now().UnixMilli(), 10))
 	if err != nil {
 		return fmt.Errorf("store: set notice %s: %w", intentID, err)
 	}

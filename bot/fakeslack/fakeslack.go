@@ -122,9 +122,6 @@ func Start(opts ...Option) *Server {
 // Close stops the server.
 func (s *Server) Close() { s.srv.Close() }
 
-// URL is the fake's base URL.
-func (s *Server) URL() string { return s.srv.URL }
-
 // APIURL is the Web API base to give slack.OptionAPIURL (it ends in "/").
 func (s *Server) APIURL() string { return s.srv.URL + "/api/" }
 
