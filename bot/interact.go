@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
-	"github.com/paylink/paylink/bot/policy"
+	"github.com/paylink/paylink/bot/flow"
 	"github.com/paylink/paylink/bot/slackin"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
@@ -36,60 +37,49 @@ func (l *linker) Interaction(ctx context.Context, log zerolog.Logger, in slackin
 // blockAction starts the work of one button. It reports whether it acted.
 func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.InteractionCallback, a *slack.BlockAction) bool {
 	log = log.With().Str("action", a.ActionID).Logger()
+	from := flow.Origin{Team: cb.Team.ID, Channel: cb.Channel.ID, User: cb.User.ID, ResponseURL: cb.ResponseURL}
+	if from.Channel == "" {
+		from.Channel = cb.Container.ChannelID
+	}
 	switch a.ActionID {
 	case slackout.ActionRefresh, slackout.ActionCancel, slackout.ActionNewLink:
 		if !dojo.ValidIntentID(a.Value) {
 			return false
 		}
 		l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) {
-			rec, err := l.store.Link(ctx, a.Value)
-			if err == nil && rec.TeamID != cb.Team.ID {
-				err = store.ErrNotFound
-			}
+			rec, err := l.flow.Link(ctx, cb.Team.ID, a.Value)
 			if err != nil {
 				log.Warn().Err(err).Str("intent", a.Value).Msg("button for a link with no record")
-				l.respond(ctx, log, cb.ResponseURL, slackin.Reply{Text: "Paylink no longer has a record of this link."})
+				l.respond(ctx, log, cb.ResponseURL, slackin.Reply{Text: msgNoRecord})
 				return
 			}
 			switch a.ActionID {
 			case slackout.ActionRefresh:
-				if msg := policy.LookUp(ctx, log, l.store, cb.Team.ID, cb.User.ID, reqID); msg != "" {
+				if msg := l.flow.LookUp(ctx, log, from, reqID); msg != "" {
 					l.respond(ctx, log, cb.ResponseURL, slackin.Reply{Text: msg})
 					return
 				}
-				l.forget(rec.IntentID) // the button asks Dojo now
-				text := l.refresh(ctx, log, rec)
+				l.flow.Forget(rec.IntentID) // the button asks Dojo now
+				st := l.flow.Refresh(ctx, log, rec)
 				l.updateCardFrom(ctx, log, rec, cb)
-				l.respond(ctx, log, cb.ResponseURL, slackin.Reply{Text: text})
+				l.respond(ctx, log, cb.ResponseURL, slackin.Reply{Text: statusText(st, l.cfg.CheckoutURL)})
 			case slackout.ActionCancel:
-				l.respond(ctx, log, cb.ResponseURL, slackin.Reply{Text: l.cancelLink(ctx, log, rec, cb.User.ID)})
+				l.respond(ctx, log, cb.ResponseURL, slackin.Reply{Text: cancelText(l.flow.Cancel(ctx, log, rec, cb.User.ID), l.cfg.CheckoutURL)})
 			case slackout.ActionNewLink:
-				cmd := Command{Kind: CommandCreate, Amount: dojo.Money{Value: rec.Amount, CurrencyCode: rec.Currency},
+				order := flow.Order{Amount: dojo.Money{Value: rec.Amount, CurrencyCode: rec.Currency},
 					Reference: rec.Reference, Description: rec.Description}
-				l.createFromInteraction(ctx, log, reqID, cb, rec.ChannelID, cmd, false, "new:"+rec.IntentID)
+				from.Channel = rec.ChannelID
+				l.createFromInteraction(ctx, log, flow.CreateRequest{From: from, Order: order, RequestID: reqID, Key: "new:" + rec.IntentID})
 			}
 		})
 		return true
 	case slackout.ActionCreateAnyway:
-		var v anywayValue
-		if err := json.Unmarshal([]byte(a.Value), &v); err != nil {
+		order, ok := slackin.AnywayOrder(a.Value)
+		if !ok {
 			return false
-		}
-		cur, ok := dojo.LookupCurrency(v.Currency)
-		ref, err := checkReference(v.Reference)
-		if !ok || err != nil || v.Amount <= 0 {
-			return false
-		}
-		cmd := Command{Kind: CommandCreate, Amount: dojo.Money{Value: v.Amount, CurrencyCode: cur.Code}, Reference: ref, Description: v.Description}
-		if d := timeSeconds(v.Expires); d >= MinExpiry && d <= MaxExpiry {
-			cmd.Expires = d
-		}
-		channel := cb.Channel.ID
-		if channel == "" {
-			channel = cb.Container.ChannelID
 		}
 		l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) {
-			l.createFromInteraction(ctx, log, reqID, cb, channel, cmd, true, "anyway:"+a.Value)
+			l.createFromInteraction(ctx, log, flow.CreateRequest{From: from, Order: order, RequestID: reqID, Anyway: true, Key: "anyway:" + a.Value})
 		})
 		return true
 	}
@@ -98,31 +88,16 @@ func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.Interac
 
 // createFromInteraction makes a link for a button or the form; answers go through
 // response_url. Today's policy applies, whatever it was when the card or the form was
-// made: the amount cap and the allow-lists here, the rate limit and (unless anyway) the
-// duplicate-reference guard with the claim. A refusal is told and audited.
-func (l *linker) createFromInteraction(ctx context.Context, log zerolog.Logger, reqID string, cb *slack.InteractionCallback, channel string, cmd Command, anyway bool, key string) {
-	sc := slack.SlashCommand{
-		TeamID:      cb.Team.ID,
-		TeamDomain:  cb.Team.Domain,
-		ChannelID:   channel,
-		UserID:      cb.User.ID,
-		UserName:    cb.User.Name,
-		ResponseURL: cb.ResponseURL,
-	}
-	var over *policy.OverLimit
-	if err := l.cfg.MaxAmounts.Check(cmd.Amount); errors.As(err, &over) {
-		l.m.Command("over_limit")
-		l.refused(log, sc, cmd, over.Problem)
-		l.respond(ctx, log, sc.ResponseURL, slackin.Reply{Text: over.Problem})
+// made. A refusal is told and audited.
+func (l *linker) createFromInteraction(ctx context.Context, log zerolog.Logger, req flow.CreateRequest) {
+	log = log.With().Str("channel", req.From.Channel).Logger()
+	if r := l.flow.Admit(ctx, req.From, &req.Order); r != nil {
+		l.m.Command(map[bool]string{true: "over_limit", false: "not_allowed"}[r.OverLimit])
+		l.refused(log, req.From, req.Order, r.Problem)
+		l.respond(ctx, log, req.From.ResponseURL, slackin.Reply{Text: r.Problem})
 		return
 	}
-	if msg := l.cfg.Policy.Refuse(ctx, l.groups, sc.UserID, sc.ChannelID); msg != "" {
-		l.m.Command("not_allowed")
-		l.refused(log, sc, cmd, msg)
-		l.respond(ctx, log, sc.ResponseURL, slackin.Reply{Text: msg})
-		return
-	}
-	l.create(ctx, createJob{log: log.With().Str("channel", channel).Logger(), reqID: reqID, sc: sc, cmd: cmd, anyway: anyway, key: key}, noWaiter())
+	l.create(ctx, log, req, noWaiter())
 }
 
 // updateCardFrom re-renders the card a button was pressed on.
@@ -138,6 +113,18 @@ func (l *linker) updateCardFrom(ctx context.Context, log zerolog.Logger, rec *st
 	}
 }
 
+// openForm opens the form for a command, within the trigger id's 3 seconds.
+func (l *linker) openForm(ctx context.Context, sc slack.SlashCommand) error {
+	if sc.TriggerID == "" {
+		return errors.New("no trigger id")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := l.slack.OpenViewContext(ctx, sc.TriggerID, slackout.Form(slackout.FormOrigin{Channel: sc.ChannelID, ChannelName: sc.ChannelName, ResponseURL: sc.ResponseURL}, slackin.MaxReferenceLen))
+	l.m.SlackError("views.open", err)
+	return err
+}
+
 // submitForm answers a form submission: problems shown on their fields, or the form
 // closed and the link on its way.
 func (l *linker) submitForm(log zerolog.Logger, reqID string, cb *slack.InteractionCallback) slackin.Reply {
@@ -148,15 +135,14 @@ func (l *linker) submitForm(log zerolog.Logger, reqID string, cb *slack.Interact
 	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &origin); err != nil || origin.Channel == "" {
 		return slackin.Reply{Invalid: "malformed form"}
 	}
-	cmd, problems := parseForm(cb.View.State, l.cfg.MaxAmounts)
+	order, problems := slackin.ParseForm(cb.View.State, l.cfg.MaxAmounts)
 	if problems != nil {
 		log.Info().Str("outcome", "rejected").Interface("problems", problems).Msg("form")
 		return slackin.Reply{ViewErrors: problems}
 	}
-	fcb := *cb
-	fcb.ResponseURL = origin.ResponseURL
+	from := flow.Origin{Team: cb.Team.ID, Channel: origin.Channel, User: cb.User.ID, ResponseURL: origin.ResponseURL}
 	l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) {
-		l.createFromInteraction(ctx, log, reqID, &fcb, origin.Channel, cmd, false, "")
+		l.createFromInteraction(ctx, log, flow.CreateRequest{From: from, Order: order, RequestID: reqID})
 	})
 	return slackin.Reply{}
 }

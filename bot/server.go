@@ -1,7 +1,8 @@
-// Package bot is the link flow: it handles the commands and interactions slackin
-// decodes (create, cancel, status, list, refresh, the form and the card's buttons),
-// asks policy, Dojo and the store, and answers through slackout. NewServer wires it
-// with payments' webhook handler into every route paylink serves.
+// Package bot is paylink in Slack: it takes the commands and interactions slackin
+// decodes (create, cancel, status, list, refresh, the form and the card's buttons) to
+// the link flow (flow), answers within Slack's 3 seconds, and posts the results
+// through slackout. NewServer wires it with payments' webhook handler into every
+// route paylink serves.
 package bot
 
 import (
@@ -9,10 +10,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
 	"github.com/paylink/paylink/bot/edge"
+	"github.com/paylink/paylink/bot/flow"
 	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/bot/policy"
@@ -57,14 +60,18 @@ type Deps struct {
 	Slack      *slack.Client
 	HTTPClient *http.Client // for response_url posts
 	Tasks      *Tasks
-	Now        func() time.Time
-	Metrics    *metrics.Metrics // nil: none
+	// Clock is the time every part follows; nil: the real clock.
+	Clock   clockwork.Clock
+	Metrics *metrics.Metrics // nil: none
 }
+
+// PaymentLinks is every Dojo call paylink makes. *dojo.Client satisfies it.
+type PaymentLinks = flow.Dojo
 
 // payments is what the webhook handler is built from.
 func (d Deps) payments() payments.Deps {
 	return payments.Deps{Log: d.Log, Store: d.Store, Dojo: d.Links, Slack: d.Slack, CheckoutURL: d.Config.CheckoutURL,
-		TestMode: d.Config.TestMode, Now: d.Now, Metrics: d.Metrics, WebhookSecrets: d.Config.WebhookSecrets}
+		TestMode: d.Config.TestMode, Now: d.Clock.Now, Metrics: d.Metrics, WebhookSecrets: d.Config.WebhookSecrets}
 }
 
 // Server serves paylink's HTTP routes, and takes Slack requests that arrive over Socket
@@ -77,8 +84,8 @@ type Server struct {
 
 // NewServer returns the server for every route paylink serves.
 func NewServer(d Deps) *Server {
-	if d.Now == nil {
-		d.Now = time.Now
+	if d.Clock == nil {
+		d.Clock = clockwork.NewRealClock()
 	}
 	if d.Config.SlowNotice == 0 {
 		d.Config.SlowNotice = DefaultSlowNotice
@@ -86,17 +93,24 @@ func NewServer(d Deps) *Server {
 	if d.Config.MaxInFlight <= 0 {
 		d.Config.MaxInFlight = DefaultMaxInFlight
 	}
+	c := d.Config
 	l := &linker{
-		cfg:    d.Config,
-		links:  d.Links,
-		store:  d.Store,
-		slack:  d.Slack,
-		hc:     d.HTTPClient,
-		tasks:  d.Tasks,
-		now:    d.Now,
-		groups: policy.NewGroups(d.Slack, d.Now),
-		admit:  newAdmission(d.Config.MaxInFlight, d.Now),
-		m:      d.Metrics,
+		cfg: c,
+		flow: flow.New(flow.Deps{
+			Config: flow.Config{PaymentSource: c.PaymentSource, TestMode: c.TestMode, MaxAmounts: c.MaxAmounts,
+				Policy: c.Policy, WorkTimeout: c.WorkTimeout, RetypeWindow: c.RetypeWindow},
+			Dojo:   d.Links,
+			Store:  d.Store,
+			Groups: policy.NewGroups(d.Slack, d.Clock.Now),
+			Clock:  d.Clock,
+			NewID:  func() string { return edge.NewRequestID() + edge.NewRequestID() },
+		}),
+		slack: d.Slack,
+		hc:    d.HTTPClient,
+		tasks: d.Tasks,
+		clock: d.Clock,
+		admit: newAdmission(c.MaxInFlight, d.Clock),
+		m:     d.Metrics,
 	}
 	d.Metrics.WatchAdmission(l.admit.state)
 	mux := http.NewServeMux()

@@ -2,15 +2,12 @@ package bot
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
-	"github.com/slack-go/slack"
 
 	"github.com/paylink/paylink/bot/slackin"
-	"github.com/paylink/paylink/bot/slackout"
 )
 
 // handoff passes the first answer of a background job to the request that started it,
@@ -20,22 +17,6 @@ type handoff struct {
 	gaveUp   bool
 	answered bool
 	ch       chan slackin.Reply
-	// own is the time the work spent in paylink and Redis rather than waiting on Dojo
-	// or Slack (see admission); 0 when not measured.
-	own time.Duration
-}
-
-// setOwnDelay records the work's own delay.
-func (h *handoff) setOwnDelay(d time.Duration) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.own = d
-}
-
-func (h *handoff) ownDelay() time.Duration {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.own
 }
 
 // isAnswered reports whether the work has given its first answer.
@@ -77,17 +58,6 @@ func (h *handoff) giveUp() (slackin.Reply, bool) {
 	}
 }
 
-// start runs the creation of a link in the background and waits up to cfg.AckBudget
-// for its first answer: what to acknowledge the command with (empty when the link is
-// made and about to be posted). When the budget runs out first, it acknowledges with
-// nothing and the job reports through response_url (see run).
-func (l *linker) start(log zerolog.Logger, reqID, sig string, sc slack.SlashCommand, cmd Command) (slackin.Reply, bool) {
-	job := createJob{log: log, reqID: reqID, sig: sig, sc: sc, cmd: cmd}
-	return l.run(log, sc.ResponseURL, func(ctx context.Context, h *handoff) { l.create(ctx, job, h) },
-		fmt.Sprintf("Creating a %s payment link for %s… Dojo is taking a moment; the link will appear in this channel as soon as it is ready.",
-			cmd.Amount, slackout.Escape(cmd.Reference)))
-}
-
 // run starts work in the background and waits up to cfg.AckBudget for its first
 // answer. When the budget runs out first it returns an empty reply (acknowledging
 // with nothing shown) and false; the work then answers through response_url, and if it
@@ -101,21 +71,21 @@ func (l *linker) run(log zerolog.Logger, responseURL string, work func(context.C
 		l.m.Command("busy")
 		limit, inflight := l.admit.state()
 		log.Warn().Int("limit", limit).Int("in_flight", inflight).Msg("too many commands in flight: refused")
-		return slackin.Reply{Text: "Paylink is very busy right now, so nothing was done. Please try again in a moment."}, true
+		return slackin.Reply{Text: msgBusy}, true
 	}
 	if !l.tasks.Go(l.cfg.WorkTimeout, func(ctx context.Context) {
-		defer func() { l.admit.release(h.ownDelay()) }()
+		defer l.admit.release()
 		work(ctx, h)
 	}) {
-		l.admit.release(0)
-		return slackin.Reply{Text: "Paylink is restarting, so nothing was done. Please try again in a few seconds."}, true
+		l.admit.release()
+		return slackin.Reply{Text: msgRestarting}, true
 	}
-	timer := time.NewTimer(l.cfg.AckBudget)
+	timer := l.clock.NewTimer(l.cfg.AckBudget)
 	defer timer.Stop()
 	select {
 	case r := <-h.ch:
 		return r, true
-	case <-timer.C:
+	case <-timer.Chan():
 	}
 	if r, ok := h.giveUp(); ok {
 		return r, true
@@ -123,7 +93,7 @@ func (l *linker) run(log zerolog.Logger, responseURL string, work func(context.C
 	if wait := l.cfg.SlowNotice - l.cfg.AckBudget; wait > 0 && slowText != "" {
 		// A timer rather than a sleeping goroutine: under load most commands pass the
 		// ack budget, and nearly all of them answer long before the notice is due.
-		time.AfterFunc(wait, func() {
+		l.clock.AfterFunc(wait, func() {
 			if h.isAnswered() {
 				return
 			}

@@ -106,7 +106,7 @@ func (m *Metrics) WatchAdmission(state func() (limit, inflight int)) {
 	}
 	m.reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "paylink_commands_limit", Help: "Commands whose work may be under way at once, as adapted to load (see PAYLINK_MAX_IN_FLIGHT).",
+			Name: "paylink_commands_limit", Help: "Commands whose work may be under way at once (PAYLINK_MAX_IN_FLIGHT).",
 		}, func() float64 { limit, _ := state(); return float64(limit) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "paylink_commands_in_flight", Help: "Commands whose work is under way.",

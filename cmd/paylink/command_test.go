@@ -558,19 +558,16 @@ func TestInFlightBound(t *testing.T) {
 	}
 }
 
-// TestBurstAdmitted: a burst of commands larger than the lowest limit of work in flight
-// (64), with Dojo slow. Every command is answered: with its link, or, if its wait for a
-// slot ran out, with "Paylink is busy" and nothing done. However slow the machine, at
-// least the lowest limit's worth get their link (the limit never falls below it), and no
-// link is made twice. That the commands over the limit wait for a slot rather than being
-// told Paylink is busy is TestAdmissionBurst's (bot), on a clock the test drives; how
-// many are refused, and how long the acknowledgements take, on a given machine is
-// BenchmarkCommandBurst's.
+// TestBurstAdmitted: a burst of 100 commands, with Dojo slow, well under the bound of
+// work in flight (PAYLINK_MAX_IN_FLIGHT, 2000): every command is admitted, gets its
+// link, and no link is made twice. How long the acknowledgements take on a given
+// machine is BenchmarkCommandBurst's (bot); a command over the bound waiting for a slot,
+// then told Paylink is busy, is TestAdmissionWaits' and TestBusyWaitFitsSlacksDeadline's.
 func TestBurstAdmitted(t *testing.T) {
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, env{"PAYLINK_RATE_LIMIT": "off"})
 	h.dojo.SetLatency(300 * time.Millisecond)
-	const n, floor = 100, 64
+	const n = 100
 	type answer struct {
 		ref  string
 		busy bool
@@ -605,8 +602,8 @@ func TestBurstAdmitted(t *testing.T) {
 		return
 	}
 	t.Logf("%d of %d commands told Paylink is busy; slowest acknowledgement %v", len(busy), n, slowest)
-	if admitted := n - len(busy); admitted < floor {
-		t.Errorf("%d of %d commands admitted, want at least %d", admitted, n, floor)
+	if len(busy) > 0 {
+		t.Errorf("%d of %d commands told Paylink is busy, under a bound of 2000", len(busy), n)
 	}
 
 	posts := h.slack.WaitCalls(t, "chat.postMessage", n-len(busy), 30*time.Second)

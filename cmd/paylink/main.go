@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
@@ -174,6 +175,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 	}
 
 	tasks := bot.NewTasks(log)
+	clock := clockwork.NewRealClock()
 	deps := bot.Deps{
 		Log: log,
 		Config: bot.Config{
@@ -195,7 +197,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 		Slack:      api,
 		HTTPClient: slackHTTP,
 		Tasks:      tasks,
-		Now:        time.Now,
+		Clock:      clock,
 		Metrics:    meters,
 	}
 	handler := bot.NewServer(deps)

@@ -42,7 +42,7 @@ func TestMetrics(t *testing.T) {
 		`paylink_slack_api_errors_total{code="http_500",method="chat.postMessage"} 1`,
 		`paylink_http_requests_total{code="200",route="POST /slack/commands"}`,
 		`paylink_build_info{goversion="` + runtime.Version() + `",version="` + currentVersion() + `"} 1`,
-		`paylink_commands_limit 64`,
+		`paylink_commands_limit 2000`,
 		`paylink_commands_in_flight 0`,
 		`go_goroutines`,
 		`process_resident_memory_bytes`,

@@ -1,4 +1,4 @@
-package bot
+package flow
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
 
 	"github.com/paylink/paylink/bot/payments"
@@ -41,8 +42,10 @@ func TestFindTimedOutFollowsPages(t *testing.T) {
 			for i := 1; i <= tt.newer; i++ {
 				add(i, map[string]string{payments.MetaNonce: fmt.Sprint("other-", i)})
 			}
-			l := &linker{links: dojo.NewClient(dojo.Config{BaseURL: srv.URL, APIKey: key})}
-			got := l.findTimedOut(context.Background(), zerolog.Nop(), createJob{nonce: nonce}, start)
+			clock := clockwork.NewFakeClockAt(start)
+			autoAdvance(t, clock)
+			s := New(Deps{Dojo: dojo.NewClient(dojo.Config{BaseURL: srv.URL, APIKey: key}), Clock: clock})
+			got := s.findTimedOut(context.Background(), zerolog.Nop(), nonce, start)
 			if (got != nil) != tt.want || got != nil && got.ID != "pi_sandbox_00000" {
 				t.Errorf("findTimedOut with %d newer intents = %+v, want found: %v", tt.newer, got, tt.want)
 			}

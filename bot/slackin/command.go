@@ -1,4 +1,4 @@
-package bot
+package slackin
 
 import (
 	"errors"
@@ -10,14 +10,10 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/paylink/paylink/bot/flow"
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 )
-
-// Usage is the one-line syntax of /paylink, shown with every rejection.
-const Usage = "Usage: /paylink <amount> <GBP|EUR> <reference>"
-
-// usageExample follows Usage in rejections.
-const usageExample = "Example: /paylink 10.00 GBP ref-123"
 
 // MaxReferenceLen is the longest reference Dojo accepts, in characters (UTF-16 code
 // units, as Dojo's .NET validation counts them).
@@ -35,21 +31,13 @@ const (
 	CommandCancel                    // "/paylink cancel <reference or intent id>"
 )
 
-// Expiry bounds for --expires: Dojo voids an unpaid intent after 30 days by default.
-const (
-	DefaultExpiry = 30 * 24 * time.Hour
-	MinExpiry     = 15 * time.Minute
-	MaxExpiry     = 30 * 24 * time.Hour
-)
-
 // Command is a parsed /paylink command.
 type Command struct {
-	Kind        CommandKind
-	Amount      dojo.Money    // CommandCreate: the amount in minor units
-	Reference   string        // CommandCreate: Slack's escaping undone, trimmed
-	Expires     time.Duration // CommandCreate: --expires, 0 for Dojo's default
-	Description string        // CommandCreate from the form: shown to the customer by Dojo
-	Target      string        // CommandStatus, CommandCancel: a reference or an intent id
+	Kind CommandKind
+	// Order is what CommandCreate asks for: the reference with Slack's escaping
+	// undone, trimmed; Expires from --expires, 0 for Dojo's default.
+	Order  flow.Order
+	Target string // CommandStatus, CommandCancel: a reference or an intent id
 }
 
 // UsageError is a command the agent must write differently. Problem names what was
@@ -69,7 +57,7 @@ func (e *UsageError) Message() string {
 	if e.Subcommand {
 		return e.Problem + "\n`/paylink help` shows every command."
 	}
-	return e.Problem + "\n" + Usage + "\n" + usageExample
+	return e.Problem + "\n" + slackout.Usage + "\n" + slackout.UsageExample
 }
 
 func usageErrorf(format string, args ...any) *UsageError {
@@ -136,12 +124,11 @@ func ParseCommand(text string) (Command, error) {
 	if err != nil {
 		return Command{}, err
 	}
-	return Command{
-		Kind:      CommandCreate,
+	return Command{Kind: CommandCreate, Order: flow.Order{
 		Amount:    dojo.Money{Value: value, CurrencyCode: cur.Code},
 		Reference: ref,
 		Expires:   expires,
-	}, nil
+	}}, nil
 }
 
 // parseSubcommand recognises help, list, status and cancel. A command that creates a
@@ -251,7 +238,7 @@ func parseExpiry(s string) (time.Duration, error) {
 		return 0, bad
 	}
 	d := time.Duration(n) * unit
-	if d < MinExpiry || d > MaxExpiry {
+	if d < flow.MinExpiry || d > flow.MaxExpiry {
 		return 0, usageErrorf("`--expires %s` is out of range: a link can last from 15 minutes to 30 days.", s)
 	}
 	return d, nil

@@ -1,7 +1,7 @@
-package bot
+package slackin
 
 import (
-	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -9,27 +9,16 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/flow"
 	"github.com/paylink/paylink/bot/policy"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 )
 
-// openForm opens the form for a command, within the trigger id's 3 seconds.
-func (l *linker) openForm(ctx context.Context, sc slack.SlashCommand) error {
-	if sc.TriggerID == "" {
-		return errors.New("no trigger id")
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	_, err := l.slack.OpenViewContext(ctx, sc.TriggerID, slackout.Form(slackout.FormOrigin{Channel: sc.ChannelID, ChannelName: sc.ChannelName, ResponseURL: sc.ResponseURL}, MaxReferenceLen))
-	l.m.SlackError("views.open", err)
-	return err
-}
-
-// parseForm reads a submitted form into a command, through the same rules as typed
+// ParseForm reads a submitted form into an order, through the same rules as typed
 // commands and the amount limit. Problems are returned per block id, to be shown on
 // the fields.
-func parseForm(state *slack.ViewState, limits policy.MaxAmounts) (Command, map[string]string) {
+func ParseForm(state *slack.ViewState, limits policy.MaxAmounts) (flow.Order, map[string]string) {
 	value := func(id string) string {
 		if state == nil {
 			return ""
@@ -41,7 +30,7 @@ func parseForm(state *slack.ViewState, limits policy.MaxAmounts) (Command, map[s
 		return a.Value
 	}
 	problems := map[string]string{}
-	cmd := Command{Kind: CommandCreate}
+	var cmd flow.Order
 
 	cur, ok := dojo.LookupCurrency(value(slackout.FormCurrency))
 	if !ok {
@@ -99,7 +88,26 @@ func parseForm(state *slack.ViewState, limits policy.MaxAmounts) (Command, map[s
 		cmd.Expires = d
 	}
 	if len(problems) > 0 {
-		return Command{}, problems
+		return flow.Order{}, problems
 	}
 	return cmd, nil
+}
+
+// AnywayOrder decodes the value of a "Create another anyway" button: the order to make
+// again, checked as a typed one would be. ok is false for a value paylink did not make.
+func AnywayOrder(value string) (flow.Order, bool) {
+	var v slackout.AnywayValue
+	if err := json.Unmarshal([]byte(value), &v); err != nil {
+		return flow.Order{}, false
+	}
+	cur, ok := dojo.LookupCurrency(v.Currency)
+	ref, err := checkReference(v.Reference)
+	if !ok || err != nil || v.Amount <= 0 {
+		return flow.Order{}, false
+	}
+	o := flow.Order{Amount: dojo.Money{Value: v.Amount, CurrencyCode: cur.Code}, Reference: ref, Description: v.Description}
+	if d := time.Duration(v.Expires) * time.Second; d >= flow.MinExpiry && d <= flow.MaxExpiry {
+		o.Expires = d
+	}
+	return o, true
 }

@@ -1,7 +1,13 @@
-package bot
+package slackout
 
-// helpText answers "/paylink help" and "/paylink" alone.
-const helpText = "*/paylink* creates a Dojo payment link and posts it in this channel for you to send to the customer. " +
+// Usage is the one-line syntax of /paylink, shown with every rejection.
+const Usage = "Usage: /paylink <amount> <GBP|EUR> <reference>"
+
+// UsageExample follows Usage in rejections.
+const UsageExample = "Example: /paylink 10.00 GBP ref-123"
+
+// Help answers "/paylink help", and "/paylink" alone when the form can't open.
+const Help = "*/paylink* creates a Dojo payment link and posts it in this channel for you to send to the customer. " +
 	"When the customer pays, \"Paid\" is posted under the link.\n" +
 	Usage + "\n" +
 	"Examples:\n" +

@@ -1,12 +1,9 @@
-package bot
+package flow
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/slack-go/slack"
 
 	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/dojo"
@@ -16,18 +13,18 @@ import (
 // page, so it carries only the agent's own words (or nothing); who asked, where and in
 // which workspace travel in metadata, which the customer never sees.
 func TestCustomerSeesOnlyWhatTheAgentWrote(t *testing.T) {
-	sc := slack.SlashCommand{TeamID: "T0001", ChannelID: "C0002", ChannelName: "vip-refunds", UserID: "U0003", UserName: "steve"}
+	from := Origin{Team: "T0001", Channel: "C0002", User: "U0003"}
 	for _, desc := range []string{"", "Blue chair, invoice 42"} {
-		l := &linker{cfg: Config{PaymentSource: "payment-links"}, now: time.Now}
-		req := l.createRequest(createJob{sc: sc, nonce: "n1",
-			cmd: Command{Amount: dojo.Money{Value: 1000, CurrencyCode: "GBP"}, Reference: "ref-1", Description: desc}})
+		s := New(Deps{Config: Config{PaymentSource: "payment-links"}})
+		req := s.createRequest(CreateRequest{From: from,
+			Order: Order{Amount: dojo.Money{Value: 1000, CurrencyCode: "GBP"}, Reference: "ref-1", Description: desc}}, "n1")
 		if req.Description != desc {
 			t.Errorf("description = %q, want exactly %q", req.Description, desc)
 		}
 		shown, _ := json.Marshal(struct {
 			D, R string
 		}{req.Description, req.Reference})
-		for _, private := range []string{"T0001", "C0002", "vip-refunds", "U0003", "steve", "Slack"} {
+		for _, private := range []string{"T0001", "C0002", "U0003", "Slack"} {
 			if strings.Contains(string(shown), private) {
 				t.Errorf("the customer would see %q in %s", private, shown)
 			}

@@ -1,17 +1,18 @@
-package bot
+package slackin
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
+	"github.com/paylink/paylink/bot/flow"
 	"github.com/paylink/paylink/bot/policy"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/bot/slackout/slackouttest"
-	"github.com/paylink/paylink/dojo"
 )
 
 // checkBlocks fails the test where blocks break Slack's Block Kit limits.
@@ -27,12 +28,12 @@ func checkBlocks(t *testing.T, where string, blocks []slack.Block, maxBlocks int
 func TestDuplicateButtonAndForm(t *testing.T) {
 	description := strings.Repeat("<", slackout.FormDescriptionMax)
 	for _, desc := range []string{description, strings.Repeat("\"\n", 500)} {
-		cmd := Command{Amount: dojo.Money{Value: 1, CurrencyCode: "GBP"}, Reference: strings.Repeat("\"", 60), Description: desc, Expires: MaxExpiry}
-		value := anywayButtonValue(cmd)
+		sent := slackout.AnywayValue{Amount: 1, Currency: "GBP", Reference: strings.Repeat("\"", 60), Description: desc, Expires: int64(flow.MaxExpiry / time.Second)}
+		value := sent.Encode()
 		checkBlocks(t, "duplicate answer", slackout.Duplicate(strings.Repeat("<", 2900), value), 50)
-		var back anywayValue
-		if err := json.Unmarshal([]byte(value), &back); err != nil || back.Reference != cmd.Reference || back.Amount != 1 {
-			t.Errorf("button value %q does not decode back: %v", value, err)
+		back, ok := AnywayOrder(value)
+		if !ok || back.Reference != sent.Reference || back.Amount.Value != 1 || back.Expires != flow.MaxExpiry {
+			t.Errorf("button value %q does not decode back: %+v", value, back)
 		}
 	}
 
@@ -56,7 +57,7 @@ func FuzzParseForm(f *testing.F) {
 	f.Fuzz(func(t *testing.T, state string) {
 		var st slack.ViewState
 		if json.Unmarshal([]byte(state), &st) == nil {
-			parseForm(&st, policy.MaxAmounts{})
+			ParseForm(&st, policy.MaxAmounts{})
 		}
 	})
 }
@@ -86,7 +87,7 @@ func TestFormShowsEveryMistake(t *testing.T) {
 		{"all fine", state("10", "EUR", "INV-2"), "", "", ""},
 	}
 	for _, tt := range tests {
-		_, problems := parseForm(tt.st, limits)
+		_, problems := ParseForm(tt.st, limits)
 		for field, want := range map[string]string{slackout.FormAmount: tt.amount, slackout.FormCurrency: tt.currency, slackout.FormReference: tt.refErr} {
 			got := problems[field]
 			if (want == "") != (got == "") || !strings.Contains(got, want) {

@@ -1,4 +1,4 @@
-package bot
+package slackin
 
 import (
 	"errors"
@@ -8,6 +8,8 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/paylink/paylink/bot/flow"
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 )
 
@@ -59,7 +61,7 @@ func TestParseCommandAccepts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseCommand(%q): %v", tt.text, err)
 			}
-			if cmd.Kind != CommandCreate || cmd.Amount != tt.amount || cmd.Reference != tt.ref {
+			if cmd.Kind != CommandCreate || cmd.Order.Amount != tt.amount || cmd.Order.Reference != tt.ref {
 				t.Errorf("ParseCommand(%q) = %+v, want %v %q", tt.text, cmd, tt.amount, tt.ref)
 			}
 		})
@@ -132,7 +134,7 @@ func TestParseExpires(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || cmd.Expires != tt.expires || cmd.Reference != tt.ref {
+		if err != nil || cmd.Order.Expires != tt.expires || cmd.Order.Reference != tt.ref {
 			t.Errorf("ParseCommand(%q) = %+v, %v", tt.text, cmd, err)
 		}
 	}
@@ -205,7 +207,7 @@ func TestParseCommandRejects(t *testing.T) {
 				t.Errorf("problem %q lacks %q", ue.Problem, tt.want)
 			}
 			msg := ue.Message()
-			if !strings.Contains(msg, Usage) || !strings.Contains(msg, "Example: /paylink 10.00 GBP ref-123") {
+			if !strings.Contains(msg, slackout.Usage) || !strings.Contains(msg, "Example: /paylink 10.00 GBP ref-123") {
 				t.Errorf("message %q lacks the usage line and example", msg)
 			}
 		})
@@ -246,7 +248,7 @@ func FuzzParseCommand(f *testing.F) {
 			if !errors.As(err, &ue) {
 				t.Fatalf("ParseCommand(%q) error %v is not a *UsageError", text, err)
 			}
-			if !strings.Contains(ue.Message(), Usage) {
+			if !strings.Contains(ue.Message(), slackout.Usage) {
 				t.Fatalf("message lacks the usage line")
 			}
 			return
@@ -254,25 +256,25 @@ func FuzzParseCommand(f *testing.F) {
 		if cmd.Kind != CommandCreate {
 			return
 		}
-		if cmd.Expires != 0 && (cmd.Expires < MinExpiry || cmd.Expires > MaxExpiry) {
-			t.Fatalf("ParseCommand(%q) accepted expiry %v", text, cmd.Expires)
+		if cmd.Order.Expires != 0 && (cmd.Order.Expires < flow.MinExpiry || cmd.Order.Expires > flow.MaxExpiry) {
+			t.Fatalf("ParseCommand(%q) accepted expiry %v", text, cmd.Order.Expires)
 		}
-		if cmd.Amount.Value <= 0 {
-			t.Fatalf("ParseCommand(%q) accepted amount %d", text, cmd.Amount.Value)
+		if cmd.Order.Amount.Value <= 0 {
+			t.Fatalf("ParseCommand(%q) accepted amount %d", text, cmd.Order.Amount.Value)
 		}
-		if _, ok := dojo.LookupCurrency(cmd.Amount.CurrencyCode); !ok {
-			t.Fatalf("ParseCommand(%q) accepted currency %q", text, cmd.Amount.CurrencyCode)
+		if _, ok := dojo.LookupCurrency(cmd.Order.Amount.CurrencyCode); !ok {
+			t.Fatalf("ParseCommand(%q) accepted currency %q", text, cmd.Order.Amount.CurrencyCode)
 		}
-		n := len(utf16.Encode([]rune(cmd.Reference)))
-		if n < 1 || n > MaxReferenceLen || !utf8.ValidString(cmd.Reference) {
-			t.Fatalf("ParseCommand(%q) accepted reference %q", text, cmd.Reference)
+		n := len(utf16.Encode([]rune(cmd.Order.Reference)))
+		if n < 1 || n > MaxReferenceLen || !utf8.ValidString(cmd.Order.Reference) {
+			t.Fatalf("ParseCommand(%q) accepted reference %q", text, cmd.Order.Reference)
 		}
-		if strings.TrimSpace(cmd.Reference) != cmd.Reference {
-			t.Fatalf("reference %q is not trimmed", cmd.Reference)
+		if strings.TrimSpace(cmd.Order.Reference) != cmd.Order.Reference {
+			t.Fatalf("reference %q is not trimmed", cmd.Order.Reference)
 		}
-		for _, r := range cmd.Reference {
+		for _, r := range cmd.Order.Reference {
 			if hiddenRune(r) {
-				t.Fatalf("reference %q holds %U", cmd.Reference, r)
+				t.Fatalf("reference %q holds %U", cmd.Order.Reference, r)
 			}
 		}
 	})
@@ -296,7 +298,7 @@ func TestSubcommandMistakesShowTheirOwnUsage(t *testing.T) {
 		if !errors.As(err, &u) {
 			t.Fatalf("ParseCommand(%q) = %v, want a usage error", text, err)
 		}
-		if msg := u.Message(); strings.Contains(msg, Usage) || !strings.Contains(msg, "/paylink help") {
+		if msg := u.Message(); strings.Contains(msg, slackout.Usage) || !strings.Contains(msg, "/paylink help") {
 			t.Errorf("ParseCommand(%q) answer %q: want its own usage and a pointer to help, not the create usage", text, msg)
 		}
 	}
