@@ -28,9 +28,10 @@ const testKey = "sk_sandbox_flow"
 // fake Dojo.
 type rig struct {
 	*Service
-	mr   *miniredis.Miniredis
-	st   *store.Store
-	dojo *dojotest.Server
+	mr    *miniredis.Miniredis
+	st    *store.Store
+	dojo  *dojotest.Server
+	clock *clockwork.FakeClock
 }
 
 var log = zerolog.Nop()
@@ -40,7 +41,7 @@ func newRig(t *testing.T, cfg Config, dojoOpts ...func(*dojo.Config)) *rig {
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
-	r := &rig{mr: mr, dojo: dojotest.NewServer(t, dojotest.WithAPIKey(testKey))}
+	r := &rig{mr: mr, dojo: dojotest.NewServer(t, dojotest.WithAPIKey(testKey)), clock: clockwork.NewFakeClockAt(time.Now())}
 	r.st = store.New(rdb, store.Options{})
 	dc := dojo.Config{BaseURL: r.dojo.URL, APIKey: testKey}
 	for _, o := range dojoOpts {
@@ -57,9 +58,8 @@ func newRig(t *testing.T, cfg Config, dojoOpts ...func(*dojo.Config)) *rig {
 	}
 	n := 0
 	var mu sync.Mutex
-	clock := clockwork.NewFakeClockAt(time.Now())
-	autoAdvance(t, clock)
-	r.Service = New(Deps{Config: cfg, Dojo: dojo.NewClient(dc), Store: r.st, Clock: clock,
+	autoAdvance(t, r.clock)
+	r.Service = New(Deps{Config: cfg, Dojo: dojo.NewClient(dc), Store: r.st, Clock: r.clock,
 		NewID: func() string {
 			mu.Lock()
 			defer mu.Unlock()
@@ -357,6 +357,7 @@ func TestReplayed(t *testing.T) {
 func TestFind(t *testing.T) {
 	r := newRig(t, Config{Policy: policy.Policy{Admins: map[string]bool{"UA": true}}})
 	first := r.create(t, request(agent, tenGBP), Created).Link
+	r.clock.Advance(time.Second) // newest first: the second link is a second younger
 	anyway := request(agent, tenGBP)
 	anyway.Anyway, anyway.Key = true, "anyway:1"
 	second := r.create(t, anyway, Created).Link
