@@ -13,11 +13,20 @@ import (
 func TestTasksDrainWaits(t *testing.T) {
 	tasks := NewTasks(zerolog.Nop())
 	var finished atomic.Bool
-	tasks.Go(time.Second, func(ctx context.Context) {
-		time.Sleep(50 * time.Millisecond)
+	release := make(chan struct{})
+	tasks.Go(time.Minute, func(ctx context.Context) {
+		<-release
 		finished.Store(true)
 	})
-	if err := tasks.Drain(context.Background()); err != nil {
+	drained := make(chan error, 1)
+	go func() { drained <- tasks.Drain(context.Background()) }()
+	select {
+	case err := <-drained:
+		t.Fatalf("Drain returned (%v) while a task was running", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-drained; err != nil {
 		t.Fatalf("Drain: %v", err)
 	}
 	if !finished.Load() {

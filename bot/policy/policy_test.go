@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -84,13 +85,19 @@ func TestGroupLookupsShared(t *testing.T) {
 	p := Policy{Usergroups: []string{"S1"}}
 	const n = 50
 	answers := make(chan string, n)
+	var asking sync.WaitGroup
+	asking.Add(n)
 	for range n {
-		go func() { answers <- p.Refuse(context.Background(), groups, "U2", "C1") }()
+		go func() {
+			asking.Done()
+			answers <- p.Refuse(context.Background(), groups, "U2", "C1")
+		}()
 	}
+	// Every command asks while the first call to Slack is open: none can finish first.
+	asking.Wait()
 	for api.calls.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(20 * time.Millisecond) // let the others arrive while the first call is open
 	close(api.release)
 	for range n {
 		if msg := <-answers; msg != "" {
