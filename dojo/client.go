@@ -14,7 +14,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/paylink/paylink/internal/safetext"
 )
 
 // Defaults for Config.
@@ -253,19 +254,8 @@ func (c *Client) problemError(op string, resp *http.Response, data []byte) error
 	}
 	scrubError(e, c.key)
 	if plain {
-		e.Detail = truncate(e.Detail, plainDetailLimit)
+		e.Detail = safetext.Truncate(e.Detail, plainDetailLimit, "…")
 	}
-	e.TraceID = truncate(e.TraceID, traceIDLimit)
+	e.TraceID = safetext.Truncate(e.TraceID, traceIDLimit, "…")
 	return e
-}
-
-// truncate cuts s to at most n bytes, on a character boundary, marking the cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

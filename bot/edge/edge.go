@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/paylink/paylink/internal/safetext"
 )
 
 // RequestIDHeader carries the request id back to the caller, and is taken from the
@@ -29,16 +31,7 @@ func NewRequestID() string {
 // validRequestID accepts ids of 8–64 characters from [A-Za-z0-9_-], so a caller can't
 // put anything else into our logs.
 func validRequestID(id string) bool {
-	if len(id) < 8 || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return len(id) >= 8 && len(id) <= 64 && safetext.IDChars(id)
 }
 
 // statusWriter remembers the status code written.
@@ -118,16 +111,8 @@ func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	return body, err
 }
 
-// Truncate cuts s to at most n bytes, on a rune boundary.
-func Truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
-}
+// Truncate cuts s to at most n bytes, on a rune boundary, with no mark of the cut.
+func Truncate(s string, n int) string { return safetext.Truncate(s, n, "") }
 
 // Instrument reports each request next serves to record, by route pattern ("other" for
 // none), with its status code and how long it took.

@@ -34,3 +34,52 @@ func TestPanicIsRecovered(t *testing.T) {
 		t.Errorf("after a panic: %d, request id %q", rec.Code, rec.Header().Get(RequestIDHeader))
 	}
 }
+
+// TestRequestIDFromCaller: a plausible id from the caller is kept, anything else is
+// replaced with a new one.
+func TestRequestIDFromCaller(t *testing.T) {
+	tests := []struct {
+		name, id string
+		kept     bool
+	}{
+		{"proxy trace id", "4bf92f3577b34da6a3ce929d0e0e4736", true},
+		{"8 characters", "abcd-_12", true},
+		{"64 characters", strings.Repeat("a", 64), true},
+		{"7 characters", "abcdefg", false},
+		{"65 characters", strings.Repeat("a", 65), false},
+		{"space", "abcd efgh", false},
+		{"log injection", "abcdefgh\n{\"level\":\"error\"}", false},
+		{"non-ASCII", "abcdéfgh", false},
+		{"none", "", false},
+	}
+	h := WithRequestLog(zerolog.Nop(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.Header.Set(RequestIDHeader, tt.id)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			got := rec.Header().Get(RequestIDHeader)
+			if (got == tt.id) != tt.kept || !validRequestID(got) {
+				t.Errorf("sent %q, answered %q; want it kept: %v", tt.id, got, tt.kept)
+			}
+		})
+	}
+}
+
+func TestTruncateMarksNothing(t *testing.T) {
+	tests := []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"a longer text", 8, "a longer"},
+		{"naïve", 3, "na"},
+	}
+	for _, tt := range tests {
+		if got := Truncate(tt.s, tt.n); got != tt.want {
+			t.Errorf("Truncate(%q, %d) = %q, want %q", tt.s, tt.n, got, tt.want)
+		}
+	}
+}
