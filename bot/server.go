@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
@@ -57,14 +58,15 @@ type Deps struct {
 	Slack      *slack.Client
 	HTTPClient *http.Client // for response_url posts
 	Tasks      *Tasks
-	Now        func() time.Time
+	Clock      clockwork.Clock  // nil: the real clock
+	Now        func() time.Time // nil: Clock's
 	Metrics    *metrics.Metrics // nil: none
 }
 
 // payments is what the webhook handler is built from.
 func (d Deps) payments() payments.Deps {
 	return payments.Deps{Log: d.Log, Store: d.Store, Dojo: d.Links, Slack: d.Slack, CheckoutURL: d.Config.CheckoutURL,
-		TestMode: d.Config.TestMode, Now: d.Now, Metrics: d.Metrics, WebhookSecrets: d.Config.WebhookSecrets}
+		TestMode: d.Config.TestMode, Clock: d.Clock, Metrics: d.Metrics, WebhookSecrets: d.Config.WebhookSecrets}
 }
 
 // Server serves paylink's HTTP routes, and takes Slack requests that arrive over Socket
@@ -72,13 +74,17 @@ func (d Deps) payments() payments.Deps {
 type Server struct {
 	http.Handler
 	log   zerolog.Logger
+	clock clockwork.Clock
 	slack slackin.Handler
 }
 
 // NewServer returns the server for every route paylink serves.
 func NewServer(d Deps) *Server {
+	if d.Clock == nil {
+		d.Clock = clockwork.NewRealClock()
+	}
 	if d.Now == nil {
-		d.Now = time.Now
+		d.Now = d.Clock.Now
 	}
 	if d.Config.SlowNotice == 0 {
 		d.Config.SlowNotice = DefaultSlowNotice
@@ -94,7 +100,7 @@ func NewServer(d Deps) *Server {
 		hc:     d.HTTPClient,
 		tasks:  d.Tasks,
 		now:    d.Now,
-		groups: policy.NewGroups(d.Slack, d.Now),
+		groups: policy.NewGroups(d.Slack, d.Clock),
 		admit:  newAdmission(d.Config.MaxInFlight, d.Now),
 		m:      d.Metrics,
 	}
@@ -102,8 +108,9 @@ func NewServer(d Deps) *Server {
 	mux := http.NewServeMux()
 	addRoutes(mux, d, l)
 	return &Server{
-		Handler: edge.WithRequestLog(d.Log, d.Metrics.Instrument(mux)),
+		Handler: edge.WithRequestLog(d.Log, d.Clock, d.Metrics.Instrument(mux)),
 		log:     d.Log,
+		clock:   d.Clock,
 		slack:   l,
 	}
 }
@@ -111,5 +118,5 @@ func NewServer(d Deps) *Server {
 // RunSocketMode receives slash commands and interactions over Slack's Socket Mode
 // (api carries the app-level token) until ctx ends; see slackin.RunSocketMode.
 func (s *Server) RunSocketMode(ctx context.Context, api *slack.Client) error {
-	return slackin.RunSocketMode(ctx, s.log, api, s.slack)
+	return slackin.RunSocketMode(ctx, s.log, s.clock, api, s.slack)
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/paylink/paylink/internal/safetext"
 )
 
@@ -40,6 +42,8 @@ type Config struct {
 	// idempotency key) is tried again after a temporary failure. Default 2; a negative
 	// value means none. Creating and cancelling are never retried.
 	Retries int
+	// Clock times the waits between retries; default the real clock.
+	Clock clockwork.Clock
 }
 
 // Client calls Dojo's API. It is safe for concurrent use.
@@ -52,6 +56,7 @@ type Client struct {
 	ua      string
 	retries int
 	backoff func(attempt int) time.Duration
+	clock   clockwork.Clock
 }
 
 // NewClient returns a client for cfg.
@@ -64,6 +69,10 @@ func NewClient(cfg Config) *Client {
 		timeout: cfg.Timeout,
 		ua:      cfg.UserAgent,
 		retries: cfg.Retries,
+		clock:   cfg.Clock,
+	}
+	if c.clock == nil {
+		c.clock = clockwork.NewRealClock()
 	}
 	if c.base == "" {
 		c.base = DefaultBaseURL
@@ -172,10 +181,12 @@ func (c *Client) callWith(ctx context.Context, op, method, path string, q url.Va
 		if err == nil || attempt >= attempts || !errors.As(err, &de) || !de.Temporary() || ctx.Err() != nil {
 			return err
 		}
+		wait := c.clock.NewTimer(c.backoff(attempt))
 		select {
 		case <-ctx.Done():
+			wait.Stop()
 			return err
-		case <-time.After(c.backoff(attempt)):
+		case <-wait.Chan():
 		}
 	}
 }

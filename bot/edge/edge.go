@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
 
 	"github.com/paylink/paylink/internal/safetext"
@@ -55,8 +56,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 // WithRequestLog gives every request an id and a logger carrying it (zerolog.Ctx),
-// logs each request at debug level, and turns a panic into a logged 500.
-func WithRequestLog(log zerolog.Logger, next http.Handler) http.Handler {
+// logs each request at debug level with how long it took by clock (nil: the real
+// clock), and turns a panic into a logged 500.
+func WithRequestLog(log zerolog.Logger, clock clockwork.Clock, next http.Handler) http.Handler {
+	clock = orRealClock(clock)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(RequestIDHeader)
 		if !validRequestID(id) {
@@ -66,7 +69,7 @@ func WithRequestLog(log zerolog.Logger, next http.Handler) http.Handler {
 		rlog := log.With().Str("request_id", id).Logger()
 		r = r.WithContext(rlog.WithContext(r.Context()))
 		sw := &statusWriter{ResponseWriter: w}
-		start := time.Now()
+		start := clock.Now()
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -80,7 +83,7 @@ func WithRequestLog(log zerolog.Logger, next http.Handler) http.Handler {
 				return
 			}
 			rlog.Debug().Str("method", r.Method).Str("path", r.URL.Path).Int("status", sw.status).
-				Dur("duration", time.Since(start)).Msg("request")
+				Dur("duration", clock.Since(start)).Msg("request")
 		}()
 		next.ServeHTTP(sw, r)
 	})
@@ -115,11 +118,12 @@ func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 func Truncate(s string, n int) string { return safetext.Truncate(s, n, "") }
 
 // Instrument reports each request next serves to record, by route pattern ("other" for
-// none), with its status code and how long it took.
-func Instrument(record func(route string, code int, took time.Duration), next http.Handler) http.Handler {
+// none), with its status code and how long it took by clock (nil: the real clock).
+func Instrument(clock clockwork.Clock, record func(route string, code int, took time.Duration), next http.Handler) http.Handler {
+	clock = orRealClock(clock)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
-		start := time.Now()
+		start := clock.Now()
 		next.ServeHTTP(sw, r)
 		route := r.Pattern
 		if route == "" {
@@ -129,6 +133,14 @@ func Instrument(record func(route string, code int, took time.Duration), next ht
 		if code == 0 {
 			code = http.StatusOK
 		}
-		record(route, code, time.Since(start))
+		record(route, code, clock.Since(start))
 	})
+}
+
+// orRealClock is clock, or the real clock when it is nil.
+func orRealClock(clock clockwork.Clock) clockwork.Clock {
+	if clock == nil {
+		return clockwork.NewRealClock()
+	}
+	return clock
 }

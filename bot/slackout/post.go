@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/slack-go/slack"
 )
 
@@ -79,11 +80,16 @@ type RateLimit struct {
 	MinWait  time.Duration       // the least wait before calling again
 	Attempts int                 // calls at most; 0: until ctx ends
 	OnWait   func(time.Duration) // told each Retry-After waited out; may be nil
+	Clock    clockwork.Clock     // times the waits; nil: the real clock
 }
 
 // Do calls call until it is not rate limited, or the policy or ctx says stop. It
 // reports whether ctx ended while it waited, and returns call's last error.
 func (p RateLimit) Do(ctx context.Context, call func() error) (cut bool, err error) {
+	clock := p.Clock
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
 	for attempt := 1; ; attempt++ {
 		err = call()
 		var rl *slack.RateLimitedError
@@ -93,12 +99,12 @@ func (p RateLimit) Do(ctx context.Context, call func() error) (cut bool, err err
 		if p.OnWait != nil {
 			p.OnWait(rl.RetryAfter)
 		}
-		t := time.NewTimer(max(rl.RetryAfter, p.MinWait))
+		t := clock.NewTimer(max(rl.RetryAfter, p.MinWait))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return true, err
-		case <-t.C:
+		case <-t.Chan():
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
@@ -146,15 +147,17 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 	for _, w := range warnings {
 		log.Warn().Msg(w)
 	}
+	// The one clock every part tells time by.
+	clock := clockwork.NewRealClock()
 
-	rdb, closeRedis, err := openRedis(ctx, log, cfg.RedisURL, cfg.RedisPrefix)
+	rdb, closeRedis, err := openRedis(ctx, log, clock, cfg.RedisURL, cfg.RedisPrefix)
 	if err != nil {
 		return err
 	}
 	defer closeRedis()
-	st := store.New(rdb, store.Options{Prefix: cfg.RedisPrefix, MinReplicas: cfg.RedisMinReplicas, WaitTimeout: cfg.RedisWaitTimeout})
+	st := store.New(rdb, store.Options{Prefix: cfg.RedisPrefix, MinReplicas: cfg.RedisMinReplicas, WaitTimeout: cfg.RedisWaitTimeout, Now: clock.Now})
 
-	meters := metrics.New()
+	meters := metrics.New(clock)
 	meters.SetVersion(currentVersion())
 	dojoHTTP := newHTTPClient(cfg.DojoTimeout)
 	dojoHTTP.Transport = meters.DojoTransport(dojoHTTP.Transport)
@@ -164,6 +167,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 		Version:    cfg.DojoAPIVersion,
 		HTTPClient: dojoHTTP,
 		Timeout:    cfg.DojoTimeout,
+		Clock:      clock,
 	})
 	slackHTTP := newHTTPClient(10 * time.Second)
 	api := slack.New(cfg.SlackBotToken, slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionHTTPClient(slackHTTP))
@@ -188,13 +192,13 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 			WebhookSecrets: cfg.DojoWebhookSecrets,
 			Policy:         cfg.Policy,
 		},
-		Verifier:   slackin.NewVerifier(cfg.SlackSigningSecret, time.Now),
+		Verifier:   slackin.NewVerifier(cfg.SlackSigningSecret, clock.Now),
 		Links:      links,
 		Store:      st,
 		Slack:      api,
 		HTTPClient: slackHTTP,
 		Tasks:      tasks,
-		Now:        time.Now,
+		Clock:      clock,
 		Metrics:    meters,
 	}
 	handler := bot.NewServer(deps)
@@ -205,7 +209,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 		Slack:       api,
 		CheckoutURL: cfg.DojoCheckoutURL,
 		TestMode:    dojo.IsSandboxKey(cfg.DojoAPIKey),
-		Now:         time.Now,
+		Clock:       clock,
 		Metrics:     meters,
 		Notify:      cfg.Notify,
 		Reconcile:   cfg.Reconcile,
@@ -298,10 +302,11 @@ func consumerName() string {
 const redisStartTimeout = 5 * time.Second
 
 // openRedis connects to REDIS_URL and checks it can be written, or starts an embedded
-// in-process Redis when it is empty. The returned func closes what was opened.
-func openRedis(ctx context.Context, log zerolog.Logger, rawURL, prefix string) (redis.UniversalClient, func(), error) {
+// in-process Redis, whose TTLs follow clock, when it is empty. The returned func closes
+// what was opened.
+func openRedis(ctx context.Context, log zerolog.Logger, clock clockwork.Clock, rawURL, prefix string) (redis.UniversalClient, func(), error) {
 	if rawURL == "" {
-		e, err := store.Embedded(store.EmbeddedOptions{})
+		e, err := store.Embedded(store.EmbeddedOptions{Now: clock.Now})
 		if err != nil {
 			return nil, nil, err
 		}
