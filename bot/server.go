@@ -71,7 +71,7 @@ type PaymentLinks = flow.Dojo
 // payments is what the webhook handler is built from.
 func (d Deps) payments() payments.Deps {
 	return payments.Deps{Log: d.Log, Store: d.Store, Dojo: d.Links, Slack: d.Slack, CheckoutURL: d.Config.CheckoutURL,
-		TestMode: d.Config.TestMode, Now: d.Clock.Now, Metrics: d.Metrics, WebhookSecrets: d.Config.WebhookSecrets}
+		TestMode: d.Config.TestMode, Clock: d.Clock, Metrics: d.Metrics, WebhookSecrets: d.Config.WebhookSecrets}
 }
 
 // Server serves paylink's HTTP routes, and takes Slack requests that arrive over Socket
@@ -79,6 +79,7 @@ func (d Deps) payments() payments.Deps {
 type Server struct {
 	http.Handler
 	log   zerolog.Logger
+	clock clockwork.Clock
 	slack slackin.Handler
 }
 
@@ -101,7 +102,7 @@ func NewServer(d Deps) *Server {
 				Policy: c.Policy, WorkTimeout: c.WorkTimeout, RetypeWindow: c.RetypeWindow},
 			Dojo:   d.Links,
 			Store:  d.Store,
-			Groups: policy.NewGroups(d.Slack, d.Clock.Now),
+			Groups: policy.NewGroups(d.Slack, d.Clock),
 			Clock:  d.Clock,
 			NewID:  func() string { return edge.NewRequestID() + edge.NewRequestID() },
 		}),
@@ -116,8 +117,9 @@ func NewServer(d Deps) *Server {
 	mux := http.NewServeMux()
 	addRoutes(mux, d, l)
 	return &Server{
-		Handler: edge.WithRequestLog(d.Log, d.Metrics.Instrument(mux)),
+		Handler: edge.WithRequestLog(d.Log, d.Clock, d.Metrics.Instrument(mux)),
 		log:     d.Log,
+		clock:   d.Clock,
 		slack:   l,
 	}
 }
@@ -125,5 +127,5 @@ func NewServer(d Deps) *Server {
 // RunSocketMode receives slash commands and interactions over Slack's Socket Mode
 // (api carries the app-level token) until ctx ends; see slackin.RunSocketMode.
 func (s *Server) RunSocketMode(ctx context.Context, api *slack.Client) error {
-	return slackin.RunSocketMode(ctx, s.log, api, s.slack)
+	return slackin.RunSocketMode(ctx, s.log, s.clock, api, s.slack)
 }

@@ -14,7 +14,10 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/paylink/paylink/dojo/safetext"
 )
 
 // Defaults for Config.
@@ -39,6 +42,8 @@ type Config struct {
 	// idempotency key) is tried again after a temporary failure. Default 2; a negative
 	// value means none. Creating and cancelling are never retried.
 	Retries int
+	// Clock times the waits between retries; default the real clock.
+	Clock clockwork.Clock
 }
 
 // Client calls Dojo's API. It is safe for concurrent use.
@@ -51,6 +56,7 @@ type Client struct {
 	ua      string
 	retries int
 	backoff func(attempt int) time.Duration
+	clock   clockwork.Clock
 }
 
 // NewClient returns a client for cfg.
@@ -63,6 +69,10 @@ func NewClient(cfg Config) *Client {
 		timeout: cfg.Timeout,
 		ua:      cfg.UserAgent,
 		retries: cfg.Retries,
+		clock:   cfg.Clock,
+	}
+	if c.clock == nil {
+		c.clock = clockwork.NewRealClock()
 	}
 	if c.base == "" {
 		c.base = DefaultBaseURL
@@ -171,10 +181,12 @@ func (c *Client) callWith(ctx context.Context, op, method, path string, q url.Va
 		if err == nil || attempt >= attempts || !errors.As(err, &de) || !de.Temporary() || ctx.Err() != nil {
 			return err
 		}
+		wait := c.clock.NewTimer(c.backoff(attempt))
 		select {
 		case <-ctx.Done():
+			wait.Stop()
 			return err
-		case <-time.After(c.backoff(attempt)):
+		case <-wait.Chan():
 		}
 	}
 }
@@ -253,19 +265,8 @@ func (c *Client) problemError(op string, resp *http.Response, data []byte) error
 	}
 	scrubError(e, c.key)
 	if plain {
-		e.Detail = truncate(e.Detail, plainDetailLimit)
+		e.Detail = safetext.Truncate(e.Detail, plainDetailLimit, "…")
 	}
-	e.TraceID = truncate(e.TraceID, traceIDLimit)
+	e.TraceID = safetext.Truncate(e.TraceID, traceIDLimit, "…")
 	return e
-}
-
-// truncate cuts s to at most n bytes, on a character boundary, marking the cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

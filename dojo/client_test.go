@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/dojo/dojotest"
 )
@@ -131,23 +133,78 @@ func TestCreateTimeoutIsNotRetried(t *testing.T) {
 	}
 }
 
+// TestGetRetriesTemporaryFailures: a GET that fails with 503 is sent again after
+// 250 ms, then after 1 s, as the client's clock tells; no sooner.
 func TestGetRetriesTemporaryFailures(t *testing.T) {
 	srv := dojotest.NewServer(t, dojotest.WithAPIKey(testKey))
-	c := newClient(srv, time.Second)
+	clock := clockwork.NewFakeClock()
+	c := dojo.NewClient(dojo.Config{BaseURL: srv.URL, APIKey: testKey, Timeout: time.Second, Clock: clock})
 	pi, err := c.CreatePaymentIntent(context.Background(), dojo.CreateRequest{Amount: dojo.Money{Value: 1, CurrencyCode: "GBP"}, Reference: "r"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.FailNext(2, 503, `{"title":"Service Unavailable","status":503}`)
-	got, err := c.PaymentIntent(context.Background(), pi.ID)
-	if err != nil || got.ID != pi.ID {
-		t.Fatalf("PaymentIntent after two 503s = %+v, %v", got, err)
+	type result struct {
+		pi  *dojo.PaymentIntent
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		got, err := c.PaymentIntent(context.Background(), pi.ID)
+		done <- result{got, err}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i, backoff := range []time.Duration{250 * time.Millisecond, time.Second} {
+		if err := clock.BlockUntilContext(ctx, 1); err != nil {
+			t.Fatalf("the client is not waiting after failure %d: %v", i+1, err)
+		}
+		if n := len(srv.Requests()); n != 2+i {
+			t.Fatalf("%d requests while waiting after failure %d, want %d", n, i+1, 2+i)
+		}
+		clock.Advance(backoff - time.Nanosecond)
+		if n := len(srv.Requests()); n != 2+i {
+			t.Fatalf("%d requests before the wait after failure %d was over, want %d", n, i+1, 2+i)
+		}
+		clock.Advance(time.Nanosecond)
+	}
+	r := <-done
+	if r.err != nil || r.pi.ID != pi.ID {
+		t.Fatalf("PaymentIntent after two 503s = %+v, %v", r.pi, r.err)
 	}
 	if n := len(srv.Requests()); n != 4 {
 		t.Errorf("%d requests, want 1 create + 3 gets", n)
 	}
 	if _, err := c.PaymentIntent(context.Background(), "pi_unknown"); !dojo.IsNotFound(err) {
 		t.Errorf("unknown intent: %v, want 404", err)
+	}
+}
+
+// TestRetryWaitEndsWithContext: a retry's wait ends as soon as the caller's context
+// does, with the last failure.
+func TestRetryWaitEndsWithContext(t *testing.T) {
+	srv := dojotest.NewServer(t, dojotest.WithAPIKey(testKey))
+	clock := clockwork.NewFakeClock()
+	c := dojo.NewClient(dojo.Config{BaseURL: srv.URL, APIKey: testKey, Timeout: time.Second, Clock: clock})
+	srv.FailNext(5, 503, `{"title":"Service Unavailable","status":503}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.PaymentIntent(ctx, "pi_sandbox_any")
+		done <- err
+	}()
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	if err := clock.BlockUntilContext(wctx, 1); err != nil {
+		t.Fatalf("the client is not waiting after a 503: %v", err)
+	}
+	cancel()
+	var de *dojo.Error
+	if err := <-done; !errors.As(err, &de) || de.StatusCode != 503 {
+		t.Errorf("error %v, want the 503", err)
+	}
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("%d requests, want 1", n)
 	}
 }
 

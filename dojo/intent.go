@@ -3,6 +3,8 @@ package dojo
 import (
 	"strings"
 	"time"
+
+	"github.com/paylink/paylink/dojo/safetext"
 )
 
 // Status is a payment intent's status.
@@ -110,14 +112,5 @@ type Refund struct {
 // ValidIntentID accepts the ids Dojo issues (pi_sandbox_… and the like): they go into
 // URLs and Redis keys, so anything else is refused.
 func ValidIntentID(id string) bool {
-	if id == "" || len(id) > 100 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return id != "" && len(id) <= 100 && safetext.IDChars(id)
 }

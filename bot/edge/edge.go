@@ -12,7 +12,10 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
+
+	"github.com/paylink/paylink/dojo/safetext"
 )
 
 // RequestIDHeader carries the request id back to the caller, and is taken from the
@@ -29,16 +32,7 @@ func NewRequestID() string {
 // validRequestID accepts ids of 8–64 characters from [A-Za-z0-9_-], so a caller can't
 // put anything else into our logs.
 func validRequestID(id string) bool {
-	if len(id) < 8 || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return len(id) >= 8 && len(id) <= 64 && safetext.IDChars(id)
 }
 
 // statusWriter remembers the status code written.
@@ -62,8 +56,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 // WithRequestLog gives every request an id and a logger carrying it (zerolog.Ctx),
-// logs each request at debug level, and turns a panic into a logged 500.
-func WithRequestLog(log zerolog.Logger, next http.Handler) http.Handler {
+// logs each request at debug level with how long it took by clock (nil: the real
+// clock), and turns a panic into a logged 500.
+func WithRequestLog(log zerolog.Logger, clock clockwork.Clock, next http.Handler) http.Handler {
+	clock = orRealClock(clock)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(RequestIDHeader)
 		if !validRequestID(id) {
@@ -73,7 +69,7 @@ func WithRequestLog(log zerolog.Logger, next http.Handler) http.Handler {
 		rlog := log.With().Str("request_id", id).Logger()
 		r = r.WithContext(rlog.WithContext(r.Context()))
 		sw := &statusWriter{ResponseWriter: w}
-		start := time.Now()
+		start := clock.Now()
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -87,7 +83,7 @@ func WithRequestLog(log zerolog.Logger, next http.Handler) http.Handler {
 				return
 			}
 			rlog.Debug().Str("method", r.Method).Str("path", r.URL.Path).Int("status", sw.status).
-				Dur("duration", time.Since(start)).Msg("request")
+				Dur("duration", clock.Since(start)).Msg("request")
 		}()
 		next.ServeHTTP(sw, r)
 	})
@@ -118,23 +114,16 @@ func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	return body, err
 }
 
-// Truncate cuts s to at most n bytes, on a rune boundary.
-func Truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
-}
+// Truncate cuts s to at most n bytes, on a rune boundary, with no mark of the cut.
+func Truncate(s string, n int) string { return safetext.Truncate(s, n, "") }
 
 // Instrument reports each request next serves to record, by route pattern ("other" for
-// none), with its status code and how long it took.
-func Instrument(record func(route string, code int, took time.Duration), next http.Handler) http.Handler {
+// none), with its status code and how long it took by clock (nil: the real clock).
+func Instrument(clock clockwork.Clock, record func(route string, code int, took time.Duration), next http.Handler) http.Handler {
+	clock = orRealClock(clock)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
-		start := time.Now()
+		start := clock.Now()
 		next.ServeHTTP(sw, r)
 		route := r.Pattern
 		if route == "" {
@@ -144,6 +133,14 @@ func Instrument(record func(route string, code int, took time.Duration), next ht
 		if code == 0 {
 			code = http.StatusOK
 		}
-		record(route, code, time.Since(start))
+		record(route, code, clock.Since(start))
 	})
+}
+
+// orRealClock is clock, or the real clock when it is nil.
+func orRealClock(clock clockwork.Clock) clockwork.Clock {
+	if clock == nil {
+		return clockwork.NewRealClock()
+	}
+	return clock
 }

@@ -12,9 +12,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/paylink/paylink/bot/audit"
-	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/dojo"
+	"github.com/paylink/paylink/dojo/safetext"
 	"github.com/paylink/paylink/store"
 )
 
@@ -173,7 +173,7 @@ func (s *Service) make(ctx context.Context, log zerolog.Logger, req CreateReques
 	pi, err := s.maker.CreatePaymentIntent(ctx, s.createRequest(req, nonce))
 	dojoTook := s.now().Sub(start)
 	if err == nil && !dojo.ValidIntentID(pi.ID) {
-		err = fmt.Errorf("dojo returned an unusable payment intent id %q", edge.Truncate(pi.ID, 80))
+		err = fmt.Errorf("dojo returned an unusable payment intent id %q", safetext.Truncate(pi.ID, 80, "…"))
 	}
 	var de *dojo.Error
 	if errors.As(err, &de) && de.Timeout {

@@ -79,7 +79,7 @@ func New(d Deps) *Service {
 		d.Clock = clockwork.NewRealClock()
 	}
 	if d.Groups == nil {
-		d.Groups = policy.NewGroups(nil, d.Clock.Now)
+		d.Groups = policy.NewGroups(nil, d.Clock)
 	}
 	return &Service{
 		cfg: d.Config, maker: d.Dojo, reader: d.Dojo,

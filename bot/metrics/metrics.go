@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,14 +32,19 @@ type Metrics struct {
 	httpDuration  *prometheus.HistogramVec
 	build         *prometheus.GaugeVec
 	goVersion     string
+	clock         clockwork.Clock
 }
 
 // New registers paylink's metrics, the Go runtime's and the process's on a new
-// registry.
-func New() *Metrics {
+// registry. Durations are measured by clock (nil: the real clock).
+func New(clock clockwork.Clock) *Metrics {
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
 	reg := prometheus.NewRegistry()
 	m := &Metrics{
-		reg: reg,
+		reg:   reg,
+		clock: clock,
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paylink_commands_total", Help: "Slash commands and form submissions, by outcome.",
 		}, []string{"outcome"}),
@@ -172,7 +179,7 @@ func (m *Metrics) Instrument(next http.Handler) http.Handler {
 	if m == nil {
 		return next
 	}
-	return edge.Instrument(m.HTTPRequest, next)
+	return edge.Instrument(m.clock, m.HTTPRequest, next)
 }
 
 // DojoTransport wraps an HTTP transport to count and time Dojo API calls.
@@ -182,9 +189,9 @@ func (m *Metrics) DojoTransport(next http.RoundTripper) http.RoundTripper {
 	}
 	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		op := dojoOperation(r.Method, r.URL.Path)
-		start := time.Now()
+		start := m.clock.Now()
 		resp, err := next.RoundTrip(r)
-		m.dojoDuration.WithLabelValues(op).Observe(time.Since(start).Seconds())
+		m.dojoDuration.WithLabelValues(op).Observe(m.clock.Since(start).Seconds())
 		status := "error"
 		switch {
 		case err == nil:

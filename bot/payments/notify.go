@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
@@ -83,7 +84,7 @@ type Notifier struct {
 	links    Intents
 	slack    *slack.Client
 	log      zerolog.Logger
-	now      func() time.Time
+	clock    clockwork.Clock
 	name     string
 	adopt    *adopter
 	m        *metrics.Metrics
@@ -113,7 +114,7 @@ func NewNotifier(d Deps) *Notifier {
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = def.MaxWait
 	}
-	now := d.now()
+	clock := d.clock()
 	consumer := d.Consumer
 	if consumer == "" {
 		consumer = "paylink"
@@ -127,9 +128,9 @@ func NewNotifier(d Deps) *Notifier {
 		links:    d.Dojo,
 		slack:    d.Slack,
 		log:      d.Log.With().Str("component", "notifier").Logger(),
-		now:      now,
+		clock:    clock,
 		name:     consumer + "-" + hex.EncodeToString(b),
-		adopt:    &adopter{store: d.Store, links: d.Dojo, testMode: d.TestMode, now: now},
+		adopt:    &adopter{store: d.Store, links: d.Dojo, testMode: d.TestMode, now: clock.Now},
 		m:        d.Metrics,
 	}
 }
@@ -143,7 +144,7 @@ func (n *Notifier) Run(ctx context.Context) {
 			break
 		}
 		n.log.Error().Err(err).Msg("could not create the notification consumer group; retrying")
-		if !sleep(ctx, time.Second) {
+		if !sleep(ctx, n.clock, time.Second) {
 			return
 		}
 	}
@@ -166,7 +167,7 @@ func (n *Notifier) consume(ctx context.Context, consumer string) {
 			}
 			n.redisFailed()
 			n.log.Warn().Err(err).Msg("could not read notifications; retrying")
-			sleep(ctx, time.Second)
+			sleep(ctx, n.clock, time.Second)
 			continue
 		}
 		for _, note := range batch {
@@ -179,9 +180,9 @@ func (n *Notifier) consume(ctx context.Context, consumer string) {
 func (n *Notifier) reclaim(ctx context.Context, consumer string) {
 	every := max(n.cfg.ClaimIdle/4, 100*time.Millisecond)
 	var lastPrune time.Time
-	for sleep(ctx, every) {
-		if n.now().Sub(lastPrune) >= consumerPruneEvery {
-			lastPrune = n.now()
+	for sleep(ctx, n.clock, every) {
+		if n.clock.Now().Sub(lastPrune) >= consumerPruneEvery {
+			lastPrune = n.clock.Now()
 			if k, err := n.store.PruneConsumers(ctx, consumerPruneIdle); err == nil && k > 0 {
 				n.log.Info().Int("removed", k).Msg("removed the consumers of stopped processes")
 			}
@@ -208,13 +209,13 @@ func (n *Notifier) reclaim(ctx context.Context, consumer string) {
 func (n *Notifier) promote(ctx context.Context) {
 	every := min(max(n.cfg.RetryBase/4, 50*time.Millisecond), time.Second)
 	var lastBacklog time.Time
-	for sleep(ctx, every) {
+	for sleep(ctx, n.clock, every) {
 		if _, err := n.store.PromoteDue(ctx, 100); err != nil && ctx.Err() == nil {
 			n.redisFailed()
 			n.log.Warn().Err(err).Msg("could not promote notification retries")
 		}
-		if n.m != nil && n.now().Sub(lastBacklog) >= 5*time.Second {
-			lastBacklog = n.now()
+		if n.m != nil && n.clock.Now().Sub(lastBacklog) >= 5*time.Second {
+			lastBacklog = n.clock.Now()
 			if b, err := n.store.Backlog(ctx); err == nil {
 				n.m.SetBacklog(b.Pending, b.Scheduled, b.Dead)
 			}
@@ -254,7 +255,7 @@ func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notif
 		}
 		n.m.Notification("retried")
 		log.Warn().Str("reason", out.reason).Dur("retry_in", delay).Msg("notification will be retried")
-		err = n.store.Retry(sctx, note, n.now().Add(delay), out.count)
+		err = n.store.Retry(sctx, note, n.clock.Now().Add(delay), out.count)
 	case dead:
 		n.m.Notification("dead_lettered")
 		log.Error().Str("reason", out.reason).Msg("notification dead-lettered")
@@ -280,7 +281,7 @@ func (n *Notifier) backoff(attempt int) time.Duration {
 // long wait (a rate limit) is not mistaken for a dead consumer.
 func (n *Notifier) heartbeat(ctx context.Context, consumer, entryID string) {
 	every := max(n.cfg.ClaimIdle/3, 50*time.Millisecond)
-	for sleep(ctx, every) {
+	for sleep(ctx, n.clock, every) {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		if err := n.store.Touch(tctx, consumer, entryID); err != nil {
 			n.redisFailed()
@@ -350,7 +351,7 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 	case err != nil:
 		return retryLater("confirming with Dojo: " + err.Error())
 	case note.Status == store.StatusExpired:
-		if !(pi.Status == dojo.StatusCreated || pi.Status == dojo.StatusCanceled) || !Expired(link, pi, n.now()) {
+		if !(pi.Status == dojo.StatusCreated || pi.Status == dojo.StatusCanceled) || !Expired(link, pi, n.clock.Now()) {
 			log.Warn().Str("dojo_status", string(pi.Status)).Msg("link not expired after all: notice not posted")
 			return dropped("not expired")
 		}
@@ -463,21 +464,20 @@ func (n *Notifier) recordPosted(ctx context.Context, log zerolog.Logger, intentI
 		}
 		if ctx.Err() != nil {
 			if giveUpAt.IsZero() {
-				giveUpAt = n.now().Add(recordGrace)
-			} else if n.now().After(giveUpAt) {
+				giveUpAt = n.clock.Now().Add(recordGrace)
+			} else if n.clock.Now().After(giveUpAt) {
 				log.Error().Err(err).Msg("stopping with a notice posted but not recorded: it may be posted again")
 				return
 			}
 		}
-		t := time.NewTimer(wait)
-		<-t.C
+		n.clock.Sleep(wait)
 		// Well inside ClaimIdle, so the record lands before anyone may take the notice over.
 		wait = min(wait*2, time.Second, n.cfg.ClaimIdle/4)
 	}
 }
 
 // redisFailed notes that a Redis call failed just now.
-func (n *Notifier) redisFailed() { n.lastRedisErr.Store(n.now().UnixNano()) }
+func (n *Notifier) redisFailed() { n.lastRedisErr.Store(n.clock.Now().UnixNano()) }
 
 // mayReclaim reports whether notices held by silent consumers may be taken over: only
 // once Redis has worked for ClaimIdle since it last failed here. A consumer that posted
@@ -486,7 +486,7 @@ func (n *Notifier) redisFailed() { n.lastRedisErr.Store(n.now().UnixNano()) }
 // twice.
 func (n *Notifier) mayReclaim() bool {
 	last := n.lastRedisErr.Load()
-	return last == 0 || n.now().Sub(time.Unix(0, last)) >= n.cfg.ClaimIdle
+	return last == 0 || n.clock.Now().Sub(time.Unix(0, last)) >= n.cfg.ClaimIdle
 }
 
 // post calls chat.postMessage, waiting out a rate limit of up to MaxWait in place.
@@ -506,7 +506,7 @@ func (n *Notifier) post(ctx context.Context, channel string, opts ...slack.MsgOp
 // rateLimit is how the notifier waits out Slack's rate limit: in place up to MaxWait,
 // holding the notice claimed; a longer wait is scheduled as a retry instead.
 func (n *Notifier) rateLimit() slackout.RateLimit {
-	return slackout.RateLimit{MaxWait: n.cfg.MaxWait, MinWait: 100 * time.Millisecond, OnWait: func(d time.Duration) {
+	return slackout.RateLimit{MaxWait: n.cfg.MaxWait, MinWait: 100 * time.Millisecond, Clock: n.clock, OnWait: func(d time.Duration) {
 		n.log.Info().Dur("retry_after", d).Msg("Slack rate limit: waiting")
 	}}
 }
@@ -534,7 +534,7 @@ func (n *Notifier) updateCard(ctx context.Context, log zerolog.Logger, link *sto
 	shown := *link
 	shown.Status = status
 	if shown.StatusAt.IsZero() || link.Status != status {
-		shown.StatusAt = n.now()
+		shown.StatusAt = n.clock.Now()
 	}
 	text, blocks := slackout.Card(&shown, n.checkout)
 	policy := n.rateLimit()
@@ -550,14 +550,14 @@ func (n *Notifier) updateCard(ctx context.Context, log zerolog.Logger, link *sto
 	}
 }
 
-// sleep waits d or until ctx ends; it reports whether the full wait passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
+// sleep waits d by clock or until ctx ends; it reports whether the full wait passed.
+func sleep(ctx context.Context, clock clockwork.Clock, d time.Duration) bool {
+	t := clock.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return false
-	case <-t.C:
+	case <-t.Chan():
 		return true
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
@@ -48,7 +49,7 @@ type Reconciler struct {
 	store reconcileStore
 	links Intents
 	log   zerolog.Logger
-	now   func() time.Time
+	clock clockwork.Clock
 }
 
 // NewReconciler returns a reconciler built from d.
@@ -66,13 +67,12 @@ func NewReconciler(d Deps) *Reconciler {
 	if cfg.LockTTL <= 0 {
 		cfg.LockTTL = 30 * time.Second
 	}
-	now := d.now()
-	return &Reconciler{cfg: cfg, store: d.Store, links: d.Dojo, log: d.Log.With().Str("component", "reconciler").Logger(), now: now}
+	return &Reconciler{cfg: cfg, store: d.Store, links: d.Dojo, log: d.Log.With().Str("component", "reconciler").Logger(), clock: d.clock()}
 }
 
 // Run reconciles every interval until ctx ends.
 func (r *Reconciler) Run(ctx context.Context) {
-	for sleep(ctx, r.cfg.Interval) {
+	for sleep(ctx, r.clock, r.cfg.Interval) {
 		r.RunOnce(ctx)
 	}
 }
@@ -94,7 +94,7 @@ func (r *Reconciler) RunOnce(ctx context.Context) int {
 	if !ok {
 		return 0
 	}
-	start := r.now()
+	start := r.clock.Now()
 	wctx, lost := context.WithCancel(ctx)
 	defer lost()
 	renewed := make(chan struct{})
@@ -108,26 +108,26 @@ func (r *Reconciler) RunOnce(ctx context.Context) int {
 	// Hold the lock until the next run is due (release it if that time has passed), if
 	// it is still ours.
 	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	r.store.ExtendLock(ectx, reconcileLock, token, max(spacing-r.now().Sub(start), 0))
+	r.store.ExtendLock(ectx, reconcileLock, token, max(spacing-r.clock.Now().Sub(start), 0))
 	cancel()
-	r.log.Debug().Int("checked", checked).Int("changes", changes).Dur("took", r.now().Sub(start)).Msg("reconciliation run")
+	r.log.Debug().Int("checked", checked).Int("changes", changes).Dur("took", r.clock.Now().Sub(start)).Msg("reconciliation run")
 	return changes
 }
 
 // keepLock renews the lock until ctx ends; when the lock is no longer ours (or can't be
 // renewed for longer than it lasts), it calls lost so the run stops.
 func (r *Reconciler) keepLock(ctx context.Context, lost context.CancelFunc, token string) {
-	last := r.now()
-	for sleep(ctx, r.cfg.LockTTL/3) {
+	last := r.clock.Now()
+	for sleep(ctx, r.clock, r.cfg.LockTTL/3) {
 		held, err := r.store.ExtendLock(ctx, reconcileLock, token, r.cfg.LockTTL)
 		switch {
 		case err == nil && held:
-			last = r.now()
+			last = r.clock.Now()
 		case err == nil:
 			r.log.Warn().Msg("reconciliation lock taken by another replica: stopping this run")
 			lost()
 			return
-		case r.now().Sub(last) > r.cfg.LockTTL*2/3:
+		case r.clock.Now().Sub(last) > r.cfg.LockTTL*2/3:
 			r.log.Warn().Err(err).Msg("reconciliation lock could not be renewed: stopping this run")
 			lost()
 			return
@@ -143,7 +143,7 @@ func (r *Reconciler) work(ctx context.Context) (changes, checked int) {
 		r.log.Warn().Err(err).Msg("reconciliation skipped: could not read where it stopped")
 		return 0, 0
 	}
-	open, next, err := r.store.OpenLinks(ctx, r.now().Add(-maxIntentAge), cursor, r.cfg.Batch)
+	open, next, err := r.store.OpenLinks(ctx, r.clock.Now().Add(-maxIntentAge), cursor, r.cfg.Batch)
 	if err != nil {
 		r.log.Warn().Err(err).Msg("reconciliation skipped: could not list open links")
 		return 0, 0
@@ -183,7 +183,7 @@ func (r *Reconciler) check(ctx context.Context, id string) bool {
 		return false
 	}
 	status := string(pi.Status)
-	if pi.Status == dojo.StatusCreated && pi.ExpireAt != nil && r.now().After(*pi.ExpireAt) {
+	if pi.Status == dojo.StatusCreated && pi.ExpireAt != nil && r.clock.Now().After(*pi.ExpireAt) {
 		status = store.StatusExpired
 	} else if pi.Status == dojo.StatusCreated || !pi.Status.Valid() {
 		return false

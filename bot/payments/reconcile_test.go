@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/jonboulle/clockwork"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -105,5 +106,39 @@ func TestReconcileOneReplicaAtATime(t *testing.T) {
 	}
 	if n := f.gets(); n != 8 {
 		t.Errorf("%d Dojo look-ups, want 8: no link checked twice", n)
+	}
+}
+
+// TestReconcileRunsEachIntervalByItsClock: Run checks nothing until its clock has
+// moved on by the interval, then reconciles.
+func TestReconcileRunsEachIntervalByItsClock(t *testing.T) {
+	f := newReconcileFixture(t, 3)
+	clock := clockwork.NewFakeClock()
+	r := payments.NewReconciler(payments.Deps{Log: zerolog.Nop(), Store: f.st, Clock: clock,
+		Dojo:      dojo.NewClient(dojo.Config{BaseURL: f.dojo.URL, APIKey: "sk_sandbox_rc"}),
+		Reconcile: payments.ReconcileConfig{Interval: time.Hour, Rate: 1000, Batch: 100}})
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		r.Run(ctx)
+	}()
+	defer func() { cancel(); <-stopped }()
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	if err := clock.BlockUntilContext(wctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour - time.Nanosecond)
+	if n := f.gets(); n != 0 {
+		t.Fatalf("%d Dojo look-ups before the interval was over", n)
+	}
+	clock.Advance(time.Nanosecond)
+	deadline := time.Now().Add(10 * time.Second)
+	for f.gets() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 3 open links checked once the interval was over", f.gets())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 
@@ -36,9 +37,9 @@ type Deps struct {
 	Store       *store.Store
 	Dojo        Intents
 	Slack       *slack.Client
-	CheckoutURL string // the link is CheckoutURL + intent id
-	TestMode    bool   // a sandbox Dojo key: every message says TEST MODE
-	Now         func() time.Time
+	CheckoutURL string           // the link is CheckoutURL + intent id
+	TestMode    bool             // a sandbox Dojo key: every message says TEST MODE
+	Clock       clockwork.Clock  // nil: the real clock
 	Metrics     *metrics.Metrics // nil: none
 	// WebhookSecrets verify Dojo's webhooks; several may be active while one is rotated.
 	// None: the handler answers 503 and reconciliation alone reports payments.
@@ -51,12 +52,12 @@ type Deps struct {
 	Consumer string
 }
 
-// now is d.Now, or the wall clock when none is given.
-func (d Deps) now() func() time.Time {
-	if d.Now == nil {
-		return time.Now
+// clock is d.Clock, or the real clock when none is given.
+func (d Deps) clock() clockwork.Clock {
+	if d.Clock == nil {
+		return clockwork.NewRealClock()
 	}
-	return d.Now
+	return d.Clock
 }
 
 // NewWebhookHandler returns the handler of POST /dojo/webhooks.
@@ -64,7 +65,7 @@ func NewWebhookHandler(d Deps) http.Handler {
 	return &webhooks{
 		secrets: d.WebhookSecrets,
 		store:   d.Store,
-		adopt:   &adopter{store: d.Store, links: d.Dojo, testMode: d.TestMode, now: d.now()},
+		adopt:   &adopter{store: d.Store, links: d.Dojo, testMode: d.TestMode, now: d.clock().Now},
 		m:       d.Metrics,
 	}
 }

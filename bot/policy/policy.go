@@ -10,11 +10,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/paylink/paylink/bot/slackout"
-	"github.com/paylink/paylink/store"
+	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/paylink/paylink/bot/slackout"
+	"github.com/paylink/paylink/store"
 )
 
 // Policy says who may create links where. The zero Policy lets everyone, everywhere,
@@ -102,13 +104,17 @@ type Groups struct {
 	api     GroupLister
 	mu      sync.Mutex
 	entries map[string]groupEntry
-	now     func() time.Time
+	clock   clockwork.Clock
 	fetch   singleflight.Group
 }
 
-// NewGroups returns a cache of user groups asked of api, timed by now.
-func NewGroups(api GroupLister, now func() time.Time) *Groups {
-	return &Groups{api: api, now: now}
+// NewGroups returns a cache of user groups asked of api, timed by clock (nil: the real
+// clock).
+func NewGroups(api GroupLister, clock clockwork.Clock) *Groups {
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	return &Groups{api: api, clock: clock}
 }
 
 type groupEntry struct {
@@ -122,10 +128,7 @@ func (c *Groups) member(ctx context.Context, groups []string, user string, ttl t
 	if ttl <= 0 {
 		ttl = 5 * time.Minute
 	}
-	now := time.Now
-	if c.now != nil {
-		now = c.now
-	}
+	now := c.clock.Now
 	var firstErr error
 	for _, g := range groups {
 		c.mu.Lock()
@@ -133,8 +136,14 @@ func (c *Groups) member(ctx context.Context, groups []string, user string, ttl t
 		c.mu.Unlock()
 		if !ok || now().Sub(e.fetched) > ttl {
 			// The call and the cache update are one step: whoever comes after it finds
-			// the fresh list.
+			// the fresh list, even one who found the cache stale just before.
 			v, err, _ := c.fetch.Do(g, func() (any, error) {
+				c.mu.Lock()
+				cur, ok := c.entries[g]
+				c.mu.Unlock()
+				if ok && now().Sub(cur.fetched) <= ttl {
+					return cur, nil
+				}
 				// Not the asking command's context: the others waiting on this call
 				// must not fail because the first one's request ended.
 				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/slack-go/slack"
 
 	"github.com/paylink/paylink/store"
@@ -106,5 +107,44 @@ func TestGroupLookupsShared(t *testing.T) {
 	}
 	if c := api.calls.Load(); c != 1 {
 		t.Errorf("%d calls to Slack for one group at one moment, want 1", c)
+	}
+}
+
+// countingGroups knows one user group and counts the calls to Slack.
+type countingGroups struct {
+	calls   atomic.Int32
+	members []string
+}
+
+func (c *countingGroups) GetUserGroupMembersContext(context.Context, string, ...slack.GetUserGroupMembersOption) ([]string, error) {
+	c.calls.Add(1)
+	return c.members, nil
+}
+
+// TestGroupListKeptForTTL: a group's members are asked of Slack again only once the
+// cached list is older than GroupTTL by the cache's clock.
+func TestGroupListKeptForTTL(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	api := &countingGroups{members: []string{"U2"}}
+	groups := NewGroups(api, clock)
+	p := Policy{Usergroups: []string{"S1"}, GroupTTL: time.Minute}
+	steps := []struct {
+		advance time.Duration
+		calls   int32
+	}{
+		{0, 1},
+		{time.Minute, 1},
+		{time.Nanosecond, 2},
+		{30 * time.Second, 2},
+		{31 * time.Second, 3},
+	}
+	for i, st := range steps {
+		clock.Advance(st.advance)
+		if msg := p.Refuse(context.Background(), groups, "U2", "C1"); msg != "" {
+			t.Fatalf("step %d: a member was refused: %q", i, msg)
+		}
+		if got := api.calls.Load(); got != st.calls {
+			t.Errorf("step %d: %d calls to Slack, want %d", i, got, st.calls)
+		}
 	}
 }

@@ -1,10 +1,13 @@
 package slackin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 )
@@ -60,5 +63,35 @@ func TestSocketCallsTheHandlerDirectly(t *testing.T) {
 	h.reply, h.panic = Reply{}, true
 	if _, err := s.command(context.Background(), slack.SlashCommand{}); err == nil {
 		t.Error("a handler that panicked was acknowledged")
+	}
+}
+
+// clockHandler takes as long as it advances its clock.
+type clockHandler struct {
+	fakeHandler
+	clock *clockwork.FakeClock
+	took  time.Duration
+}
+
+func (h *clockHandler) Command(ctx context.Context, log zerolog.Logger, in Request, sc slack.SlashCommand) Reply {
+	h.clock.Advance(h.took)
+	return h.fakeHandler.Command(ctx, log, in, sc)
+}
+
+// TestSocketLogsDurationByClock: a Socket Mode request's log line says how long it took
+// by the socket's clock.
+func TestSocketLogsDurationByClock(t *testing.T) {
+	var buf bytes.Buffer
+	h := &clockHandler{clock: clockwork.NewFakeClock(), took: 750 * time.Millisecond}
+	s := socket{log: zerolog.New(&buf), h: h, clock: h.clock}
+	if _, err := s.command(context.Background(), slack.SlashCommand{Text: "help"}); err != nil {
+		t.Fatal(err)
+	}
+	var line struct {
+		What     string  `json:"what"`
+		Duration float64 `json:"duration"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil || line.What != "slash command" || line.Duration != 750 {
+		t.Errorf("log %s (%v), want the slash command taking 750 (ms)", buf.String(), err)
 	}
 }

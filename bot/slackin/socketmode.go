@@ -9,10 +9,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/paylink/paylink/bot/edge"
+	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/paylink/paylink/bot/edge"
 )
 
 // socketAckTimeout bounds how long an acknowledgement may wait to be written: Slack
@@ -24,8 +26,9 @@ const socketAckTimeout = 3 * time.Second
 // until ctx ends. Each request is handled on its own goroutine and
 // acknowledged with the handler's answer; every other envelope is acknowledged empty
 // so Slack doesn't send it again. It returns once the requests under way are answered.
-func RunSocketMode(ctx context.Context, log zerolog.Logger, api *slack.Client, h Handler) error {
-	srv := socket{log: log, h: h}
+// Each request's log line says how long it took by clock (nil: the real clock).
+func RunSocketMode(ctx context.Context, log zerolog.Logger, clock clockwork.Clock, api *slack.Client, h Handler) error {
+	srv := socket{log: log, h: h, clock: clock}
 	log = log.With().Str("component", "socketmode").Logger()
 	client := socketmode.New(api)
 	loopCtx, stopLoop := context.WithCancel(ctx)
@@ -171,8 +174,9 @@ func ack(ctx context.Context, log zerolog.Logger, client *socketmode.Client, req
 // logger carrying it, as an HTTP request does; a panic is logged and the request
 // refused.
 type socket struct {
-	log zerolog.Logger
-	h   Handler
+	log   zerolog.Logger
+	h     Handler
+	clock clockwork.Clock // nil: the real clock
 }
 
 // command handles a slash command and returns the payload to acknowledge it with (nil
@@ -212,7 +216,11 @@ func (s socket) serve(ctx context.Context, what string, handle func(context.Cont
 	id := edge.NewRequestID()
 	log := s.log.With().Str("request_id", id).Logger()
 	ctx = log.WithContext(ctx)
-	start := time.Now()
+	clock := s.clock
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	start := clock.Now()
 	defer func() {
 		if p := recover(); p != nil {
 			log.Error().Str("panic", edge.Truncate(edge.PanicText(p), 500)).Bytes("stack", debug.Stack()).
@@ -220,7 +228,7 @@ func (s socket) serve(ctx context.Context, what string, handle func(context.Cont
 			payload, err = nil, errors.New(what+": internal error")
 			return
 		}
-		log.Debug().Str("over", "socket mode").Str("what", what).Dur("duration", time.Since(start)).Msg("request")
+		log.Debug().Str("over", "socket mode").Str("what", what).Dur("duration", clock.Since(start)).Msg("request")
 	}()
 	return handle(ctx, log, Request{ID: id})
 }

@@ -29,8 +29,8 @@ type Verifier struct {
 	now    func() time.Time
 }
 
-// NewVerifier returns a verifier for the app's signing secret. now is the clock the
-// timestamp is checked against (time.Now outside tests).
+// NewVerifier returns a verifier for the app's signing secret. now tells the time the
+// timestamp is checked against: the Now of the process's clock (nil: time.Now).
 func NewVerifier(secret string, now func() time.Time) *Verifier {
 	if now == nil {
 		now = time.Now

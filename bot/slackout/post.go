@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/slack-go/slack"
 )
 
@@ -56,12 +57,12 @@ func urlHost(raw string) string {
 	}, host), "")
 }
 
-// PostMessage calls chat.postMessage, waiting out Slack's rate limit (429 with
+// PostMessage calls chat.postMessage, waiting (on clock) out Slack's rate limit (429 with
 // Retry-After) while ctx allows. It does not retry other failures: a post whose answer
 // was lost may have landed, and a second one would duplicate it.
-func PostMessage(ctx context.Context, api *slack.Client, channel string, opts ...slack.MsgOption) (string, string, error) {
+func PostMessage(ctx context.Context, api *slack.Client, clock clockwork.Clock, channel string, opts ...slack.MsgOption) (string, string, error) {
 	var ch, ts string
-	cut, err := RateLimit{MinWait: time.Second}.Do(ctx, func() (err error) {
+	cut, err := RateLimit{MinWait: time.Second, Clock: clock}.Do(ctx, func() (err error) {
 		ch, ts, err = api.PostMessageContext(ctx, channel, opts...)
 		return err
 	})
@@ -79,11 +80,16 @@ type RateLimit struct {
 	MinWait  time.Duration       // the least wait before calling again
 	Attempts int                 // calls at most; 0: until ctx ends
 	OnWait   func(time.Duration) // told each Retry-After waited out; may be nil
+	Clock    clockwork.Clock     // times the waits; nil: the real clock
 }
 
 // Do calls call until it is not rate limited, or the policy or ctx says stop. It
 // reports whether ctx ended while it waited, and returns call's last error.
 func (p RateLimit) Do(ctx context.Context, call func() error) (cut bool, err error) {
+	clock := p.Clock
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
 	for attempt := 1; ; attempt++ {
 		err = call()
 		var rl *slack.RateLimitedError
@@ -93,12 +99,12 @@ func (p RateLimit) Do(ctx context.Context, call func() error) (cut bool, err err
 		if p.OnWait != nil {
 			p.OnWait(rl.RetryAfter)
 		}
-		t := time.NewTimer(max(rl.RetryAfter, p.MinWait))
+		t := clock.NewTimer(max(rl.RetryAfter, p.MinWait))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return true, err
-		case <-t.C:
+		case <-t.Chan():
 		}
 	}
 }

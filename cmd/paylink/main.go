@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -148,15 +147,17 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 	for _, w := range warnings {
 		log.Warn().Msg(w)
 	}
+	// The one clock every part tells time by.
+	clock := clockwork.NewRealClock()
 
-	rdb, closeRedis, err := openRedis(ctx, log, cfg.RedisURL, cfg.RedisPrefix)
+	rdb, closeRedis, err := openRedis(ctx, log, clock, cfg.RedisURL, cfg.RedisPrefix)
 	if err != nil {
 		return err
 	}
 	defer closeRedis()
-	st := store.New(rdb, store.Options{Prefix: cfg.RedisPrefix, MinReplicas: cfg.RedisMinReplicas, WaitTimeout: cfg.RedisWaitTimeout})
+	st := store.New(rdb, store.Options{Prefix: cfg.RedisPrefix, MinReplicas: cfg.RedisMinReplicas, WaitTimeout: cfg.RedisWaitTimeout, Now: clock.Now})
 
-	meters := metrics.New()
+	meters := metrics.New(clock)
 	meters.SetVersion(currentVersion())
 	dojoHTTP := newHTTPClient(cfg.DojoTimeout)
 	dojoHTTP.Transport = meters.DojoTransport(dojoHTTP.Transport)
@@ -166,6 +167,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 		Version:    cfg.DojoAPIVersion,
 		HTTPClient: dojoHTTP,
 		Timeout:    cfg.DojoTimeout,
+		Clock:      clock,
 	})
 	slackHTTP := newHTTPClient(10 * time.Second)
 	api := slack.New(cfg.SlackBotToken, slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionHTTPClient(slackHTTP))
@@ -175,7 +177,6 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 	}
 
 	tasks := bot.NewTasks(log)
-	clock := clockwork.NewRealClock()
 	deps := bot.Deps{
 		Log: log,
 		Config: bot.Config{
@@ -191,7 +192,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 			WebhookSecrets: cfg.DojoWebhookSecrets,
 			Policy:         cfg.Policy,
 		},
-		Verifier:   slackin.NewVerifier(cfg.SlackSigningSecret, time.Now),
+		Verifier:   slackin.NewVerifier(cfg.SlackSigningSecret, clock.Now),
 		Links:      links,
 		Store:      st,
 		Slack:      api,
@@ -208,7 +209,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 		Slack:       api,
 		CheckoutURL: cfg.DojoCheckoutURL,
 		TestMode:    dojo.IsSandboxKey(cfg.DojoAPIKey),
-		Now:         time.Now,
+		Clock:       clock,
 		Metrics:     meters,
 		Notify:      cfg.Notify,
 		Reconcile:   cfg.Reconcile,
@@ -296,27 +297,16 @@ func consumerName() string {
 	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
 
-// debugMux serves Go's profiler under /debug/pprof/, as net/http/pprof would on
-// http.DefaultServeMux.
-func debugMux() *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	return mux
-}
-
 // redisStartTimeout bounds the start-up check of each Redis server and of the first
 // write.
 const redisStartTimeout = 5 * time.Second
 
 // openRedis connects to REDIS_URL and checks it can be written, or starts an embedded
-// in-process Redis when it is empty. The returned func closes what was opened.
-func openRedis(ctx context.Context, log zerolog.Logger, rawURL, prefix string) (redis.UniversalClient, func(), error) {
+// in-process Redis, whose TTLs follow clock, when it is empty. The returned func closes
+// what was opened.
+func openRedis(ctx context.Context, log zerolog.Logger, clock clockwork.Clock, rawURL, prefix string) (redis.UniversalClient, func(), error) {
 	if rawURL == "" {
-		e, err := store.Embedded(store.EmbeddedOptions{})
+		e, err := store.Embedded(store.EmbeddedOptions{Now: clock.Now})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -20,7 +20,9 @@ import (
 	"github.com/paylink/paylink/bot/fakeslack"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/dojo/dojotest"
+	"github.com/paylink/paylink/dojo/safetext"
 	"github.com/paylink/paylink/store"
+	"github.com/paylink/paylink/store/redistest"
 )
 
 // maxRecovery is how soon after Redis is reachable again paylink must accept webhooks
@@ -55,7 +57,7 @@ func TestTopologyFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the topology fault suite takes minutes")
 	}
-	needRedisServer(t)
+	redistest.Server(t)
 	bin := buildPaylink(t)
 
 	var mu sync.Mutex
@@ -70,130 +72,117 @@ func TestTopologyFaults(t *testing.T) {
 			t.Log("topology fault suite:\n" + resultTable(results))
 		}
 	})
+	// Every data node keeps an append-only file, and a replica that has to sync again
+	// starts at once.
+	const fsync = "everysec"
+	quickSync := "repl-diskless-sync-delay 0"
 
 	t.Run("cluster: SIGKILL the {events} master", func(t *testing.T) {
-		c := startCluster(t, 3)
+		c := redistest.StartCluster(t, redistest.ClusterOptions{AOF: true, Fsync: fsync, Config: []string{quickSync}})
 		record(runTopologyScenario(t, topologyScenario{
-			bin: bin, name: "cluster: kill {events} master", url: c.URL(),
+			bin: bin, name: "cluster: kill {events} master", url: c.URL,
 			fault: func(t *testing.T) time.Time {
-				ctx := context.Background()
-				owner, slot := c.SlotOwner(ctx, c.nodes[0], "{events}")
-				if owner == "" {
-					t.Fatal("no owner for the {events} slot")
-				}
-				victim := c.node(owner)
-				t.Logf("killing %s (%s), master of slot %d", victim.name, owner, slot)
-				victim.Kill()
-				var survivor *redisNode
-				for _, n := range c.nodes {
-					if n != victim {
-						survivor = n
-						break
-					}
-				}
-				var at time.Time
-				if !waitUntil(60*time.Second, func() bool {
-					addr, _ := c.SlotOwner(ctx, survivor, "{events}")
-					if addr == "" || addr == owner || !ownerWritable(ctx, addr, "topology-probe:{events}") {
-						return false
-					}
-					at = time.Now()
-					t.Logf("replica %s promoted: owns slot %d and takes writes", addr, slot)
-					return true
-				}) {
-					t.Fatal("no replica took over the {events} slot within 60s")
-				}
-				return at
+				victim := c.MasterOf(t, eventsTag)
+				replicas := c.ReplicasOf(t, victim)
+				t.Logf("killing %s, master of slot %d", victim.Addr, redistest.Slot(eventsTag))
+				victim.Kill(t)
+				promoted, _ := c.WaitPromoted(t, replicas, 60*time.Second)
+				t.Logf("replica %s promoted", promoted.Addr)
+				return awaitWritable(t, promoted, 0)
 			},
 		}))
 	})
 
-	sentinelRun := func(name string, fault func(t *testing.T, s *sentinelTopology) time.Time) {
+	sentinelRun := func(name string, fault func(t *testing.T, s *redistest.SentinelSet) time.Time) {
 		t.Run(name, func(t *testing.T) {
-			s := startSentinel(t)
+			// Both data nodes refuse writes unless a replica is connected and at most 2 s
+			// behind: roles swap on failover.
+			s := redistest.StartSentinel(t, redistest.SentinelOptions{AOF: true, Fsync: fsync,
+				Config: []string{quickSync, "min-replicas-to-write 1", "min-replicas-max-lag 2"}})
 			record(runTopologyScenario(t, topologyScenario{
-				bin: bin, name: name, url: s.URL(),
+				bin: bin, name: name, url: s.URL,
 				env:   env{"PAYLINK_REDIS_MIN_REPLICAS": "1"},
 				fault: func(t *testing.T) time.Time { return fault(t, s) },
 			}))
 		})
 	}
-	// awaitNewMaster waits until the sentinels name a master other than old and it takes a
-	// write that a replica acknowledges.
-	awaitNewMaster := func(t *testing.T, s *sentinelTopology, old string, also func()) time.Time {
-		ctx := context.Background()
-		var at time.Time
-		promoted := false
-		if !waitUntil(60*time.Second, func() bool {
-			addr := s.MasterAddr(ctx)
-			if addr == "" || addr == old {
-				return false
-			}
-			if !promoted {
-				promoted = true
-				t.Logf("sentinels name %s the master", addr)
-				if also != nil {
-					also()
-				}
-			}
-			if !masterWritable(ctx, addr) {
-				return false
-			}
-			at = time.Now()
-			t.Logf("%s takes writes acknowledged by a replica", addr)
-			return true
-		}) {
-			t.Fatalf("no new writable master within 60s (sentinels say %q)", s.MasterAddr(ctx))
-		}
-		return at
-	}
-	sentinelRun("sentinel: SENTINEL FAILOVER", func(t *testing.T, s *sentinelTopology) time.Time {
-		old := s.MasterAddr(context.Background())
-		c := redis.NewSentinelClient(&redis.Options{Addr: s.sentinels[0].Addr()})
-		defer c.Close()
-		if err := c.Failover(context.Background(), sentinelMaster).Err(); err != nil {
-			t.Fatalf("SENTINEL FAILOVER: %v", err)
-		}
-		return awaitNewMaster(t, s, old, nil)
+	sentinelRun("sentinel: SENTINEL FAILOVER", func(t *testing.T, s *redistest.SentinelSet) time.Time {
+		master, _ := s.Failover(t, 60*time.Second)
+		t.Logf("sentinels name %s the master", master.Addr)
+		return awaitWritable(t, master, 1)
 	})
-	sentinelRun("sentinel: SIGKILL the master", func(t *testing.T, s *sentinelTopology) time.Time {
-		old := s.MasterAddr(context.Background())
-		victim := s.node(old)
-		t.Logf("killing the master %s (%s)", victim.name, old)
-		victim.Kill()
-		// Once the replica is promoted, the killed node is started again, as a supervisor
-		// would: the new master takes writes only with a replica connected.
-		return awaitNewMaster(t, s, old, func() { victim.Start() })
+	sentinelRun("sentinel: SIGKILL the master", func(t *testing.T, s *redistest.SentinelSet) time.Time {
+		victim := s.Master(t)
+		t.Logf("killing the master %s", victim.Addr)
+		victim.Kill(t)
+		master, _ := s.WaitNewMaster(t, victim.Addr, 60*time.Second)
+		t.Logf("sentinels name %s the master", master.Addr)
+		// The killed node is started again, as a supervisor would: the new master takes
+		// writes only with a replica connected.
+		victim.Start(t)
+		return awaitWritable(t, master, 1)
 	})
 
 	singleRun := func(name string, down time.Duration) {
 		t.Run(name, func(t *testing.T) {
-			n := startSingleRedis(t)
+			n := redistest.StartSingle(t, redistest.SingleOptions{AOF: true, Fsync: "always"})
 			record(runTopologyScenario(t, topologyScenario{
-				bin: bin, name: name, url: "redis://" + n.Addr() + "/0",
+				bin: bin, name: name, url: n.URL,
 				fault: func(t *testing.T) time.Time {
-					n.Stop()
-					time.Sleep(down)
-					n.Start()
-					ctx := context.Background()
-					c := n.client()
-					var at time.Time
-					if !waitUntil(60*time.Second, func() bool {
-						if c.Set(ctx, "topology-probe:{events}", 1, time.Minute).Err() != nil {
-							return false
-						}
-						at = time.Now()
-						return true
-					}) {
-						t.Fatal("Redis did not take writes within 60s of its restart")
-					}
-					return at
+					n.Stop(t)
+					time.Sleep(down) // the outage itself
+					n.Start(t)
+					return awaitWritable(t, n.Node, 0)
 				},
 			}))
 		})
 	}
 	singleRun("single AOF: restart", 0)
 	singleRun("single AOF: down 20s", 20*time.Second)
+}
+
+// eventsTag is the hash tag of the keys a status change writes: the slot a Cluster
+// fault is aimed at.
+const eventsTag = "{events}"
+
+// awaitWritable waits until n takes a write to the {events} slot that replicas (0:
+// none needed) acknowledge, and returns when it did: paylink can use Redis again.
+func awaitWritable(t *testing.T, n *redistest.Node, replicas int) time.Time {
+	t.Helper()
+	ctx := context.Background()
+	c := n.Client()
+	var at time.Time
+	if !waitUntil(60*time.Second, func() bool {
+		if c.Set(ctx, "topology-probe:"+eventsTag, time.Now().UnixNano(), time.Minute).Err() != nil {
+			return false
+		}
+		if replicas > 0 {
+			if acked, err := c.Wait(ctx, replicas, 500*time.Millisecond).Result(); err != nil || acked < int64(replicas) {
+				return false
+			}
+		}
+		at = time.Now()
+		return true
+	}) {
+		t.Fatalf("%s does not take writes (acknowledged by %d replicas) within 60s", n.Addr, replicas)
+	}
+	t.Logf("%s takes writes", n.Addr)
+	return at
+}
+
+// waitUntil polls cond every 50 ms until it holds or within has passed; it reports
+// whether it held.
+func waitUntil(within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // topologyScenario is one run: paylink against url, with fault applied mid-burst.
@@ -607,7 +596,7 @@ func logSummary(procs []*process) string {
 			if json.Unmarshal([]byte(line), &l) != nil || (l.Level != "warn" && l.Level != "error") {
 				continue
 			}
-			msg := logIDs.ReplaceAllString(l.Message+"\t"+clipText(l.Error, 160), "…")
+			msg := logIDs.ReplaceAllString(l.Message+"\t"+safetext.Truncate(l.Error, 160, "…"), "…")
 			counts[l.Level+"\t"+msg]++
 		}
 	}
@@ -630,13 +619,6 @@ func logSummary(procs []*process) string {
 		fmt.Fprintf(&b, "%6d\t%s\n", counts[k], k)
 	}
 	return b.String()
-}
-
-func clipText(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }
 
 func firstN(s []string, n int) []string {

@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,6 +18,10 @@ type ClusterOptions struct {
 	// NodeTimeout is cluster-node-timeout: how long a master may be silent before it
 	// is failed over. Default 1500 ms.
 	NodeTimeout time.Duration
+	// AOF turns on every node's append-only file, so a killed and restarted node keeps
+	// its data; Fsync is appendfsync ("always", "everysec" (the default) or "no").
+	AOF   bool
+	Fsync string
 	// Config holds more redis.conf directives for every node.
 	Config []string
 }
@@ -49,23 +54,16 @@ func StartCluster(t testing.TB, opts ClusterOptions) *Cluster {
 	}
 	total := opts.Masters * (1 + opts.Replicas)
 	c := &Cluster{}
-	firstBus := 0
 	for i := range total {
-		bus := FreePort(t)
-		if i == 0 {
-			firstBus = bus
-		}
-		conf := append([]string{
-			"appendonly no",
+		conf := append(aofConfig(opts.AOF, opts.Fsync),
 			"cluster-enabled yes",
-			"cluster-port " + strconv.Itoa(bus),
 			"cluster-config-file nodes.conf",
-			"cluster-node-timeout " + strconv.FormatInt(opts.NodeTimeout.Milliseconds(), 10),
+			"cluster-node-timeout "+strconv.FormatInt(opts.NodeTimeout.Milliseconds(), 10),
 			// A replica may always take over, however long it lost its master: tests
 			// kill masters at will.
-			"cluster-replica-validity-factor 0",
-		}, opts.Config...)
-		c.Nodes = append(c.Nodes, newNode(t, bin, fmt.Sprintf("cluster-%d", i), conf, false))
+			"cluster-replica-validity-factor 0")
+		conf = append(conf, opts.Config...)
+		c.Nodes = append(c.Nodes, newNode(t, bin, fmt.Sprintf("cluster-%d", i), conf, false, true))
 	}
 	ctx := context.Background()
 	ids := make([]string, total)
@@ -88,7 +86,7 @@ func StartCluster(t testing.TB, opts ClusterOptions) *Cluster {
 		}
 	}
 	for _, n := range c.Nodes[1:] {
-		if err := n.Client().Do(ctx, "CLUSTER", "MEET", "127.0.0.1", c.Nodes[0].Port, firstBus).Err(); err != nil {
+		if err := n.Client().Do(ctx, "CLUSTER", "MEET", "127.0.0.1", c.Nodes[0].Port, c.Nodes[0].BusPort).Err(); err != nil {
 			t.Fatalf("CLUSTER MEET from %s: %v", n.Addr, err)
 		}
 	}
@@ -222,12 +220,24 @@ func (c *Cluster) ReplicasOf(t testing.TB, master *Node) []*Node {
 // Role returns "master" or "slave" as the node itself says (ROLE).
 func Role(t testing.TB, n *Node) string {
 	t.Helper()
-	role, err := n.Client().Do(context.Background(), "ROLE").Slice()
-	if err != nil || len(role) == 0 {
+	role, err := roleOf(n)
+	if err != nil {
 		t.Fatalf("ROLE on %s: %v", n.Addr, err)
 	}
+	return role
+}
+
+// roleOf returns what ROLE says of the node.
+func roleOf(n *Node) (string, error) {
+	role, err := n.Client().Do(context.Background(), "ROLE").Slice()
+	if err != nil {
+		return "", err
+	}
+	if len(role) == 0 {
+		return "", errors.New("empty answer to ROLE")
+	}
 	s, _ := role[0].(string)
-	return s
+	return s, nil
 }
 
 // WaitPromoted waits until one of the replicas of a master that was killed is a
@@ -239,8 +249,7 @@ func (c *Cluster) WaitPromoted(t testing.TB, replicas []*Node, within time.Durat
 	var at time.Time
 	err := waitFor(within, func() error {
 		for _, r := range replicas {
-			role, err := r.Client().Do(context.Background(), "ROLE").Slice()
-			if err == nil && len(role) > 0 && role[0] == "master" {
+			if role, err := roleOf(r); err == nil && role == "master" {
 				if promoted == nil {
 					promoted, at = r, time.Now()
 				}

@@ -1,15 +1,17 @@
 // Package redistest starts real Redis deployments for tests: a single server (with AOF
 // if asked), a Redis Cluster, and a Sentinel set, each made of redis-server processes
 // on free local ports in a temporary directory, stopped when the test ends. Nodes can
-// be killed (SIGKILL) and restarted to drive failovers.
+// be killed (SIGKILL) or stopped (SIGTERM) and started again, on the same ports with
+// the same data, to drive failovers and outages.
 //
 // It also holds helpers that work on any topology: Keys and DropPrefix scan every
 // Cluster master, and FromEnv opens the Redis a test run names in REDIS_URL.
 //
 //	c := redistest.StartCluster(t, redistest.ClusterOptions{})
 //	m := c.MasterOf(t, "paylink:{events}:notify")
+//	replicas := c.ReplicasOf(t, m)
 //	m.Kill(t)
-//	c.WaitPromoted(t, m, 10*time.Second)
+//	c.WaitPromoted(t, replicas, 10*time.Second)
 //
 // Every Start function skips the test (t.Skip) when redis-server is not on PATH.
 package redistest
@@ -18,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -48,9 +51,12 @@ type Node struct {
 	Addr string
 	// Port is the client port.
 	Port int
+	// BusPort is a Cluster node's bus port (cluster-port); 0 otherwise.
+	BusPort int
 	// Dir is the server's working directory (its config, log, AOF and nodes.conf).
 	Dir string
 
+	name     string
 	bin      string
 	args     []string
 	password string
@@ -72,66 +78,147 @@ func FreePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// newNode writes a config file and starts redis-server with it. extra is appended to
-// the config, one directive per element.
-func newNode(t testing.TB, bin, name string, extra []string, sentinel bool) *Node {
+// Nodes listen on ports from nodePortBase to nodePortBase+nodePortSpan-1: below the
+// kernel's ephemeral range (32768 and up, usually), so that no outgoing connection
+// takes a node's port while the node is down for a restart.
+const (
+	nodePortBase = 15000
+	nodePortSpan = 17000
+)
+
+var (
+	portsMu    sync.Mutex
+	portsTaken = map[int]bool{}
+)
+
+// nodePort returns a port for a node that is free now and was not handed out before
+// in this test binary.
+func nodePort(t testing.TB) int {
+	t.Helper()
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 1000 {
+		p := nodePortBase + rand.IntN(nodePortSpan)
+		if portsTaken[p] {
+			continue
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		portsTaken[p] = true
+		return p
+	}
+	t.Fatal("no free port for a Redis node")
+	return 0
+}
+
+// errPortTaken is returned by start when another process took the node's port first.
+var errPortTaken = errors.New("port already in use")
+
+// newNode writes a config file and starts redis-server with it, on ports of its own
+// (another pick should a port be taken by the time the node binds it). extra is
+// appended to the config, one directive per element. A Cluster node (bus) gets a bus
+// port too. The node is stopped when the test ends, and its log shown if the test
+// failed.
+func newNode(t testing.TB, bin, name string, extra []string, sentinel, bus bool) *Node {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	port := FreePort(t)
-	conf := []string{
-		"port " + strconv.Itoa(port),
-		"bind 127.0.0.1",
-		"protected-mode no",
-		"dir " + dir,
-		"logfile " + filepath.Join(dir, "redis.log"),
-		"daemonize no",
-	}
-	if !sentinel {
-		conf = append(conf, `save ""`)
-	}
-	conf = append(conf, extra...)
-	path := filepath.Join(dir, "redis.conf")
-	if err := os.WriteFile(path, []byte(strings.Join(conf, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{path}
-	if sentinel {
-		args = append(args, "--sentinel")
-	}
-	n := &Node{Addr: "127.0.0.1:" + strconv.Itoa(port), Port: port, Dir: dir, bin: bin, args: args}
+	n := &Node{Dir: dir, name: name, bin: bin}
 	for _, line := range extra {
 		if pw, ok := strings.CutPrefix(line, "requirepass "); ok {
 			n.password = pw
 		}
 	}
-	n.start(t)
-	t.Cleanup(func() { n.stop() })
-	return n
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s (%s) log:\n%s", n.name, n.Addr, n.Log())
+		}
+		n.stop()
+	})
+	for attempt := 1; ; attempt++ {
+		n.Port = nodePort(t)
+		n.Addr = "127.0.0.1:" + strconv.Itoa(n.Port)
+		conf := []string{
+			"port " + strconv.Itoa(n.Port),
+			"bind 127.0.0.1",
+			"protected-mode no",
+			"dir " + dir,
+			"logfile " + filepath.Join(dir, "redis.log"),
+			"daemonize no",
+		}
+		if bus {
+			n.BusPort = nodePort(t)
+			conf = append(conf, "cluster-port "+strconv.Itoa(n.BusPort))
+		}
+		if !sentinel {
+			conf = append(conf, `save ""`)
+		}
+		conf = append(conf, extra...)
+		path := filepath.Join(dir, "redis.conf")
+		if err := os.WriteFile(path, []byte(strings.Join(conf, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		n.args = []string{path}
+		if sentinel {
+			n.args = append(n.args, "--sentinel")
+		}
+		err := n.start(10 * time.Second)
+		if err == nil {
+			return n
+		}
+		if attempt == 3 || !errors.Is(err, errPortTaken) {
+			t.Fatal(err)
+		}
+		os.Remove(filepath.Join(dir, "redis.log"))
+	}
 }
 
-func (n *Node) start(t testing.TB) {
-	t.Helper()
+// start runs the server and waits until it answers PING; it fails if the server exits
+// first or another process answers on its port.
+func (n *Node) start(within time.Duration) error {
 	n.mu.Lock()
+	if n.cmd != nil && n.running() {
+		n.mu.Unlock()
+		return fmt.Errorf("redis-server %s (%s) is already running", n.Addr, n.name)
+	}
 	cmd := exec.Command(n.bin, n.args...)
 	cmd.Dir = n.Dir
 	if err := cmd.Start(); err != nil {
 		n.mu.Unlock()
-		t.Fatalf("start redis-server: %v", err)
+		return fmt.Errorf("start redis-server: %v", err)
 	}
 	exit := make(chan struct{})
 	n.cmd, n.exit = cmd, exit
 	n.mu.Unlock()
 	go func() { cmd.Wait(); close(exit) }()
-	n.waitPing(t, 10*time.Second)
+	err := n.waitPing(cmd.Process.Pid, exit, within)
+	if err != nil {
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-exit
+		if strings.Contains(n.Log(), "Address already in use") {
+			return fmt.Errorf("redis-server %s (%s): %w", n.Addr, n.name, errPortTaken)
+		}
+	}
+	return err
 }
 
-// waitPing waits until the node answers PING (a LOADING answer counts as not yet).
-func (n *Node) waitPing(t testing.TB, within time.Duration) {
-	t.Helper()
+// waitPing waits until the server with process id pid answers PING on the node's
+// port (a LOADING answer counts as not yet), or exit is closed.
+func (n *Node) waitPing(pid int, exit <-chan struct{}, within time.Duration) error {
 	deadline := time.Now().Add(within)
+	exited := func() error {
+		select {
+		case <-exit:
+			return fmt.Errorf("redis-server %s (%s) exited at start:\n%s", n.Addr, n.name, n.Log())
+		default:
+			return nil
+		}
+	}
 	// First the port, quietly (go-redis logs every refused dial).
 	for {
 		conn, err := net.DialTimeout("tcp", n.Addr, time.Second)
@@ -139,13 +226,11 @@ func (n *Node) waitPing(t testing.TB, within time.Duration) {
 			conn.Close()
 			break
 		}
-		select {
-		case <-n.exit:
-			t.Fatalf("redis-server %s exited at start:\n%s", n.Addr, n.Log())
-		default:
+		if err := exited(); err != nil {
+			return err
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("redis-server %s does not listen after %v: %v\n%s", n.Addr, within, err, n.Log())
+			return fmt.Errorf("redis-server %s (%s) does not listen after %v: %v\n%s", n.Addr, n.name, within, err, n.Log())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -154,17 +239,23 @@ func (n *Node) waitPing(t testing.TB, within time.Duration) {
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := c.Ping(ctx).Err()
+		var info string
+		if err == nil {
+			// The process that answers must be this one, not one that had the port first.
+			info, err = c.Info(ctx, "server").Result()
+		}
 		cancel()
 		if err == nil {
-			return
+			if infoField(info, "process_id") == strconv.Itoa(pid) {
+				return nil
+			}
+			err = fmt.Errorf("another process (pid %s) answers", infoField(info, "process_id"))
 		}
-		select {
-		case <-n.exit:
-			t.Fatalf("redis-server %s exited at start:\n%s", n.Addr, n.Log())
-		default:
+		if err := exited(); err != nil {
+			return err
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("redis-server %s does not answer PING after %v: %v\n%s", n.Addr, within, err, n.Log())
+			return fmt.Errorf("redis-server %s (%s) does not answer PING after %v: %v\n%s", n.Addr, n.name, within, err, n.Log())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -191,34 +282,65 @@ func (n *Node) Client() *redis.Client {
 	return n.client
 }
 
-// Kill stops the node with SIGKILL, as a crash would, and waits for it to exit.
-func (n *Node) Kill(t testing.TB) {
-	t.Helper()
+// signal sends sig and waits up to within for the process to exit, then kills it.
+func (n *Node) signal(sig syscall.Signal, within time.Duration) {
 	n.mu.Lock()
 	cmd, exit := n.cmd, n.exit
 	n.mu.Unlock()
 	if cmd == nil {
 		return
 	}
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	<-exit
+	_ = cmd.Process.Signal(sig)
+	select {
+	case <-exit:
+	case <-time.After(within):
+		_ = cmd.Process.Kill()
+		<-exit
+	}
 }
 
-// Restart starts a killed node again on the same port and directory: it reloads its
-// AOF, and a Cluster node rejoins with its nodes.conf.
+// Kill stops the node with SIGKILL, as a crash would, and waits for it to exit: what
+// was not yet written to its AOF is lost.
+func (n *Node) Kill(t testing.TB) {
+	t.Helper()
+	n.signal(syscall.SIGKILL, 5*time.Second)
+}
+
+// Stop stops the node with SIGTERM, as a clean shutdown would: it flushes its AOF and
+// exits. After 30 s it is killed.
+func (n *Node) Stop(t testing.TB) {
+	t.Helper()
+	n.signal(syscall.SIGTERM, 30*time.Second)
+}
+
+// Start starts a stopped or killed node again, on the same port and directory, and
+// waits until it answers PING: it has reloaded its AOF, and a Cluster node rejoins with
+// its nodes.conf. A node still running fails the test.
+func (n *Node) Start(t testing.TB) {
+	t.Helper()
+	if err := n.start(20 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Restart kills the node (if it is running) and starts it again; see Start.
 func (n *Node) Restart(t testing.TB) {
 	t.Helper()
 	n.Kill(t)
-	n.start(t)
+	n.Start(t)
 }
 
 // Running reports whether the process is alive.
 func (n *Node) Running() bool {
 	n.mu.Lock()
-	exit := n.exit
-	n.mu.Unlock()
+	defer n.mu.Unlock()
+	return n.running()
+}
+
+// running is Running with n.mu held.
+func (n *Node) running() bool {
 	select {
-	case <-exit:
+	case <-n.exit:
 		return false
 	default:
 		return true
@@ -227,20 +349,13 @@ func (n *Node) Running() bool {
 
 func (n *Node) stop() {
 	n.mu.Lock()
-	cmd, exit, client := n.cmd, n.exit, n.client
+	client := n.client
 	n.client = nil
 	n.mu.Unlock()
 	if client != nil {
 		client.Close()
 	}
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	select {
-	case <-exit:
-	case <-time.After(5 * time.Second):
-	}
+	n.signal(syscall.SIGKILL, 5*time.Second)
 }
 
 // SingleOptions tune StartSingle. The zero value is a server without persistence.
@@ -255,6 +370,18 @@ type SingleOptions struct {
 	Config []string
 }
 
+// aofConfig is the persistence of a data node: none, or the append-only file with
+// appendfsync fsync ("everysec" when empty).
+func aofConfig(aof bool, fsync string) []string {
+	if !aof {
+		return []string{"appendonly no"}
+	}
+	if fsync == "" {
+		fsync = "everysec"
+	}
+	return []string{"appendonly yes", "appendfsync " + fsync}
+}
+
 // Single is one Redis server.
 type Single struct {
 	*Node
@@ -266,19 +393,12 @@ type Single struct {
 func StartSingle(t testing.TB, opts SingleOptions) *Single {
 	t.Helper()
 	bin := Server(t)
-	conf := []string{"appendonly no"}
-	if opts.AOF {
-		fsync := opts.Fsync
-		if fsync == "" {
-			fsync = "everysec"
-		}
-		conf = []string{"appendonly yes", "appendfsync " + fsync}
-	}
+	conf := aofConfig(opts.AOF, opts.Fsync)
 	if opts.Password != "" {
 		conf = append(conf, "requirepass "+opts.Password)
 	}
 	conf = append(conf, opts.Config...)
-	n := newNode(t, bin, "single", conf, false)
+	n := newNode(t, bin, "single", conf, false, false)
 	u := "redis://" + n.Addr + "/0"
 	if opts.Password != "" {
 		u = "redis://:" + opts.Password + "@" + n.Addr + "/0"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,6 +25,13 @@ type SentinelOptions struct {
 	FailoverTimeout time.Duration
 	// MasterName defaults to "mymaster".
 	MasterName string
+	// AOF turns on the data nodes' append-only file; Fsync is appendfsync ("always",
+	// "everysec" (the default) or "no").
+	AOF   bool
+	Fsync string
+	// Config holds more redis.conf directives for the data nodes, e.g.
+	// "min-replicas-to-write 1".
+	Config []string
 }
 
 // SentinelSet is a master, its replicas and the sentinels watching them.
@@ -59,11 +67,12 @@ func StartSentinel(t testing.TB, opts SentinelOptions) *SentinelSet {
 		opts.MasterName = "mymaster"
 	}
 	s := &SentinelSet{MasterName: opts.MasterName}
-	master := newNode(t, bin, "master", []string{"appendonly no"}, false)
+	data := append(aofConfig(opts.AOF, opts.Fsync), opts.Config...)
+	master := newNode(t, bin, "master", data, false, false)
 	s.Data = append(s.Data, master)
 	for i := range opts.Replicas {
 		s.Data = append(s.Data, newNode(t, bin, fmt.Sprintf("replica-%d", i),
-			[]string{"appendonly no", "replicaof 127.0.0.1 " + strconv.Itoa(master.Port)}, false))
+			append(slices.Clip(data), "replicaof 127.0.0.1 "+strconv.Itoa(master.Port)), false, false))
 	}
 	quorum := opts.Sentinels/2 + 1
 	for i := range opts.Sentinels {
@@ -72,7 +81,7 @@ func StartSentinel(t testing.TB, opts SentinelOptions) *SentinelSet {
 			fmt.Sprintf("sentinel down-after-milliseconds %s %d", opts.MasterName, opts.DownAfter.Milliseconds()),
 			fmt.Sprintf("sentinel failover-timeout %s %d", opts.MasterName, opts.FailoverTimeout.Milliseconds()),
 			fmt.Sprintf("sentinel parallel-syncs %s 1", opts.MasterName),
-		}, true))
+		}, true, false))
 	}
 	s.WaitReady(t, 30*time.Second)
 	addrs := make([]string, len(s.Sentinels))
@@ -217,7 +226,10 @@ func (s *SentinelSet) WaitNewMaster(t testing.TB, old string, within time.Durati
 			return fmt.Errorf("the sentinels still name %s", old)
 		}
 		for _, n := range s.Data {
-			if n.Addr == addr && n.Running() && Role(t, n) == "master" {
+			if n.Addr != addr || !n.Running() {
+				continue
+			}
+			if role, err := roleOf(n); err == nil && role == "master" {
 				found = n
 				return nil
 			}
