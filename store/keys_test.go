@@ -142,6 +142,10 @@ func TestScriptKeysShareOneSlot(t *testing.T) {
 	must(err)
 	_, err = s.ExtendLock(ctx, "reconcile", "tok", time.Minute)
 	must(err)
+	_, err = s.DueExpiries(ctx, time.Now().Add(time.Hour), 10)
+	must(err)
+	_, err = s.DueReminders(ctx, time.Now(), time.Now().Add(-time.Hour), 10)
+	must(err)
 
 	hook.mu.Lock()
 	defer hook.mu.Unlock()

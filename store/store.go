@@ -484,6 +484,7 @@ func (s *Store) SaveLink(ctx context.Context, l Link, c *Claim, window time.Dura
 		}
 		if open {
 			pipe.ZAdd(ctx, s.openKey(), redis.Z{Score: float64(l.CreatedAt.UnixMilli()), Member: l.IntentID})
+			pipe.ZAdd(ctx, s.expiringKey(), redis.Z{Score: float64(expires.UnixMilli()), Member: l.IntentID})
 		}
 		if l.Reference != "" {
 			rk := s.refKey(l.TeamID, l.Reference)

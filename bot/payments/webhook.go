@@ -46,6 +46,7 @@ type Deps struct {
 	WebhookSecrets []string
 	Notify         NotifyConfig
 	Reconcile      ReconcileConfig
+	Due            DueConfig
 	// Consumer begins the names of this process's consumers in the notification
 	// group (its host and pid, say); a random suffix makes each start's names new.
 	// Empty: "paylink".

@@ -54,6 +54,7 @@ type config struct {
 
 	Notify    payments.NotifyConfig
 	Reconcile payments.ReconcileConfig
+	Due       payments.DueConfig
 
 	Policy policy.Policy
 
@@ -155,6 +156,22 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 	c.Reconcile = payments.ReconcileConfig{
 		Interval: duration("PAYLINK_RECONCILE_INTERVAL", 5*time.Minute),
 		Rate:     float64(positive("PAYLINK_RECONCILE_RATE", 5)),
+	}
+	switch v := strings.TrimSpace(get("PAYLINK_REMIND_AFTER", "")); strings.ToLower(v) {
+	case "off":
+	case "":
+		c.Due.RemindAfter = 24 * time.Hour
+	default:
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			problems = append(problems, fmt.Sprintf("PAYLINK_REMIND_AFTER=%q is not off or a duration of at least 1s, like 24h", v))
+		}
+		c.Due.RemindAfter = d
+	}
+	if c.Due.RemindAfter > 0 {
+		// Looked for at least twice per reminder period, so a short one (in tests)
+		// is kept close to.
+		c.Due.Interval = min(30*time.Second, c.Due.RemindAfter/2)
 	}
 	c.DebugAddr = get("PAYLINK_DEBUG_ADDR", "")
 	c.Policy = policy.Policy{

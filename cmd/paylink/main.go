@@ -213,15 +213,18 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 		Metrics:     meters,
 		Notify:      cfg.Notify,
 		Reconcile:   cfg.Reconcile,
+		Due:         cfg.Due,
 		Consumer:    consumerName(),
 	}
 
-	// The notifier and reconciler run until shutdown, beside the HTTP server.
+	// The notifier, the reconciler and the sweep of links come due run until shutdown,
+	// beside the HTTP server.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var workers sync.WaitGroup
 	workers.Go(func() { payments.NewNotifier(pay).Run(workCtx) })
 	workers.Go(func() { payments.NewReconciler(pay).Run(workCtx) })
+	workers.Go(func() { payments.NewSweeper(pay).Run(workCtx) })
 	if cfg.SlackAppToken != "" {
 		// Commands and interactions arrive over Socket Mode; HTTP still serves webhooks,
 		// health and metrics.
