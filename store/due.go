@@ -13,7 +13,7 @@ import (
 // reminder, and when they pass their expiry. Both are handed out by scripts, each link
 // once, whichever replica asks first.
 
-func (s *Store) expiringKey() string  { return s.prefix + "{events}:expiring" }
+func (s *Store) expiringKey() string   { return s.prefix + "{events}:expiring" }
 func (s *Store) remindMarkKey() string { return s.prefix + "{events}:remind:mark" }
 
 // dueExpiries takes up to ARGV[2] links whose expiry (the score) is at or before
