@@ -86,6 +86,9 @@ func (l *linker) Command(ctx context.Context, log zerolog.Logger, in slackin.Req
 			return slackin.Reply{Text: r.Problem}
 		}
 		return l.subcommand(ctx, clog, from, cmd)
+	case slackin.CommandRefund:
+		// Who may refund is the refunders and admins, whatever the allow-lists say.
+		return l.refundCommand(ctx, clog, from, sc, cmd)
 	case slackin.CommandCreate:
 		if r := l.flow.Admit(ctx, from, &cmd.Order); r != nil {
 			// A refused request is recorded as seen too: replayed, it is refused again

@@ -29,6 +29,9 @@ func (l *linker) Interaction(ctx context.Context, log zerolog.Logger, in slackin
 			}
 		}
 	case slack.InteractionTypeViewSubmission:
+		if cb.View.CallbackID == slackout.RefundCallbackID {
+			return l.submitRefund(ctx, ilog, cb)
+		}
 		return l.submitForm(ilog, in.ID, cb)
 	}
 	return slackin.Reply{}
@@ -72,6 +75,12 @@ func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.Interac
 				l.createFromInteraction(ctx, log, flow.CreateRequest{From: from, Order: order, RequestID: reqID, Key: "new:" + rec.IntentID})
 			}
 		})
+		return true
+	case slackout.ActionRefund:
+		if !dojo.ValidIntentID(a.Value) {
+			return false
+		}
+		l.refundButton(log, cb, a.Value)
 		return true
 	case slackout.ActionCreateAnyway:
 		order, ok := slackin.AnywayOrder(a.Value)

@@ -99,7 +99,7 @@ func NewServer(d Deps) *Server {
 		cfg: c,
 		flow: flow.New(flow.Deps{
 			Config: flow.Config{PaymentSource: c.PaymentSource, TestMode: c.TestMode, MaxAmounts: c.MaxAmounts,
-				Policy: c.Policy, WorkTimeout: c.WorkTimeout, RetypeWindow: c.RetypeWindow},
+				Policy: c.Policy, WorkTimeout: c.WorkTimeout, RetypeWindow: c.RetypeWindow, Zone: dojoDays()},
 			Dojo:   d.Links,
 			Store:  d.Store,
 			Groups: policy.NewGroups(d.Slack, d.Clock),

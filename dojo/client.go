@@ -1,5 +1,5 @@
 // Package dojo is Dojo's online payments API as paylink uses it: payment intents
-// (create, get, cancel, search, refund), money in minor units, RFC 7807 errors, and
+// (create, get, cancel, search, refund, reverse), money in minor units, RFC 7807 errors, and
 // webhook signatures and events. It knows nothing of Slack or Redis.
 package dojo
 
@@ -147,6 +147,18 @@ func (c *Client) RefundPaymentIntent(ctx context.Context, id, idempotencyKey str
 	var r Refund
 	hdr := func(h http.Header) { h.Set("idempotencyKey", idempotencyKey) }
 	if err := c.callWith(ctx, "refund payment intent", http.MethodPost, "/payment-intents/"+url.PathEscape(id)+"/refunds", nil, req, &r, true, hdr); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// ReversePaymentIntent reverses a captured payment intent: the whole amount, only on
+// the calendar day it was paid (Dojo refuses it otherwise, with 400 or 409). Dojo has
+// no idempotency key for it, so it is tried once; a reversal that timed out is found
+// by reading the intent, which then reports Reversed.
+func (c *Client) ReversePaymentIntent(ctx context.Context, id string) (*Reversal, error) {
+	var r Reversal
+	if err := c.call(ctx, "reverse payment intent", http.MethodPost, "/payment-intents/"+url.PathEscape(id)+"/reversal", nil, nil, &r, false); err != nil {
 		return nil, err
 	}
 	return &r, nil

@@ -272,3 +272,51 @@ func TestIsSandboxKey(t *testing.T) {
 		}
 	}
 }
+
+func TestReverse(t *testing.T) {
+	srv := dojotest.NewServer(t, dojotest.WithAPIKey(testKey))
+	c := newClient(srv, time.Second)
+	ctx := context.Background()
+	newPaid := func() string {
+		t.Helper()
+		pi, err := c.CreatePaymentIntent(ctx, dojo.CreateRequest{Amount: dojo.Money{Value: 500, CurrencyCode: "GBP"}, Reference: "r"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.SetStatus(pi.ID, dojo.StatusCaptured)
+		return pi.ID
+	}
+	today, yesterday, refunded := newPaid(), newPaid(), newPaid()
+	srv.SetPaidAt(yesterday, time.Now().Add(-48*time.Hour))
+	if _, err := c.RefundPaymentIntent(ctx, refunded, "k", dojo.RefundRequest{Amount: 100}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, id string
+		status   int // 0: reversed
+	}{
+		{"paid today", today, 0},
+		{"reversed already", today, 409},
+		{"paid on another day", yesterday, 400},
+		{"partly refunded", refunded, 409},
+		{"unknown", "pi_sandbox_nope", 400},
+	}
+	for _, tt := range tests {
+		r, err := c.ReversePaymentIntent(ctx, tt.id)
+		var de *dojo.Error
+		switch {
+		case tt.status == 0 && (err != nil || r.ReversalID == ""):
+			t.Errorf("%s: reverse = %+v, %v; want a reversal", tt.name, r, err)
+		case tt.status != 0 && (!errors.As(err, &de) || de.StatusCode != tt.status):
+			t.Errorf("%s: reverse = %+v, %v; want %d", tt.name, r, err, tt.status)
+		}
+	}
+	if pi, _ := srv.Intent(today); pi.Status != dojo.StatusReversed {
+		t.Errorf("status after reversal = %s", pi.Status)
+	}
+	for _, r := range srv.Requests() {
+		if strings.HasSuffix(r.Path, "/reversal") && len(r.Body) != 0 {
+			t.Errorf("reversal sent a body: %s", r.Body)
+		}
+	}
+}

@@ -109,6 +109,13 @@ type Refund struct {
 	Message         string `json:"message,omitempty"`
 }
 
+// Reversal is Dojo's answer to a reversal: the whole payment given back, on the day it
+// was taken.
+type Reversal struct {
+	ReversalID string `json:"reversalId,omitempty"`
+	Message    string `json:"message,omitempty"`
+}
+
 // ValidIntentID accepts the ids Dojo issues (pi_sandbox_… and the like): they go into
 // URLs and Redis keys, so anything else is refused.
 func ValidIntentID(id string) bool {

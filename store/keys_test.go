@@ -127,6 +127,15 @@ func TestScriptKeysShareOneSlot(t *testing.T) {
 		_, err := s.RecordStatus(ctx, e)
 		must(err)
 	}
+	refund := store.Refund{Key: "k1", Kind: store.KindRefund, Amount: 100, User: "U1", At: time.Now()}
+	_, err := s.ReserveRefund(ctx, "pi_signed", refund)
+	must(err)
+	_, err = s.RetakeRefund(ctx, "pi_signed", refund, refund)
+	must(err)
+	_, err = s.CompleteRefund(ctx, "pi_signed", refund, "Refunded")
+	must(err)
+	must(s.ReleaseRefund(ctx, "pi_signed", refund))
+	must(s.NoteDojoRefunded(ctx, "pi_signed", 100))
 	must(s.EnsureGroup(ctx))
 	notes, err := s.ReadNotifications(ctx, "c1", 3, 0)
 	must(err)

@@ -128,6 +128,8 @@ type Link struct {
 	// Notices maps a status to the ts of the notice posted for it, once posted, so a
 	// notification handled twice (its consumer died after posting) posts once.
 	Notices map[string]string
+	// Refunds is what has been refunded of the link (see refunds.go).
+	Refunds Refunds
 }
 
 // Hash field names of a link record.
@@ -205,6 +207,7 @@ func linkFromHash(intentID string, h map[string]string) (*Link, error) {
 		TestMode:       h[fTestMode] == "true",
 		MessageChannel: h[fMsgChannel],
 		MessageTS:      h[fMsgTS],
+		Refunds:        refundsFromHash(h),
 	}, nil
 }
 

@@ -24,12 +24,14 @@ type Config struct {
 	Policy        policy.Policy     // who may create, read and cancel links where
 	WorkTimeout   time.Duration     // how long creating a link may take in all
 	RetypeWindow  time.Duration     // the same command again within this returns the same link
+	Zone          *time.Location    // where calendar days are counted (a reversal's "same day"); nil: UTC
 }
 
 // Dojo is every Dojo call the flow makes. *dojo.Client satisfies it.
 type Dojo interface {
 	intentMaker
 	intentReader
+	refunder
 }
 
 // Store is every store call the flow makes. *store.Store satisfies it.
@@ -39,6 +41,7 @@ type Store interface {
 	recorder
 	auditor
 	replays
+	refundStore
 	policy.Allower
 }
 
@@ -58,19 +61,22 @@ type Deps struct {
 
 // Service runs the link flow. Its methods are safe for concurrent use.
 type Service struct {
-	cfg     Config
-	maker   intentMaker
-	reader  intentReader
-	claims  claims
-	records records
-	status  recorder
-	audits  auditor
-	replays replays
-	allow   policy.Allower
-	groups  *policy.Groups
-	clock   clockwork.Clock
-	newID   func() string
-	intents intentCache
+	cfg    Config
+	maker  intentMaker
+	reader intentReader
+	// refunder and refunds give money back (refund.go).
+	refunder refunder
+	refunds  refundStore
+	claims   claims
+	records  records
+	status   recorder
+	audits   auditor
+	replays  replays
+	allow    policy.Allower
+	groups   *policy.Groups
+	clock    clockwork.Clock
+	newID    func() string
+	intents  intentCache
 }
 
 // New returns a Service.
@@ -82,7 +88,7 @@ func New(d Deps) *Service {
 		d.Groups = policy.NewGroups(nil, d.Clock)
 	}
 	return &Service{
-		cfg: d.Config, maker: d.Dojo, reader: d.Dojo,
+		cfg: d.Config, maker: d.Dojo, reader: d.Dojo, refunder: d.Dojo, refunds: d.Store,
 		claims: d.Store, records: d.Store, status: d.Store, audits: d.Store, replays: d.Store, allow: d.Store,
 		groups: d.Groups, clock: d.Clock, newID: d.NewID,
 	}

@@ -217,6 +217,8 @@ func dojoOperation(method, path string) string {
 		return "search"
 	case n >= 1 && parts[n-1] == "refunds":
 		return "refund"
+	case n >= 1 && parts[n-1] == "reversal":
+		return "reverse"
 	case n >= 1 && parts[0] == "webhooks":
 		return "webhooks"
 	case method == http.MethodPost && n >= 1 && parts[n-1] == "payment-intents":

@@ -72,6 +72,7 @@ type noticeStore interface {
 	Link(ctx context.Context, intentID string) (*store.Link, error)
 	SetNoticePosted(ctx context.Context, intentID, status, ts, current string) error
 	Audit(ctx context.Context, e store.AuditEvent) error
+	NoteDojoRefunded(ctx context.Context, intentID string, amount int64) error
 }
 
 // Notifier delivers status notices from the Redis stream to Slack: a thread reply under
@@ -367,7 +368,14 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 		current = store.StatusExpired
 	}
 
-	if link.Notices[note.Status] == "" {
+	if pi.RefundedAmount > link.Refunds.AtDojo {
+		// A refund, perhaps made in Dojo's dashboard: the card shows it from now on.
+		if err := n.store.NoteDojoRefunded(ctx, link.IntentID, pi.RefundedAmount); err != nil {
+			log.Warn().Err(err).Msg("could not record what Dojo reports refunded")
+		}
+		link.Refunds.AtDojo = pi.RefundedAmount
+	}
+	if link.Notices[note.Status] == "" && !refundedFromSlack(link, note.Status) {
 		if out, ok := n.postNotice(ctx, log, link, note.Status, current, note.Source); !ok {
 			return out
 		}
@@ -376,6 +384,19 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 		n.updateCard(ctx, log, link, current)
 	}
 	return done()
+}
+
+// refundedFromSlack reports whether a Refunded or Reversed status comes from a refund
+// made in Slack (done, or under way): that refund's own reply in the thread says it,
+// with who and why, so the notice would say it twice.
+func refundedFromSlack(link *store.Link, status string) bool {
+	switch status {
+	case string(dojo.StatusRefunded):
+		return link.Refunds.FromSlack(store.KindRefund)
+	case string(dojo.StatusReversed):
+		return link.Refunds.FromSlack(store.KindReversal)
+	}
+	return false
 }
 
 // confirms reports whether Dojo's current status shows the announced one happened.

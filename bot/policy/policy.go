@@ -25,7 +25,8 @@ type Policy struct {
 	Channels   map[string]bool // when set, links may be made only in these channels
 	Users      map[string]bool // when users or groups are set, a user must be in one of them
 	Usergroups []string
-	Admins     map[string]bool // pass every allow-list, and may cancel any link
+	Admins     map[string]bool // pass every allow-list, and may cancel and refund any link
+	Refunders  map[string]bool // may refund any paid link (admins may too)
 	RateLimit  int             // links per user per RateWindow; 0 = no limit
 	RateWindow time.Duration
 	GroupTTL   time.Duration // how long user-group membership is cached; default 5 minutes
@@ -91,6 +92,12 @@ func (p Policy) MayView(rec *store.Link, user, channel string) bool {
 // MayCancel reports whether user may cancel rec: the agent who asked for it, or an admin.
 func (p Policy) MayCancel(rec *store.Link, user string) bool {
 	return user == rec.UserID || p.Admins[user]
+}
+
+// MayRefund reports whether user may refund or reverse a payment: refunders and
+// admins. Refunding moves money back out, so asking for the link is not enough.
+func (p Policy) MayRefund(user string) bool {
+	return p.Refunders[user] || p.Admins[user]
 }
 
 // GroupLister lists the members of a Slack user group. *slack.Client satisfies it.

@@ -66,6 +66,15 @@ func TestMayViewAndCancel(t *testing.T) {
 	}
 }
 
+func TestMayRefund(t *testing.T) {
+	p := Policy{Admins: map[string]bool{"UA": true}, Refunders: map[string]bool{"UR": true}}
+	for user, want := range map[string]bool{"UA": true, "UR": true, "U1": false, "": false} {
+		if got := p.MayRefund(user); got != want {
+			t.Errorf("MayRefund(%q) = %v, want %v", user, got, want)
+		}
+	}
+}
+
 // slowGroups answers a user-group look-up only once release is closed, counting calls.
 type slowGroups struct {
 	calls   atomic.Int32

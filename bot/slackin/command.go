@@ -29,6 +29,7 @@ const (
 	CommandList                      // "/paylink list"
 	CommandStatus                    // "/paylink status <reference or intent id>"
 	CommandCancel                    // "/paylink cancel <reference or intent id>"
+	CommandRefund                    // "/paylink refund <reference or intent id> [amount]"
 )
 
 // Command is a parsed /paylink command.
@@ -37,7 +38,9 @@ type Command struct {
 	// Order is what CommandCreate asks for: the reference with Slack's escaping
 	// undone, trimmed; Expires from --expires, 0 for Dojo's default.
 	Order  flow.Order
-	Target string // CommandStatus, CommandCancel: a reference or an intent id
+	Target string // CommandStatus, CommandCancel, CommandRefund: a reference or an intent id
+	// Refund is the rest of CommandRefund (refund.go).
+	Refund RefundArgs
 }
 
 // UsageError is a command the agent must write differently. Problem names what was
@@ -144,6 +147,8 @@ func parseSubcommand(text string) (Command, bool, error) {
 			return Command{}, true, &UsageError{Problem: "`/paylink list` takes nothing after it: it lists the last 10 links asked for in this channel.", Subcommand: true}
 		}
 		return Command{Kind: CommandList}, true, nil
+	case "refund":
+		return parseRefund(rest)
 	case "status", "cancel":
 		kind := CommandStatus
 		if strings.EqualFold(word, "cancel") {

@@ -238,6 +238,8 @@ func FuzzParseCommand(f *testing.F) {
 		"10.00 GBP ref-123", "£10 ref", "GBP 10 Order 236", "1,250.00 eur x", "10€ y",
 		"1e3 GBP r", "NaN GBP r", "-1 GBP r", "10.001 GBP r", "١٠ GBP r", "help", "",
 		"10 GBP &lt;!channel&gt;", "10 GBP a\u202eb", "92233720368547758.07 GBP r", "gbp10 r",
+		"refund ref-123", "refund ref-123 4.00", "refund Order 236", "refund pi_sandbox_x £4", "refund r 4.001",
+		"refund", "refund &lt;!channel&gt; -1", "REFUND r 1,000.50",
 	} {
 		f.Add(s)
 	}
@@ -248,10 +250,15 @@ func FuzzParseCommand(f *testing.F) {
 			if !errors.As(err, &ue) {
 				t.Fatalf("ParseCommand(%q) error %v is not a *UsageError", text, err)
 			}
-			if !strings.Contains(ue.Message(), slackout.Usage) {
+			if !strings.Contains(ue.Message(), slackout.Usage) && !(ue.Subcommand && strings.Contains(ue.Message(), "/paylink help")) {
 				t.Fatalf("message lacks the usage line")
 			}
 			return
+		}
+		if cmd.Kind == CommandRefund {
+			if n := len(utf16.Encode([]rune(cmd.Target))); cmd.Target == "" || n > 100 || !strings.HasPrefix(cmd.Refund.Whole, cmd.Target) {
+				t.Fatalf("ParseCommand(%q) accepted refund target %q (whole %q)", text, cmd.Target, cmd.Refund.Whole)
+			}
 		}
 		if cmd.Kind != CommandCreate {
 			return

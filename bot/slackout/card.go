@@ -20,6 +20,7 @@ const (
 	ActionCancel       = "cancel_link"
 	ActionNewLink      = "new_link"
 	ActionCreateAnyway = "create_anyway"
+	ActionRefund       = "refund_payment"
 	blockLinkActions   = "link_actions"
 )
 
@@ -73,14 +74,15 @@ func headline(amount, status string) string {
 // Card returns the link message for a record in its current state: its text
 // fallback and its blocks. Everything the agent typed is escaped. Buttons that no
 // longer apply are left out: an open link has Open checkout, Refresh status and
-// Cancel link; a canceled or expired one offers New link; a paid one has none.
+// Cancel link; a canceled or expired one offers New link; a paid one offers Refund
+// while something is left to refund.
 func Card(l *store.Link, checkoutURL string) (string, []slack.Block) {
 	amount := dojo.Money{Value: l.Amount, CurrencyCode: l.Currency}.String()
 	ref := Escape(l.Reference)
 	url := checkoutURL + l.IntentID
 	closed := store.Closed(l.Status)
 
-	title := headline(amount, l.Status)
+	title := refundHeadline(l, headline(amount, l.Status))
 	if l.TestMode {
 		title += " (TEST MODE)"
 	}
@@ -114,6 +116,7 @@ func Card(l *store.Link, checkoutURL string) (string, []slack.Block) {
 	if l.Description != "" {
 		blocks = append(blocks, slack.NewContextBlock("description", Mrkdwn(Escape(clipRunes(l.Description, descriptionShownMax)))))
 	}
+	blocks = append(blocks, refundBlocks(l)...)
 	switch {
 	case !closed:
 		blocks = append(blocks,
@@ -130,6 +133,9 @@ func Card(l *store.Link, checkoutURL string) (string, []slack.Block) {
 						Plain("Keep it"),
 					).WithStyle(slack.StyleDanger)),
 			))
+	case refundable(l):
+		blocks = append(blocks, slack.NewActionBlock(blockLinkActions,
+			slack.NewButtonBlockElement(ActionRefund, l.IntentID, Plain("Refund"))))
 	case l.Status == string(dojo.StatusCanceled) || l.Status == store.StatusExpired:
 		blocks = append(blocks, slack.NewActionBlock(blockLinkActions,
 			slack.NewButtonBlockElement(ActionNewLink, l.IntentID, Plain("New link")).WithStyle(slack.StylePrimary)))
@@ -173,6 +179,9 @@ func Notice(l *store.Link, status string) string {
 		text = fmt.Sprintf(":no_entry_sign: Canceled: the %s link for %s can no longer be paid", amount, ref)
 	case string(dojo.StatusRefunded):
 		text = fmt.Sprintf(":leftwards_arrow_with_hook: Refunded: the %s payment for %s", amount, ref)
+		if t := l.Refunds.Total(); t > 0 && t < l.Amount {
+			text = fmt.Sprintf(":leftwards_arrow_with_hook: Refunded: %s of the %s payment for %s", money(l, t), amount, ref)
+		}
 	case string(dojo.StatusReversed):
 		text = fmt.Sprintf(":leftwards_arrow_with_hook: Reversed: the %s payment for %s was reversed", amount, ref)
 	case store.StatusExpired:

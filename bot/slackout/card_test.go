@@ -51,10 +51,10 @@ func TestCardStates(t *testing.T) {
 	}{
 		{"Created", []string{ActionOpenCheckout, ActionRefresh, ActionCancel}, "Open: waiting for payment"},
 		{"Authorized", []string{ActionOpenCheckout, ActionRefresh, ActionCancel}, "Authorized"},
-		{"Captured", nil, "Paid"},
+		{"Captured", []string{ActionRefund}, "Paid"},
 		{"Canceled", []string{ActionNewLink}, "Canceled"},
 		{store.StatusExpired, []string{ActionNewLink}, "Expired"},
-		{"Refunded", nil, "Refunded"},
+		{"Refunded", []string{ActionRefund}, "Refunded"},
 		{"Reversed", nil, "Reversed"},
 	}
 	for _, tt := range tests {
@@ -69,7 +69,7 @@ func TestCardStates(t *testing.T) {
 			if !strings.Contains(string(raw), tt.shows) || !strings.Contains(text, "TEST MODE") {
 				t.Errorf("card does not show %q", tt.shows)
 			}
-			for _, id := range []string{ActionOpenCheckout, ActionRefresh, ActionCancel, ActionNewLink} {
+			for _, id := range []string{ActionOpenCheckout, ActionRefresh, ActionCancel, ActionNewLink, ActionRefund} {
 				want := false
 				for _, b := range tt.buttons {
 					want = want || b == id

@@ -21,4 +21,5 @@ const Help = "*/paylink* creates a Dojo payment link and posts it in this channe
 	"• `/paylink list`: the last 10 links asked for in this channel\n" +
 	"• `/paylink status <reference or intent id>`: where a link stands, from Dojo\n" +
 	"• `/paylink cancel <reference or intent id>`: cancel a link that has not been paid (yours, or any if you are an admin)\n" +
-	"A command that starts with an amount, a currency or £/€ makes a link; one that starts with help, list, status or cancel is one of these."
+	"• `/paylink refund <reference or intent id> [amount]`: refund a paid link, all that is left or the amount given (refunders and admins)\n" +
+	"A command that starts with an amount, a currency or £/€ makes a link; one that starts with help, list, status, cancel or refund is one of these."

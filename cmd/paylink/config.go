@@ -179,6 +179,7 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		Users:      idSet(get("PAYLINK_ALLOWED_USERS", "")),
 		Usergroups: sortedIDs(idSet(get("PAYLINK_ALLOWED_USERGROUPS", ""))),
 		Admins:     idSet(get("PAYLINK_ADMINS", "")),
+		Refunders:  idSet(get("PAYLINK_REFUNDERS", "")),
 	}
 	var rerr error
 	c.Policy.RateLimit, c.Policy.RateWindow, rerr = policy.ParseRateLimit(get("PAYLINK_RATE_LIMIT", ""))
@@ -334,6 +335,7 @@ func (c config) logFields(e *zerolog.Event) *zerolog.Event {
 		Int("allowed_users", len(c.Policy.Users)).
 		Int("allowed_usergroups", len(c.Policy.Usergroups)).
 		Int("admins", len(c.Policy.Admins)).
+		Int("refunders", len(c.Policy.Refunders)).
 		Int("rate_limit", c.Policy.RateLimit).
 		Stringer("rate_window", c.Policy.RateWindow)
 }

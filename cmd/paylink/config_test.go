@@ -100,3 +100,15 @@ func TestStartLogDurations(t *testing.T) {
 		}
 	}
 }
+
+func TestRefundersSetting(t *testing.T) {
+	env := map[string]string{"SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "DOJO_API_KEY": "sk_sandbox_1",
+		"PAYLINK_REFUNDERS": " U1, U2 ,,", "PAYLINK_ADMINS": "UA"}
+	c, problems, err := loadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("loadConfig: %v %v", problems, err)
+	}
+	if !c.Policy.MayRefund("U1") || !c.Policy.MayRefund("U2") || !c.Policy.MayRefund("UA") || c.Policy.MayRefund("U3") || len(c.Policy.Refunders) != 2 {
+		t.Errorf("refunders = %v, admins %v", c.Policy.Refunders, c.Policy.Admins)
+	}
+}

@@ -273,9 +273,10 @@ func SendWebhook(ctx context.Context, target, secret string, body []byte) (int, 
 }
 
 var (
-	intentPath = regexp.MustCompile(`^/payment-intents/([A-Za-z0-9_-]+)$`)
-	refundPath = regexp.MustCompile(`^/payment-intents/([A-Za-z0-9_-]+)/refunds$`)
-	datePat    = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	intentPath  = regexp.MustCompile(`^/payment-intents/([A-Za-z0-9_-]+)$`)
+	refundPath  = regexp.MustCompile(`^/payment-intents/([A-Za-z0-9_-]+)/refunds$`)
+	reversePath = regexp.MustCompile(`^/payment-intents/([A-Za-z0-9_-]+)/reversal$`)
+	datePat     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 )
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -369,6 +370,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.cancel(w, intentPath.FindStringSubmatch(r.URL.Path)[1])
 	case r.Method == http.MethodPost && refundPath.MatchString(r.URL.Path):
 		s.refund(w, r, body, refundPath.FindStringSubmatch(r.URL.Path)[1])
+	case r.Method == http.MethodPost && reversePath.MatchString(r.URL.Path):
+		s.reverse(w, reversePath.FindStringSubmatch(r.URL.Path)[1])
 	case r.URL.Path == "/webhooks" || strings.HasPrefix(r.URL.Path, "/webhooks/"):
 		s.webhooks(w, r, body)
 	default:
@@ -588,6 +591,66 @@ func (s *Server) refund(w http.ResponseWriter, r *http.Request, body []byte, id 
 	ref := dojo.Refund{PaymentIntentID: id, RefundID: "rfnd_" + randomID(), RefundReason: req.RefundReason, Notes: req.Notes}
 	s.refunds[id+"/"+key] = ref
 	writeJSON(w, http.StatusOK, ref)
+}
+
+// reverse reverses a paid intent as Dojo does: the whole amount, nothing refunded yet,
+// on the calendar day (in the UK) it was paid.
+func (s *Server) reverse(w http.ResponseWriter, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pi, ok := s.intents[id]
+	// Dojo's reversal answers 200, 400, 401 or 409.
+	switch {
+	case !ok:
+		problem(w, http.StatusBadRequest, "Bad Request", "Payment intent not found.", nil)
+		return
+	case pi.Status != dojo.StatusCaptured || pi.RefundedAmount > 0:
+		problem(w, http.StatusConflict, "Conflict", fmt.Sprintf("The payment intent has status %s; only a captured payment with nothing refunded can be reversed.", pi.Status), nil)
+		return
+	case !sameDay(s.paidAt(id), time.Now()):
+		problem(w, http.StatusBadRequest, "Bad Request", "Reversals can only be actioned on the same calendar day as the original payment.", nil)
+		return
+	}
+	pi.Status = dojo.StatusReversed
+	pi.UpdatedAt = time.Now().UTC()
+	s.addEvent(id, dojo.StatusReversed, pi.UpdatedAt)
+	writeJSON(w, http.StatusOK, dojo.Reversal{ReversalID: "rvs_" + randomID(), Message: "Reversal processed."})
+}
+
+// paidAt is when id was captured, from its card events. Call with s.mu held.
+func (s *Server) paidAt(id string) time.Time {
+	for _, e := range s.events[id] {
+		if e.EventType == string(dojo.StatusCaptured) {
+			t, _ := time.Parse(time.RFC3339Nano, e.TransactionDateTime)
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// SetPaidAt moves the time an intent was captured, as if it had been paid then.
+func (s *Server) SetPaidAt(id string, at time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, e := range s.events[id] {
+		if e.EventType == string(dojo.StatusCaptured) {
+			s.events[id][i].TransactionDateTime = at.UTC().Format(time.RFC3339Nano)
+			return true
+		}
+	}
+	return false
+}
+
+// sameDay reports whether a and b fall on the same calendar day in the UK, where
+// Dojo settles (in UTC where the zone database is missing).
+func sameDay(a, b time.Time) bool {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		loc = time.UTC
+	}
+	ay, am, ad := a.In(loc).Date()
+	by, bm, bd := b.In(loc).Date()
+	return ay == by && am == bm && ad == bd
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
