@@ -174,7 +174,7 @@ func (l *linker) announceRefunds(ctx context.Context, log zerolog.Logger, rec *s
 		if ts != "" {
 			opts = append(opts, slack.MsgOptionTS(ts))
 		}
-		if _, _, err := slackout.PostMessage(ctx, l.slack, channel, opts...); err != nil {
+		if _, _, err := slackout.PostMessage(ctx, l.slack, l.clock, channel, opts...); err != nil {
 			l.m.SlackError("chat.postMessage", err)
 			log.Warn().Str("slack_error", slackout.ErrorCode(err)).Msg("could not post the refund in the thread")
 		}
