@@ -258,7 +258,7 @@ func (a *adopter) known(ctx context.Context, log zerolog.Logger, intentID string
 		return store.Origin{}, false, err
 	}
 	log.Info().Str("channel", channel).Msg("link record rebuilt from the intent's metadata")
-	return store.Origin{Team: team, Reference: link.Reference}, true, nil
+	return store.Origin{Team: team, Reference: link.Reference, User: user, Currency: link.Currency, Amount: link.Amount}, true, nil
 }
 
 // Metadata keys on every payment intent paylink creates.

@@ -154,7 +154,8 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 		return err
 	}
 	defer closeRedis()
-	st := store.New(rdb, store.Options{Prefix: cfg.RedisPrefix, MinReplicas: cfg.RedisMinReplicas, WaitTimeout: cfg.RedisWaitTimeout})
+	st := store.New(rdb, store.Options{Prefix: cfg.RedisPrefix, MinReplicas: cfg.RedisMinReplicas, WaitTimeout: cfg.RedisWaitTimeout,
+		Location: cfg.Days.Location})
 
 	meters := metrics.New()
 	meters.SetVersion(currentVersion())
