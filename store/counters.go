@@ -266,3 +266,13 @@ func (s *Store) DayTeams(ctx context.Context, day string) ([]string, error) {
 	}
 	return teams, nil
 }
+
+// LockTTL returns how long the named lock (see TryLock) is still held; 0 when it is
+// not. One round trip.
+func (s *Store) LockTTL(ctx context.Context, name string) (time.Duration, error) {
+	d, err := s.rdb.PTTL(ctx, s.lockKey(name)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("store: lock %s: %w", name, err)
+	}
+	return max(d, 0), nil
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/paylink/paylink/bot"
+	"github.com/paylink/paylink/bot/digest"
 	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/bot/slackin"
@@ -56,6 +57,7 @@ commands:
   webhook send --url URL --intent ID [--status Captured]
                               send a signed test event to a running paylink
   audit [--since 24h]         print the audit trail as CSV
+  digest [--date D] [--post]  print (or post) the daily digest of a day
   version                     print paylink's version
 
 "paylink COMMAND --help" (or "paylink help COMMAND") says more about each.
@@ -94,6 +96,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return runWebhook(ctx, rest, lookup, stdout)
 	case "audit":
 		return runAudit(ctx, rest, lookup, stdout)
+	case "digest":
+		return runDigest(ctx, rest, lookup, stdout, time.Now())
 	case "demo":
 		return runDemo(ctx, rest, lookup, stdout)
 	case "version":
@@ -222,6 +226,11 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 	var workers sync.WaitGroup
 	workers.Go(func() { payments.NewNotifier(pay).Run(workCtx) })
 	workers.Go(func() { payments.NewReconciler(pay).Run(workCtx) })
+	if cfg.Days.DigestChannel != "" {
+		sched := &digest.Scheduler{Log: log, Store: st, Post: digest.SlackPoster(api), Channel: cfg.Days.DigestChannel,
+			At: cfg.Days.DigestAt, Clock: digestClock(ctx, clock), Token: consumerName()}
+		workers.Go(func() { sched.Run(workCtx) })
+	}
 	if cfg.SlackAppToken != "" {
 		// Commands and interactions arrive over Socket Mode; HTTP still serves webhooks,
 		// health and metrics.
