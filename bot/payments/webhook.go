@@ -49,6 +49,9 @@ type Deps struct {
 	// group (its host and pid, say); a random suffix makes each start's names new.
 	// Empty: "paylink".
 	Consumer string
+	// Posted, when set, is told of each link a notice was posted for (the link as it
+	// was read, before the notice): its agent's Home tab is published again.
+	Posted func(ctx context.Context, l *store.Link)
 }
 
 // now is d.Now, or the wall clock when none is given.

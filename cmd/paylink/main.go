@@ -218,6 +218,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 		Notify:      cfg.Notify,
 		Reconcile:   cfg.Reconcile,
 		Consumer:    consumerName(),
+		Posted:      func(ctx context.Context, l *store.Link) { handler.Home().Changed(ctx, l) },
 	}
 
 	// The notifier and reconciler run until shutdown, beside the HTTP server.
