@@ -4,8 +4,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paylink/paylink/bot"
+	"github.com/paylink/paylink/bot/fakeslack"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/dojo/dojotest"
 )
@@ -79,5 +81,21 @@ func TestAppUninstalledStopsNotices(t *testing.T) {
 	}
 	if !strings.Contains(h.out.String(), `"level":"error"`) {
 		t.Errorf("the uninstall was not logged as an error")
+	}
+}
+
+// TestEventsOverSocketMode: app_home_opened over Socket Mode is acknowledged and
+// publishes the Home tab, as over HTTP.
+func TestEventsOverSocketMode(t *testing.T) {
+	r := redisTargets(t)[0]
+	s := fakeslack.New(t, fakeslack.WithToken(testBotToken), fakeslack.WithAppToken("xapp-1-test"))
+	startPaylinkWith(t, r, merge(fastNotify, env{"SLACK_APP_TOKEN": "xapp-1-test"}),
+		dojotest.NewServer(t, dojotest.WithAPIKey(testDojoKey)), s)
+	id := s.SocketSend(t, "events_api", map[string]any{"type": "event_callback", "team_id": "T0001", "event_id": "Ev5",
+		"event": map[string]any{"type": "app_home_opened", "user": "U2147483697", "tab": "home"}})
+	s.SocketAck(t, id, ackWait)
+	call := s.WaitCalls(t, "views.publish", 1, 15*time.Second)[0]
+	if call.Params.Get("user_id") != "U2147483697" || !strings.Contains(call.Params.Get("view"), "You have no open links") {
+		t.Errorf("views.publish %v, want the user's empty Home tab", call.Params)
 	}
 }
