@@ -54,6 +54,9 @@ func TestSlackAppManifest(t *testing.T) {
 
 	var m struct {
 		Features struct {
+			AppHome struct {
+				HomeTab bool `yaml:"home_tab_enabled"`
+			} `yaml:"app_home"`
 			SlashCommands []struct {
 				Command   string `yaml:"command"`
 				URL       string `yaml:"url"`
@@ -70,6 +73,10 @@ func TestSlackAppManifest(t *testing.T) {
 				Enabled    bool   `yaml:"is_enabled"`
 				RequestURL string `yaml:"request_url"`
 			} `yaml:"interactivity"`
+			Events struct {
+				RequestURL string   `yaml:"request_url"`
+				BotEvents  []string `yaml:"bot_events"`
+			} `yaml:"event_subscriptions"`
 		} `yaml:"settings"`
 	}
 	if err := yaml.Unmarshal(raw, &m); err != nil {
@@ -97,6 +104,15 @@ func TestSlackAppManifest(t *testing.T) {
 	}
 	if p := path(m.Settings.Interactivity.RequestURL); p != PathInteractions {
 		t.Errorf("interactivity URL path %q, want %q", p, PathInteractions)
+	}
+	if p := path(m.Settings.Events.RequestURL); p != PathEvents {
+		t.Errorf("events URL path %q, want %q", p, PathEvents)
+	}
+	if want := []string{"app_home_opened", "app_uninstalled", "tokens_revoked"}; !slices.Equal(m.Settings.Events.BotEvents, want) {
+		t.Errorf("bot events %v, want %v", m.Settings.Events.BotEvents, want)
+	}
+	if !m.Features.AppHome.HomeTab {
+		t.Errorf("the Home tab is off")
 	}
 	for _, scope := range []string{"commands", "chat:write", "chat:write.public"} {
 		if !slices.Contains(m.OAuth.Scopes.Bot, scope) {

@@ -13,6 +13,7 @@ import (
 const (
 	PathCommands     = "/slack/commands"
 	PathInteractions = "/slack/interactions"
+	PathEvents       = "/slack/events"
 	PathDojoWebhooks = "/dojo/webhooks"
 	PathHealthz      = "/healthz"
 	PathReadyz       = "/readyz"

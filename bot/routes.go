@@ -11,9 +11,10 @@ import (
 )
 
 // addRoutes lists every route paylink serves.
-func addRoutes(mux *http.ServeMux, d Deps, l *linker) {
+func addRoutes(mux *http.ServeMux, d Deps, l slackHandler) {
 	mux.Handle("POST "+PathCommands, slackin.Commands(d.Verifier, l))
 	mux.Handle("POST "+PathInteractions, slackin.Interactions(d.Verifier, l))
+	mux.Handle("POST "+PathEvents, slackin.Events(d.Verifier, l))
 	mux.Handle("POST "+PathDojoWebhooks, payments.NewWebhookHandler(d.payments()))
 	mux.Handle("GET "+PathHealthz, handleHealthz())
 	mux.Handle("GET "+PathMetrics, d.Metrics.Handler())

@@ -16,6 +16,7 @@ import (
 
 	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/flow"
+	"github.com/paylink/paylink/bot/home"
 	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/bot/policy"
@@ -81,6 +82,7 @@ type Server struct {
 	log   zerolog.Logger
 	clock clockwork.Clock
 	slack slackin.Handler
+	home  *home.Publisher
 }
 
 // NewServer returns the server for every route paylink serves.
@@ -114,17 +116,24 @@ func NewServer(d Deps) *Server {
 		m:     d.Metrics,
 	}
 	d.Metrics.WatchAdmission(l.admit.state)
+	pub := &home.Publisher{Log: d.Log, Store: d.Store, Slack: d.Slack, Policy: c.Policy, CheckoutURL: c.CheckoutURL, Clock: d.Clock}
+	sh := slackHandler{linker: l, events: &eventsHandler{home: pub, revoked: d.Store, tasks: d.Tasks}}
 	mux := http.NewServeMux()
-	addRoutes(mux, d, l)
+	addRoutes(mux, d, sh)
 	return &Server{
 		Handler: edge.WithRequestLog(d.Log, d.Clock, d.Metrics.Instrument(mux)),
 		log:     d.Log,
 		clock:   d.Clock,
-		slack:   l,
+		slack:   sh,
+		home:    pub,
 	}
 }
 
-// RunSocketMode receives slash commands and interactions over Slack's Socket Mode
+// Home is the publisher of Home tabs: a link that changes has its agent's Home tab
+// published again (see home.Publisher.Changed).
+func (s *Server) Home() *home.Publisher { return s.home }
+
+// RunSocketMode receives slash commands, interactions and events over Slack's Socket Mode
 // (api carries the app-level token) until ctx ends; see slackin.RunSocketMode.
 func (s *Server) RunSocketMode(ctx context.Context, api *slack.Client) error {
 	return slackin.RunSocketMode(ctx, s.log, s.clock, api, s.slack)

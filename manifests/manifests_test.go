@@ -54,7 +54,7 @@ var (
 	// requiredSecrets: what the Secret must hold in the cluster (REDIS_URL too: without
 	// it paylink would run an embedded Redis that no other replica sees).
 	requiredSecrets = []string{"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "DOJO_API_KEY", "REDIS_URL"}
-	publicPaths     = []string{"/slack/commands", "/slack/interactions", "/dojo/webhooks"}
+	publicPaths     = []string{"/slack/commands", "/slack/interactions", "/slack/events", "/dojo/webhooks"}
 	privatePaths    = []string{"/", "/metrics", "/healthz", "/readyz", "/debug/pprof/"}
 )
 

@@ -58,11 +58,14 @@ func terminal(status string) bool {
 
 // recordStatus applies one status change once. KEYS[1] the intent's status hash,
 // KEYS[2] the stream, KEYS[3] the open-links set, KEYS[4] the reference's open set (or
-// the unused key). ARGV: status, rank, notify (0/1), terminal (0/1), intent, event id,
-// source, now ms, ttl ms, maxlen.
+// the unused key), KEYS[5] the day's counters, KEYS[6] the day's agents, KEYS[7] the
+// day's workspaces (the last three the unused key when nothing is counted). ARGV:
+// status, rank, notify (0/1), terminal (0/1), intent, event id, source, now ms, ttl ms,
+// maxlen, counted kind (empty: none), currency, amount, agent (empty: none), counter
+// ttl ms, team.
 // The hash holds status → first-seen ms, and "_rank"/"_current" for the furthest status.
 // Returns {recorded (0/1), current status}.
-var recordStatus = redis.NewScript(`
+var recordStatus = redis.NewScript(countLua + `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
   return {0, redis.call('HGET', KEYS[1], '_current') or ''}
 end
@@ -80,6 +83,9 @@ if ARGV[3] == '1' then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[10], '*',
     'intent', ARGV[5], 'status', ARGV[1], 'event', ARGV[6], 'source', ARGV[7], 'at', ARGV[8], 'attempt', '1')
 end
+if ARGV[11] ~= '' then
+  cnt(KEYS[5], KEYS[6], KEYS[7], ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16])
+end
 return {1, redis.call('HGET', KEYS[1], '_current')}`)
 
 // StatusEvent is a status an intent reached, and where it was heard of.
@@ -89,7 +95,8 @@ type StatusEvent struct {
 	EventID  string // Dojo's event id, or a name for the step that found it
 	Source   string // "webhook", "reconcile", "refresh", "slack"
 	// Origin is the link's workspace and reference, when known: a link that closes
-	// frees its reference for a new link.
+	// frees its reference for a new link. With its currency, the change is counted in
+	// the workspace's counters for today.
 	Origin Origin
 }
 
@@ -102,7 +109,9 @@ type StatusChange struct {
 
 // RecordStatus records that an intent reached a status, once per (intent, status),
 // and in the same atomic step queues a notification when the status is announced. A
-// redelivered or reordered event records and queues nothing. One round trip; with
+// redelivered or reordered event records and queues nothing. In the same step a paid,
+// canceled, expired or refunded link is counted in its workspace's counters for the
+// day (see DayTotals), when e.Origin names the workspace and currency. One round trip; with
 // MinReplicas, it returns only once replicas hold the change (ErrNotReplicated
 // otherwise: the caller answers so that the event is delivered again).
 func (s *Store) RecordStatus(ctx context.Context, e StatusEvent) (StatusChange, error) {
@@ -115,9 +124,24 @@ func (s *Store) RecordStatus(ctx context.Context, e StatusEvent) (StatusChange, 
 	if e.Origin.Reference != "" {
 		refKey = s.refOpenKey(e.Origin.Team, e.Origin.Reference)
 	}
-	cmd, err := s.runScript(ctx, recordStatus, []string{s.statusKey(e.IntentID), s.streamKey(), s.openKey(), refKey},
+	now := s.now()
+	kind, agent := countedKind(e.Status), ""
+	dayKey, agentsKey, teamsKey := s.unusedKey(), s.unusedKey(), s.unusedKey()
+	if e.Origin.Team == "" || e.Origin.Currency == "" {
+		kind = ""
+	}
+	if kind != "" {
+		day := s.Day(now)
+		dayKey, teamsKey = s.dayKey(e.Origin.Team, day), s.dayTeamsKey(day)
+		if kind == KindPaid && e.Origin.User != "" {
+			agentsKey, agent = s.agentsKey(e.Origin.Team, day), e.Origin.User
+		}
+	}
+	cmd, err := s.runScript(ctx, recordStatus,
+		[]string{s.statusKey(e.IntentID), s.streamKey(), s.openKey(), refKey, dayKey, agentsKey, teamsKey},
 		e.Status, rank, b2s(notify), b2s(terminal(e.Status)), e.IntentID, e.EventID, e.Source,
-		s.now().UnixMilli(), s.linkTTL.Milliseconds(), streamMaxLen)
+		now.UnixMilli(), s.linkTTL.Milliseconds(), streamMaxLen,
+		kind, e.Origin.Currency, e.Origin.Amount, agent, CounterTTL.Milliseconds(), e.Origin.Team)
 	if err != nil {
 		return StatusChange{}, fmt.Errorf("store: record status %s %s: %w", e.IntentID, e.Status, err)
 	}

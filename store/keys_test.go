@@ -121,8 +121,9 @@ func TestScriptKeysShareOneSlot(t *testing.T) {
 	}
 	for _, e := range []store.StatusEvent{
 		{IntentID: "pi_signed", Status: "Captured", EventID: "e1", Source: "webhook"},
-		{IntentID: "pi_anyway", Status: "Canceled", EventID: "e2", Source: "slack", Origin: store.Origin{Team: "T1", Reference: "r2"}},
-		{IntentID: "pi_all", Status: "Refunded", EventID: "e3", Source: "webhook", Origin: store.Origin{Team: "T1", Reference: "r3"}},
+		{IntentID: "pi_anyway", Status: "Canceled", EventID: "e2", Source: "slack", Origin: store.Origin{Team: "T1", Reference: "r2", Currency: "GBP", Amount: 5}},
+		{IntentID: "pi_all", Status: "Refunded", EventID: "e3", Source: "webhook", Origin: store.Origin{Team: "T1", Reference: "r3", User: "U1", Currency: "GBP", Amount: 5}},
+		{IntentID: "pi_all", Status: "Captured", EventID: "e4", Source: "webhook", Origin: store.Origin{Team: "T1", Reference: "r3", User: "U1", Currency: "GBP", Amount: 5}},
 	} {
 		_, err := s.RecordStatus(ctx, e)
 		must(err)

@@ -41,6 +41,8 @@ type Options struct {
 	// otherwise.
 	MinReplicas int
 	WaitTimeout time.Duration // how long that WAIT may take; default DefaultWaitTimeout
+	// Location is the time zone whose days the per-day counters follow; default UTC.
+	Location *time.Location
 }
 
 // Store is paylink's Redis state. It is safe for concurrent use; several processes may
@@ -52,12 +54,16 @@ type Store struct {
 	now         func() time.Time
 	minReplicas int
 	waitTimeout time.Duration
+	loc         *time.Location
 }
 
 // New returns a Store on rdb, which may be a single node, Sentinel or Cluster client.
 func New(rdb redis.UniversalClient, opts Options) *Store {
 	s := &Store{rdb: rdb, prefix: opts.Prefix, linkTTL: opts.LinkTTL, now: opts.Now,
-		minReplicas: max(opts.MinReplicas, 0), waitTimeout: opts.WaitTimeout}
+		minReplicas: max(opts.MinReplicas, 0), waitTimeout: opts.WaitTimeout, loc: opts.Location}
+	if s.loc == nil {
+		s.loc = time.UTC
+	}
 	if s.waitTimeout <= 0 {
 		s.waitTimeout = DefaultWaitTimeout
 	}
@@ -461,7 +467,8 @@ func (s *Store) SeenSignature(ctx context.Context, sig string) (bool, error) {
 	return !ok, nil
 }
 
-// SaveLink stores a new link record with the store's link TTL and indexes it. When c
+// SaveLink stores a new link record with the store's link TTL, indexes it, and counts
+// it in its workspace's counters for the day it was created (once per intent). When c
 // is a won claim, it points the claim at the intent for the rest of window, so the same
 // command typed again gets this link, and turns the claim's reservation of the
 // reference into the link. c may be nil (a record rebuilt from Dojo's metadata). One
@@ -508,6 +515,11 @@ func (s *Store) SaveLink(ctx context.Context, l Link, c *Claim, window time.Dura
 			pipe.ZRemRangeByRank(ctx, ck, 0, -channelListLen-1)
 			pipe.PExpire(ctx, ck, s.linkTTL)
 		}
+		if l.TeamID != "" && l.Currency != "" {
+			day := s.Day(l.CreatedAt)
+			countCreated.Eval(ctx, pipe, []string{s.statusKey(l.IntentID), s.dayKey(l.TeamID, day), s.dayTeamsKey(day)},
+				l.Currency, l.Amount, CounterTTL.Milliseconds(), l.TeamID, s.linkTTL.Milliseconds())
+		}
 	}}
 	if err := s.exec(ctx, record, index); err != nil {
 		return fmt.Errorf("store: save link %s: %w", l.IntentID, err)
@@ -543,15 +555,18 @@ func (s *Store) SetNoticePosted(ctx context.Context, intentID, status, ts, curre
 	return nil
 }
 
-// Origin is where a link was asked for: enough to find its reference's keys.
+// Origin is where a link was asked for: enough to find its reference's keys and to
+// count its changes (by whom, in what currency, for how much).
 type Origin struct {
 	Team, Reference string
+	User, Currency  string
+	Amount          int64
 }
 
-// LinkOrigin reports whether intentID has a record and, if so, its workspace and
-// reference. One round trip.
+// LinkOrigin reports whether intentID has a record and, if so, its workspace,
+// reference, agent, currency and amount. One round trip.
 func (s *Store) LinkOrigin(ctx context.Context, intentID string) (Origin, bool, error) {
-	v, err := s.rdb.HMGet(ctx, s.linkKey(intentID), fTeam, fReference, fAmount).Result()
+	v, err := s.rdb.HMGet(ctx, s.linkKey(intentID), fTeam, fReference, fAmount, fUser, fCurrency).Result()
 	if err != nil {
 		return Origin{}, false, fmt.Errorf("store: link origin %s: %w", intentID, err)
 	}
@@ -560,7 +575,11 @@ func (s *Store) LinkOrigin(ctx context.Context, intentID string) (Origin, bool, 
 	}
 	team, _ := v[0].(string)
 	ref, _ := v[1].(string)
-	return Origin{Team: team, Reference: ref}, true, nil
+	amount, _ := v[2].(string)
+	user, _ := v[3].(string)
+	cur, _ := v[4].(string)
+	n, _ := strconv.ParseInt(amount, 10, 64)
+	return Origin{Team: team, Reference: ref, User: user, Currency: cur, Amount: n}, true, nil
 }
 
 // ChannelLinks returns up to n of the links asked for in a channel, newest first.

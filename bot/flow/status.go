@@ -50,7 +50,7 @@ func (s *Service) Refresh(ctx context.Context, log zerolog.Logger, rec *store.Li
 
 // origin is where rec was asked for.
 func origin(rec *store.Link) store.Origin {
-	return store.Origin{Team: rec.TeamID, Reference: rec.Reference}
+	return store.Origin{Team: rec.TeamID, Reference: rec.Reference, User: rec.UserID, Currency: rec.Currency, Amount: rec.Amount}
 }
 
 // CancelOutcome is how a cancel ended.

@@ -73,6 +73,7 @@ type noticeStore interface {
 	SetNoticePosted(ctx context.Context, intentID, status, ts, current string) error
 	Audit(ctx context.Context, e store.AuditEvent) error
 	NoteDojoRefunded(ctx context.Context, intentID string, amount int64) error
+	Revoked(ctx context.Context, team string) (string, error)
 }
 
 // Notifier delivers status notices from the Redis stream to Slack: a thread reply under
@@ -89,6 +90,7 @@ type Notifier struct {
 	name     string
 	adopt    *adopter
 	m        *metrics.Metrics
+	posted   func(ctx context.Context, l *store.Link)
 	// lastRedisErr is when a Redis call of this notifier last failed (unix ns; 0: never).
 	lastRedisErr atomic.Int64
 }
@@ -133,6 +135,7 @@ func NewNotifier(d Deps) *Notifier {
 		name:     consumer + "-" + hex.EncodeToString(b),
 		adopt:    &adopter{store: d.Store, links: d.Dojo, testMode: d.TestMode, now: clock.Now},
 		m:        d.Metrics,
+		posted:   d.Posted,
 	}
 }
 
@@ -339,6 +342,12 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 	if err != nil {
 		return retryLater("reading the link record: " + err.Error())
 	}
+	// A workspace that uninstalled paylink or revoked its token can't be posted to:
+	// its notices are settled, each with a line in the log, instead of retried.
+	if why, err := n.store.Revoked(ctx, link.TeamID); err == nil && why != "" {
+		log.Error().Str("team", link.TeamID).Str("why", why).Msg("notice not posted: the workspace " + why)
+		return dropped("workspace " + why)
+	}
 
 	// Confirm with Dojo: a webhook's signature has no timestamp, so an old genuine
 	// delivery could be replayed; Dojo's own answer is what is announced.
@@ -440,6 +449,9 @@ func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *sto
 	}
 	n.recordPosted(ctx, log, link.IntentID, status, ts, current)
 	log.Info().Str("outcome", "posted").Str("ts", ts).Msg("status notice")
+	if n.posted != nil {
+		n.posted(ctx, link)
+	}
 	event := strings.ToLower(status)
 	if status == string(dojo.StatusCaptured) {
 		event = "paid"

@@ -51,6 +51,9 @@ type Deps struct {
 	// group (its host and pid, say); a random suffix makes each start's names new.
 	// Empty: "paylink".
 	Consumer string
+	// Posted, when set, is told of each link a notice was posted for (the link as it
+	// was read, before the notice): its agent's Home tab is published again.
+	Posted func(ctx context.Context, l *store.Link)
 }
 
 // clock is d.Clock, or the real clock when none is given.
@@ -260,7 +263,7 @@ func (a *adopter) known(ctx context.Context, log zerolog.Logger, intentID string
 		return store.Origin{}, false, err
 	}
 	log.Info().Str("channel", channel).Msg("link record rebuilt from the intent's metadata")
-	return store.Origin{Team: team, Reference: link.Reference}, true, nil
+	return store.Origin{Team: team, Reference: link.Reference, User: user, Currency: link.Currency, Amount: link.Amount}, true, nil
 }
 
 // Metadata keys on every payment intent paylink creates.

@@ -21,9 +21,9 @@ import (
 // gives up on it after 3 seconds, and while the connection is down it can't go out.
 const socketAckTimeout = 3 * time.Second
 
-// RunSocketMode receives slash commands and interactions over Slack's Socket Mode
-// WebSocket (api must carry the app-level token) and hands them to h, as HTTP does,
-// until ctx ends. Each request is handled on its own goroutine and
+// RunSocketMode receives slash commands, interactions and (when h is also an
+// EventHandler) Events API events over Slack's Socket Mode WebSocket (api must carry
+// the app-level token) and hands them to h, as HTTP does, until ctx ends. Each request is handled on its own goroutine and
 // acknowledged with the handler's answer; every other envelope is acknowledged empty
 // so Slack doesn't send it again. It returns once the requests under way are answered.
 // Each request's log line says how long it took by clock (nil: the real clock).
@@ -142,6 +142,11 @@ func handleSocketEvent(ctx context.Context, log zerolog.Logger, client *socketmo
 	case socketmode.EventTypeInteractive:
 		// The raw payload, exactly as Slack would have posted it over HTTP.
 		handle = func() (json.RawMessage, error) { return srv.interaction(ctx, req.Payload) }
+	case socketmode.EventTypeEventsAPI:
+		// The envelope, exactly as Slack would have posted it to /slack/events.
+		if eh, ok := srv.h.(EventHandler); ok {
+			handle = func() (json.RawMessage, error) { return srv.event(ctx, eh, req.Payload) }
+		}
 	}
 	if handle == nil {
 		ack(ctx, log, client, req, nil, nil) // events we don't use: acknowledge only
@@ -208,6 +213,21 @@ func (s socket) interaction(ctx context.Context, payload json.RawMessage) (json.
 			return nil, errors.New("interaction refused: " + r.Invalid)
 		}
 		return interactionBody(r), nil
+	})
+}
+
+// event hands an Events API envelope to h; it is acknowledged empty.
+func (s socket) event(ctx context.Context, h EventHandler, payload json.RawMessage) (json.RawMessage, error) {
+	return s.serve(ctx, "event", func(ctx context.Context, log zerolog.Logger, in Request) (json.RawMessage, error) {
+		env, err := ParseEvent(payload)
+		if err != nil {
+			log.Warn().Err(err).Msg("event rejected")
+			return nil, err
+		}
+		if env.Type == EnvelopeEventCallback {
+			h.Event(ctx, log.With().Str("event", env.Event.Type).Str("team", env.Event.Team).Logger(), env.Event)
+		}
+		return nil, nil
 	})
 }
 

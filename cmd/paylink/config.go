@@ -59,6 +59,8 @@ type config struct {
 	Policy policy.Policy
 
 	DebugAddr string // PAYLINK_DEBUG_ADDR: Go's profiler, off when empty
+
+	Days dayConfig // PAYLINK_TIMEZONE and the daily digest
 }
 
 // loadConfig reads the configuration through lookup (os.LookupEnv in production). It
@@ -174,6 +176,9 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		c.Due.Interval = min(30*time.Second, c.Due.RemindAfter/2)
 	}
 	c.DebugAddr = get("PAYLINK_DEBUG_ADDR", "")
+	var dayProblems []string
+	c.Days, dayProblems = loadDayConfig(get)
+	problems = append(problems, dayProblems...)
 	c.Policy = policy.Policy{
 		Channels:   idSet(get("PAYLINK_ALLOWED_CHANNELS", "")),
 		Users:      idSet(get("PAYLINK_ALLOWED_USERS", "")),
@@ -337,5 +342,8 @@ func (c config) logFields(e *zerolog.Event) *zerolog.Event {
 		Int("admins", len(c.Policy.Admins)).
 		Int("refunders", len(c.Policy.Refunders)).
 		Int("rate_limit", c.Policy.RateLimit).
-		Stringer("rate_window", c.Policy.RateWindow)
+		Stringer("rate_window", c.Policy.RateWindow).
+		Str("timezone", c.Days.Location.String()).
+		Str("digest_channel", c.Days.DigestChannel).
+		Stringer("digest_at", c.Days.DigestAt)
 }

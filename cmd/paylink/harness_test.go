@@ -192,6 +192,13 @@ func startPaylink(t *testing.T, r redisTarget, extra env) *harness {
 // them.
 func startPaylinkWith(t *testing.T, r redisTarget, extra env, d *dojotest.Server, s *fakeslack.Server) *harness {
 	t.Helper()
+	return startPaylinkCtx(context.Background(), t, r, extra, d, s)
+}
+
+// startPaylinkCtx is startPaylinkWith, running paylink with a context derived from
+// base (which may carry a clock for the digest).
+func startPaylinkCtx(base context.Context, t *testing.T, r redisTarget, extra env, d *dojotest.Server, s *fakeslack.Server) *harness {
+	t.Helper()
 	h := &harness{
 		t:     t,
 		dojo:  d,
@@ -217,7 +224,7 @@ func startPaylinkWith(t *testing.T, r redisTarget, extra env, d *dojotest.Server
 	for k, v := range extra {
 		e[k] = v
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(base)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"paylink"}, e.lookup, h.out, h.out) }()
 	var once sync.Once

@@ -23,6 +23,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/paylink/paylink/bot"
+	"github.com/paylink/paylink/bot/digest"
 	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/bot/slackin"
@@ -55,6 +56,7 @@ commands:
   webhook send --url URL --intent ID [--status Captured]
                               send a signed test event to a running paylink
   audit [--since 24h]         print the audit trail as CSV
+  digest [--date D] [--post]  print (or post) the daily digest of a day
   version                     print paylink's version
 
 "paylink COMMAND --help" (or "paylink help COMMAND") says more about each.
@@ -93,6 +95,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return runWebhook(ctx, rest, lookup, stdout)
 	case "audit":
 		return runAudit(ctx, rest, lookup, stdout)
+	case "digest":
+		return runDigest(ctx, rest, lookup, stdout, time.Now())
 	case "demo":
 		return runDemo(ctx, rest, lookup, stdout)
 	case "version":
@@ -155,7 +159,8 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 		return err
 	}
 	defer closeRedis()
-	st := store.New(rdb, store.Options{Prefix: cfg.RedisPrefix, MinReplicas: cfg.RedisMinReplicas, WaitTimeout: cfg.RedisWaitTimeout, Now: clock.Now})
+	st := store.New(rdb, store.Options{Prefix: cfg.RedisPrefix, MinReplicas: cfg.RedisMinReplicas, WaitTimeout: cfg.RedisWaitTimeout,
+		Now: clock.Now, Location: cfg.Days.Location})
 
 	meters := metrics.New(clock)
 	meters.SetVersion(currentVersion())
@@ -215,6 +220,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 		Reconcile:   cfg.Reconcile,
 		Due:         cfg.Due,
 		Consumer:    consumerName(),
+		Posted:      func(ctx context.Context, l *store.Link) { handler.Home().Changed(ctx, l) },
 	}
 
 	// The notifier, the reconciler and the sweep of links come due run until shutdown,
@@ -225,6 +231,11 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 	workers.Go(func() { payments.NewNotifier(pay).Run(workCtx) })
 	workers.Go(func() { payments.NewReconciler(pay).Run(workCtx) })
 	workers.Go(func() { payments.NewSweeper(pay).Run(workCtx) })
+	if cfg.Days.DigestChannel != "" {
+		sched := &digest.Scheduler{Log: log, Store: st, Post: digest.SlackPoster(api, clock), Channel: cfg.Days.DigestChannel,
+			At: cfg.Days.DigestAt, Clock: digestClock(ctx, clock), Token: consumerName()}
+		workers.Go(func() { sched.Run(workCtx) })
+	}
 	if cfg.SlackAppToken != "" {
 		// Commands and interactions arrive over Socket Mode; HTTP still serves webhooks,
 		// health and metrics.

@@ -37,13 +37,20 @@ func LimitProblems(blocks []slack.Block, maxBlocks int) []string {
 			errorf("%s is %d characters, limit %d", what, c, n)
 		}
 	}
-	actionIDs := map[string]bool{}
+	blockIDs := map[string]bool{}
 	for i, b := range bs {
 		kind, _ := b["type"].(string)
 		at := fmt.Sprintf("block %d (%s)", i, kind)
-		if id, ok := b["block_id"].(string); ok {
+		if id, ok := b["block_id"].(string); ok && id != "" {
 			limit(at+" block_id", id, 255)
+			if blockIDs[id] {
+				errorf("block id %q is not unique", id)
+			}
+			blockIDs[id] = true
 		}
+		// An action id must be unique within its block (Slack: "among all other
+		// action_ids in the containing block").
+		actionIDs := map[string]bool{}
 		switch kind {
 		case "header":
 			limit(at+" text", text(b["text"]), 150)
