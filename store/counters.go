@@ -41,7 +41,7 @@ func countedKind(status string) string {
 		return KindCanceled
 	case StatusExpired:
 		return KindExpired
-	case "Refunded":
+	case "Refunded", "Reversed":
 		return KindRefunded
 	}
 	return ""
@@ -275,4 +275,65 @@ func (s *Store) LockTTL(ctx context.Context, name string) (time.Duration, error)
 		return 0, fmt.Errorf("store: lock %s: %w", name, err)
 	}
 	return max(d, 0), nil
+}
+
+// returnedKey holds how much of a link's money has been counted as returned.
+func (s *Store) returnedKey(intentID string) string { return s.prefix + "{events}:returned:" + intentID }
+
+// countReturned raises what is counted as returned of a link to ARGV[1] and adds the
+// increase to the day's refunded amount: a total that is reported again, or smaller,
+// adds nothing. KEYS: the link's returned mark, the day's counters, the day's
+// workspaces. ARGV: total, currency, counter ttl ms, team, mark ttl ms. Returns the
+// increase.
+var countReturned = redis.NewScript(`
+local prev = tonumber(redis.call('GET', KEYS[1]) or '0')
+local total = tonumber(ARGV[1])
+if total <= prev then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[5])
+redis.call('HINCRBY', KEYS[2], 'refunded:' .. ARGV[2] .. ':amount', total - prev)
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+return total - prev`)
+
+// countReturned counts the money returned of a link (refunded or reversed, from Slack
+// or Dojo's dashboard) in today's refunded amount, up to total: each step that learns
+// a larger total adds the difference, once. o is the link's origin (read from its
+// record when it lacks the workspace or currency).
+func (s *Store) countReturned(ctx context.Context, intentID string, o Origin, total int64) error {
+	if o.Team == "" || o.Currency == "" {
+		var ok bool
+		var err error
+		if o, ok, err = s.LinkOrigin(ctx, intentID); err != nil || !ok {
+			return err
+		}
+	}
+	if o.Team == "" || o.Currency == "" || total <= 0 {
+		return nil
+	}
+	day := s.Day(s.now())
+	err := countReturned.Run(ctx, s.rdb, []string{s.returnedKey(intentID), s.dayKey(o.Team, day), s.dayTeamsKey(day)},
+		total, o.Currency, CounterTTL.Milliseconds(), o.Team, s.linkTTL.Milliseconds()).Err()
+	if err != nil {
+		return fmt.Errorf("store: count returned %s: %w", intentID, err)
+	}
+	return nil
+}
+
+// returnedSoFar is what a link's record says has been returned: the larger of what
+// paylink refunded and what Dojo reported refunded.
+func (s *Store) returnedSoFar(ctx context.Context, intentID string) (int64, error) {
+	v, err := s.rdb.HMGet(ctx, s.linkKey(intentID), fRefunded, fDojoRefunded).Result()
+	if err != nil {
+		return 0, fmt.Errorf("store: refunded so far %s: %w", intentID, err)
+	}
+	var most int64
+	for _, x := range v {
+		if str, ok := x.(string); ok {
+			if n, err := strconv.ParseInt(str, 10, 64); err == nil {
+				most = max(most, n)
+			}
+		}
+	}
+	return most, nil
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -19,8 +20,9 @@ func london(t *testing.T) *time.Location {
 }
 
 // TestCountersCountEachChangeOnce saves links and records their statuses, with
-// redeliveries, on a clock that crosses midnight in London, and checks each day's
-// counters are exact.
+// redeliveries, partial refunds (from Slack and from Dojo's dashboard) and a reversal,
+// on a clock that crosses midnight in London, and checks each day's counters are
+// exact: the refunded amount is the money returned.
 func TestCountersCountEachChangeOnce(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
@@ -69,7 +71,27 @@ func TestCountersCountEachChangeOnce(t *testing.T) {
 			// Past midnight in London: the next day's counters.
 			now = now.Add(time.Hour)
 			record(links[1], store.StatusExpired, "e4")
+			// pi_a: £3.00 then £1.50 refunded from Slack, then Dojo reports £6.00 in all
+			// (£1.50 more made in its dashboard): £6.00 returned, one link refunded.
+			for i, amount := range []int64{300, 150} {
+				r := store.Refund{Key: fmt.Sprintf("k%d", i), Kind: store.KindRefund, Amount: amount, User: "U1", At: now}
+				if res, err := s.ReserveRefund(ctx, "pi_a", r); err != nil || !res.Reserved {
+					t.Fatalf("reserve %d: %+v, %v", amount, res, err)
+				}
+				if ok, err := s.CompleteRefund(ctx, "pi_a", r, "Refunded"); err != nil || !ok {
+					t.Fatalf("complete %d: %v, %v", amount, ok, err)
+				}
+			}
 			record(links[0], "Refunded", "e5")
+			record(links[0], "Refunded", "e5-again")
+			for _, reported := range []int64{450, 600, 600, 500} { // again, or less: nothing more
+				if err := s.NoteDojoRefunded(ctx, "pi_a", reported); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// pi_c reversed: all of its €7.00 returned, once.
+			record(links[2], "Reversed", "e7")
+			record(links[2], "Reversed", "e7-again")
 			record(links[1], "Created", "e6") // not counted
 
 			got, err := s.DayTotals(ctx, "T1", "2026-11-29", "2026-11-30", "2026-12-01")
@@ -91,7 +113,7 @@ func TestCountersCountEachChangeOnce(t *testing.T) {
 				{
 					Kinds: map[string]store.Sums{
 						store.KindExpired:  {"GBP": {Count: 1, Amount: 250}},
-						store.KindRefunded: {"GBP": {Count: 1, Amount: 1000}},
+						store.KindRefunded: {"GBP": {Count: 1, Amount: 600}, "EUR": {Count: 1, Amount: 700}},
 					},
 					Agents: map[string]store.Sums{},
 				},
@@ -108,7 +130,7 @@ func TestCountersCountEachChangeOnce(t *testing.T) {
 			if g := sum.Of(store.KindPaid)["GBP"]; g != (store.Total{Count: 1, Amount: 1000}) {
 				t.Errorf("range paid GBP = %+v", g)
 			}
-			if g := sum.Of(store.KindRefunded)["GBP"]; g != (store.Total{Count: 1, Amount: 1000}) {
+			if g := sum.Of(store.KindRefunded)["GBP"]; g != (store.Total{Count: 1, Amount: 600}) {
 				t.Errorf("range refunded GBP = %+v", g)
 			}
 

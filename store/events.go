@@ -137,11 +137,17 @@ func (s *Store) RecordStatus(ctx context.Context, e StatusEvent) (StatusChange, 
 			agentsKey, agent = s.agentsKey(e.Origin.Team, day), e.Origin.User
 		}
 	}
+	amount := e.Origin.Amount
+	if kind == KindRefunded {
+		// A refunded link is counted here; the money returned, which a partial refund
+		// makes less than the amount, by countReturned.
+		amount = 0
+	}
 	cmd, err := s.runScript(ctx, recordStatus,
 		[]string{s.statusKey(e.IntentID), s.streamKey(), s.openKey(), refKey, dayKey, agentsKey, teamsKey},
 		e.Status, rank, b2s(notify), b2s(terminal(e.Status)), e.IntentID, e.EventID, e.Source,
 		now.UnixMilli(), s.linkTTL.Milliseconds(), streamMaxLen,
-		kind, e.Origin.Currency, e.Origin.Amount, agent, CounterTTL.Milliseconds(), e.Origin.Team)
+		kind, e.Origin.Currency, amount, agent, CounterTTL.Milliseconds(), e.Origin.Team)
 	if err != nil {
 		return StatusChange{}, fmt.Errorf("store: record status %s %s: %w", e.IntentID, e.Status, err)
 	}
@@ -151,6 +157,12 @@ func (s *Store) RecordStatus(ctx context.Context, e StatusEvent) (StatusChange, 
 	}
 	recorded := res[0].(int64) == 1
 	current, _ := res[1].(string)
+	if e.Status == "Reversed" && kind != "" {
+		// A reversal returns the whole amount.
+		if err := s.countReturned(ctx, e.IntentID, e.Origin, e.Origin.Amount); err != nil {
+			return StatusChange{}, err
+		}
+	}
 	return StatusChange{Recorded: recorded, Queued: recorded && notify, Current: current}, nil
 }
 

@@ -211,11 +211,25 @@ func (s *Store) RetakeRefund(ctx context.Context, intentID string, prev, next Re
 }
 
 // CompleteRefund records that Dojo made the held refund r (r.DojoID its id): its amount
-// counts as refunded and the record takes status. It reports false when r was not
-// held. One round trip.
+// counts as refunded, in the link and in today's refunded amount, and the record takes
+// status. It reports false when r was not held. Three round trips.
 func (s *Store) CompleteRefund(ctx context.Context, intentID string, r Refund, status string) (bool, error) {
 	r.Done = true
-	return s.settle(ctx, intentID, r, "done", status)
+	done, err := s.settle(ctx, intentID, r, "done", status)
+	if err != nil || !done {
+		return done, err
+	}
+	return true, s.countReturnedSoFar(ctx, intentID)
+}
+
+// countReturnedSoFar counts in today's refunded amount what the link's record says was
+// returned beyond what was counted before.
+func (s *Store) countReturnedSoFar(ctx context.Context, intentID string) error {
+	total, err := s.returnedSoFar(ctx, intentID)
+	if err != nil {
+		return err
+	}
+	return s.countReturned(ctx, intentID, Origin{}, total)
 }
 
 // ReleaseRefund gives back what the held refund r reserved: Dojo refused it. One
@@ -235,10 +249,11 @@ func (s *Store) settle(ctx context.Context, intentID string, r Refund, how, stat
 }
 
 // NoteDojoRefunded records what Dojo reports refunded of a link, if more than it
-// reported before. One round trip.
+// reported before, and counts what that returns beyond what was counted in today's
+// refunded amount. Three round trips.
 func (s *Store) NoteDojoRefunded(ctx context.Context, intentID string, amount int64) error {
 	if err := noteDojoRefunded.Run(ctx, s.rdb, []string{s.linkKey(intentID)}, amount).Err(); err != nil {
 		return fmt.Errorf("store: note refunded %s: %w", intentID, err)
 	}
-	return nil
+	return s.countReturnedSoFar(ctx, intentID)
 }
