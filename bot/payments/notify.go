@@ -59,7 +59,7 @@ const maxDeliveries = 6
 // *store.Store satisfies it.
 type noticeStore interface {
 	EnsureGroup(ctx context.Context) error
-	ReadNotifications(ctx context.Context, consumer string, count int, block time.Duration) ([]store.Notification, error)
+	ReadNotifications(ctx context.Context, consumer string, count int, block time.Duration, delivered ...string) ([]store.Notification, error)
 	ClaimStale(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]store.Notification, error)
 	PruneConsumers(ctx context.Context, idle time.Duration) (int, error)
 	Touch(ctx context.Context, consumer string, entryIDs ...string) error
@@ -156,10 +156,18 @@ func (n *Notifier) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-// consume reads new notices as consumer and delivers them one at a time.
+// consume reads new notices as consumer and delivers them one at a time. A notice
+// delivered is acknowledged with the next read.
 func (n *Notifier) consume(ctx context.Context, consumer string) {
+	var delivered []string
+	defer func() {
+		// Stopping: acknowledge what was delivered since the last read.
+		for _, id := range delivered {
+			n.ack(ctx, n.log, id)
+		}
+	}()
 	for ctx.Err() == nil {
-		batch, err := n.store.ReadNotifications(ctx, consumer, 1, time.Second)
+		batch, err := n.store.ReadNotifications(ctx, consumer, 1, time.Second, delivered...)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -169,8 +177,11 @@ func (n *Notifier) consume(ctx context.Context, consumer string) {
 			sleep(ctx, time.Second)
 			continue
 		}
+		delivered = delivered[:0]
 		for _, note := range batch {
-			n.handle(ctx, consumer, note)
+			if n.handle(ctx, consumer, note) {
+				delivered = append(delivered, note.EntryID)
+			}
 		}
 	}
 }
@@ -199,7 +210,9 @@ func (n *Notifier) reclaim(ctx context.Context, consumer string) {
 		}
 		for _, note := range batch {
 			n.log.Info().Str("intent", note.IntentID).Str("status", note.Status).Int64("deliveries", note.Deliveries).Msg("took over a notification from a silent consumer")
-			n.handle(ctx, consumer, note)
+			if n.handle(ctx, consumer, note) {
+				n.ack(ctx, n.log, note.EntryID)
+			}
 		}
 	}
 }
@@ -222,8 +235,10 @@ func (n *Notifier) promote(ctx context.Context) {
 	}
 }
 
-// handle delivers one notice, keeping it claimed while it works.
-func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notification) {
+// handle delivers one notice, keeping it claimed while it works. It reports true when
+// the notice is settled and the caller is to acknowledge it; a notice scheduled for a
+// retry or dead-lettered is settled here.
+func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notification) (ack bool) {
 	log := n.log.With().Str("intent", note.IntentID).Str("status", note.Status).Str("entry", note.EntryID).
 		Int("attempt", note.Attempt).Str("source", note.Source).Logger()
 	hctx, stop := context.WithCancel(ctx)
@@ -231,16 +246,21 @@ func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notif
 	go n.heartbeat(hctx, consumer, note.EntryID)
 
 	out := n.deliver(hctx, log, note)
-	if ctx.Err() != nil && out.kind != settled {
-		return // shutting down: the notice stays pending for another consumer
+	if out.kind == settled {
+		result := "delivered"
+		if out.reason != "" {
+			result = "dropped"
+		}
+		n.m.Notification(result)
+		return true
+	}
+	if ctx.Err() != nil {
+		return false // shutting down: the notice stays pending for another consumer
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	var err error
 	switch out.kind {
-	case settled:
-		n.m.Notification(map[bool]string{true: "dropped", false: "delivered"}[out.reason != ""])
-		err = n.store.Ack(sctx, note.EntryID)
 	case retry:
 		if out.count && note.Attempt >= n.cfg.MaxAttempts {
 			n.m.Notification("dead_lettered")
@@ -264,6 +284,18 @@ func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notif
 		// Left pending: it will be taken over after ClaimIdle.
 		n.redisFailed()
 		log.Error().Err(err).Msg("could not settle the notification; it stays pending")
+	}
+	return false
+}
+
+// ack acknowledges a notice that was delivered (or had nothing to deliver).
+func (n *Notifier) ack(ctx context.Context, log zerolog.Logger, entryID string) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := n.store.Ack(sctx, entryID); err != nil {
+		// Left pending: it will be taken over after ClaimIdle.
+		n.redisFailed()
+		log.Error().Err(err).Str("entry", entryID).Msg("could not settle the notification; it stays pending")
 	}
 }
 
