@@ -81,7 +81,7 @@ type Notifier struct {
 	checkout string
 	store    noticeStore
 	links    Intents
-	slack    *slack.Client
+	chat     *slackout.Chat
 	log      zerolog.Logger
 	now      func() time.Time
 	name     string
@@ -125,7 +125,7 @@ func NewNotifier(d Deps) *Notifier {
 		checkout: d.CheckoutURL,
 		store:    d.Store,
 		links:    d.Dojo,
-		slack:    d.Slack,
+		chat:     d.Chat,
 		log:      d.Log.With().Str("component", "notifier").Logger(),
 		now:      now,
 		name:     consumer + "-" + hex.EncodeToString(b),
@@ -426,24 +426,15 @@ func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *sto
 	if channel == "" {
 		channel = link.ChannelID
 	}
-	opts := []slack.MsgOption{
-		slack.MsgOptionText(slackout.Notice(link, status), false),
-		slack.MsgOptionDisableLinkUnfurl(),
-		slack.MsgOptionDisableMediaUnfurl(),
-	}
+	msg := slackout.Message{Channel: channel, Text: slackout.Notice(link, status)}
 	if link.MessageTS != "" {
-		opts = append(opts, slack.MsgOptionTS(link.MessageTS))
-		if status == string(dojo.StatusCaptured) {
-			opts = append(opts, slack.MsgOptionBroadcast())
-		}
+		msg.ThreadTS = link.MessageTS
+		msg.Broadcast = status == string(dojo.StatusCaptured)
 	}
-	_, ts, err := n.post(ctx, channel, opts...)
+	ts, err := n.post(ctx, msg)
 	if err != nil && slackout.ChannelUnreachable(slackout.ErrorCode(err)) && link.UserID != "" {
 		log.Info().Str("slack_error", slackout.ErrorCode(err)).Msg("channel unreachable: sending the notice to the agent as a DM")
-		_, ts, err = n.post(ctx, link.UserID,
-			slack.MsgOptionText(slackout.DMNotice(link, status), false),
-			slack.MsgOptionDisableLinkUnfurl(),
-			slack.MsgOptionDisableMediaUnfurl())
+		ts, err = n.post(ctx, slackout.Message{Channel: link.UserID, Text: slackout.DMNotice(link, status)})
 	}
 	if err != nil {
 		return n.classify(log, err), false
@@ -521,18 +512,19 @@ func (n *Notifier) mayReclaim() bool {
 	return last == 0 || n.now().Sub(time.Unix(0, last)) >= n.cfg.ClaimIdle
 }
 
-// post calls chat.postMessage, waiting out a rate limit of up to MaxWait in place.
-func (n *Notifier) post(ctx context.Context, channel string, opts ...slack.MsgOption) (string, string, error) {
-	var ch, ts string
+// post calls chat.postMessage and returns the message's ts, waiting out a rate limit
+// of up to MaxWait in place.
+func (n *Notifier) post(ctx context.Context, msg slackout.Message) (string, error) {
+	var ts string
 	cut, err := n.rateLimit().Do(ctx, func() (err error) {
-		ch, ts, err = n.slack.PostMessageContext(ctx, channel, opts...)
+		_, ts, err = n.chat.Post(ctx, msg)
 		n.m.SlackError("chat.postMessage", err)
 		return err
 	})
 	if cut {
-		return "", "", ctx.Err()
+		return "", ctx.Err()
 	}
-	return ch, ts, err
+	return ts, err
 }
 
 // rateLimit is how the notifier waits out Slack's rate limit: in place up to MaxWait,
@@ -572,8 +564,7 @@ func (n *Notifier) updateCard(ctx context.Context, log zerolog.Logger, link *sto
 	policy := n.rateLimit()
 	policy.Attempts, policy.OnWait = 3, nil
 	cut, err := policy.Do(ctx, func() error {
-		_, _, _, err := n.slack.UpdateMessageContext(ctx, link.MessageChannel, link.MessageTS,
-			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		err := n.chat.Update(ctx, slackout.Message{Channel: link.MessageChannel, TS: link.MessageTS, Text: text, Blocks: blocks})
 		n.m.SlackError("chat.update", err)
 		return err
 	})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/metrics"
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
@@ -36,8 +37,9 @@ type Deps struct {
 	Store       *store.Store
 	Dojo        Intents
 	Slack       *slack.Client
-	CheckoutURL string // the link is CheckoutURL + intent id
-	TestMode    bool   // a sandbox Dojo key: every message says TEST MODE
+	Chat        *slackout.Chat // posts the notices; the notifier needs it
+	CheckoutURL string         // the link is CheckoutURL + intent id
+	TestMode    bool           // a sandbox Dojo key: every message says TEST MODE
 	Now         func() time.Time
 	Metrics     *metrics.Metrics // nil: none
 	// WebhookSecrets verify Dojo's webhooks; several may be active while one is rotated.

@@ -26,6 +26,7 @@ import (
 	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/bot/slackin"
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
@@ -204,6 +205,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 		Store:       st,
 		Dojo:        links,
 		Slack:       api,
+		Chat:        slackout.NewChat(slackHTTP, cfg.SlackAPIURL, cfg.SlackBotToken),
 		CheckoutURL: cfg.DojoCheckoutURL,
 		TestMode:    dojo.IsSandboxKey(cfg.DojoAPIKey),
 		Now:         time.Now,
