@@ -352,6 +352,10 @@ type deadlineTransport struct {
 }
 
 func (t deadlineTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if d, ok := req.Context().Deadline(); ok && time.Until(d) <= t.timeout {
+		// The caller's own deadline comes first, and bounds the body as well.
+		return t.next.RoundTrip(req)
+	}
 	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
 	resp, err := t.next.RoundTrip(req.WithContext(ctx))
 	if err != nil {
