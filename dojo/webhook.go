@@ -1,6 +1,7 @@
 package dojo
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // SignatureHeader carries a webhook's signature.
@@ -150,8 +152,7 @@ func DecodeEvent(body []byte) (Event, error) {
 // looseString reads a JSON string, or keeps any other JSON value as its text ("" for
 // null or nothing).
 func looseString(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if s, ok := jsonString(raw); ok {
 		return s
 	}
 	if t := strings.TrimSpace(string(raw)); t != "null" {
@@ -160,11 +161,23 @@ func looseString(raw json.RawMessage) string {
 	return ""
 }
 
+// jsonString reads raw, one value of a JSON document already parsed, as a string. A
+// string with no escapes and valid UTF-8, as nearly all are, is taken as it stands,
+// without a second decoder pass.
+func jsonString(raw json.RawMessage) (string, bool) {
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' &&
+		bytes.IndexByte(raw[1:n-1], '\\') < 0 && bytes.IndexByte(raw[1:n-1], '"') < 0 && utf8.Valid(raw) {
+		return string(raw[1 : n-1]), true
+	}
+	var s string
+	return s, json.Unmarshal(raw, &s) == nil
+}
+
 // eventTime reads an event's createdAt: RFC 3339, or without a time zone (taken as
 // UTC). Anything else is the zero time.
 func eventTime(raw json.RawMessage) time.Time {
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
+	s, ok := jsonString(raw)
+	if !ok {
 		return time.Time{}
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {

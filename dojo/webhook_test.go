@@ -165,6 +165,16 @@ func BenchmarkVerifySignature(b *testing.B) {
 	}
 }
 
+func BenchmarkDecodeEvent(b *testing.B) {
+	body := []byte(docWebhookBody)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeEvent(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // FuzzDecodeEventSpareFields: whatever Dojo puts in the fields paylink does not need
 // (createdAt, accountId, captureMode, id), an event is accepted with the ones it does
 // need intact.

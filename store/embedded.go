@@ -38,6 +38,9 @@ type EmbeddedRedis struct {
 	mu     sync.Mutex
 	last   time.Time
 	pruned time.Time // when forgetGoneKeys last ran
+	// gap is the least time between two moves of the clock: EmbeddedTick, or more when
+	// walking the keys takes long (see Advance).
+	gap    time.Duration
 	stop   chan struct{}
 	done   chan struct{}
 	closed sync.Once
@@ -66,6 +69,7 @@ func Embedded(opts EmbeddedOptions) (*EmbeddedRedis, error) {
 		mr:   mr,
 		now:  now,
 		last: now(),
+		gap:  EmbeddedTick,
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
 	}
@@ -98,19 +102,28 @@ func Embedded(opts EmbeddedOptions) (*EmbeddedRedis, error) {
 // it).
 func (e *EmbeddedRedis) Client() redis.UniversalClient { return e.rdb }
 
+// walkShare bounds the share of one core the clock's moves may take: miniredis walks,
+// and sorts, every key to move its TTLs on, so with many keys the moves come further
+// apart than EmbeddedTick, each at least walkShare times the last walk's duration after
+// the one before (100,000 keys: about a second). TTLs here are minutes to days.
+const walkShare = 50
+
 // Advance moves the embedded Redis's clock to Now and expires what is due: what each
-// tick does.
+// tick does, unless the last move was less than its gap ago (EmbeddedTick, or more
+// with many keys: see walkShare).
 func (e *EmbeddedRedis) Advance() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.now()
 	elapsed := now.Sub(e.last)
-	if elapsed <= 0 {
+	if elapsed <= 0 || elapsed < e.gap {
 		return
 	}
 	e.last = now
 	e.mr.SetTime(now)
+	walk := time.Now()
 	e.mr.FastForward(elapsed)
+	e.gap = max(EmbeddedTick, walkShare*time.Since(walk))
 	if now.Sub(e.pruned) >= pruneEvery {
 		e.pruned = now
 		forgetGoneKeys(e.mr)

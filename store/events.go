@@ -218,23 +218,51 @@ func (s *Store) EnsureGroup(ctx context.Context) error {
 }
 
 // ReadNotifications hands up to count new notifications to consumer, waiting up to block
-// for the first.
-func (s *Store) ReadNotifications(ctx context.Context, consumer string, count int, block time.Duration) ([]Notification, error) {
-	res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+// for the first. It first acknowledges the entries in delivered, notifications consumer
+// has delivered since its last read: when new ones are waiting, in the same round trip.
+func (s *Store) ReadNotifications(ctx context.Context, consumer string, count int, block time.Duration, delivered ...string) ([]Notification, error) {
+	read := &redis.XReadGroupArgs{
 		Group: NotifyGroup, Consumer: consumer, Streams: []string{s.streamKey(), ">"},
 		Count: int64(count), Block: block,
-	}).Result()
+	}
+	if len(delivered) > 0 {
+		// A blocking read can't share a pipeline (its wait would run into the read
+		// timeout): acknowledge and look without waiting, then wait only if nothing came.
+		pipe := s.rdb.Pipeline()
+		pipe.XAck(ctx, s.streamKey(), NotifyGroup, delivered...)
+		pipe.XDel(ctx, s.streamKey(), delivered...)
+		now := *read
+		now.Block = -1
+		ready := pipe.XReadGroup(ctx, &now)
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, s.readFailed(ctx, err)
+		}
+		if len(ready.Val()) > 0 {
+			return notifications(ready.Val()), nil
+		}
+	}
+	res, err := s.rdb.XReadGroup(ctx, read).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
 	if err != nil {
-		if strings.Contains(err.Error(), "NOGROUP") {
-			if gerr := s.EnsureGroup(ctx); gerr != nil {
-				return nil, gerr
-			}
-		}
-		return nil, fmt.Errorf("store: read notifications: %w", err)
+		return nil, s.readFailed(ctx, err)
 	}
+	return notifications(res), nil
+}
+
+// readFailed makes the consumer group again if it is gone, and returns the error.
+func (s *Store) readFailed(ctx context.Context, err error) error {
+	if strings.Contains(err.Error(), "NOGROUP") {
+		if gerr := s.EnsureGroup(ctx); gerr != nil {
+			return gerr
+		}
+	}
+	return fmt.Errorf("store: read notifications: %w", err)
+}
+
+// notifications are the new entries an XREADGROUP handed out.
+func notifications(res []redis.XStream) []Notification {
 	var out []Notification
 	for _, st := range res {
 		for _, m := range st.Messages {
@@ -243,7 +271,7 @@ func (s *Store) ReadNotifications(ctx context.Context, consumer string, count in
 			out = append(out, n)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // ClaimStale takes over, for consumer, notifications another consumer has held idle

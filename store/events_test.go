@@ -306,3 +306,48 @@ func TestPruneConsumers(t *testing.T) {
 		})
 	}
 }
+
+// TestReadAcknowledgesDelivered: a read acknowledges what the consumer delivered since
+// its last, in the same round trip when a notification is waiting, and still when none is.
+func TestReadAcknowledgesDelivered(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := store.New(b.rdb, store.Options{Prefix: uniquePrefix(t)})
+			if err := s.EnsureGroup(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"pi_a", "pi_b"} {
+				if _, err := s.RecordStatus(ctx, store.StatusEvent{IntentID: id, Status: "Captured", EventID: "e", Source: "webhook"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pending := func() int64 {
+				t.Helper()
+				bl, err := s.Backlog(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return bl.Pending
+			}
+			first, err := s.ReadNotifications(ctx, "c", 1, time.Millisecond)
+			if err != nil || len(first) != 1 || first[0].IntentID != "pi_a" {
+				t.Fatalf("first read: %+v, %v", first, err)
+			}
+			second, err := s.ReadNotifications(ctx, "c", 1, time.Millisecond, first[0].EntryID)
+			if err != nil || len(second) != 1 || second[0].IntentID != "pi_b" {
+				t.Fatalf("second read: %+v, %v", second, err)
+			}
+			if p := pending(); p != 1 {
+				t.Errorf("%d pending after the second read, want 1 (pi_b)", p)
+			}
+			none, err := s.ReadNotifications(ctx, "c", 1, time.Millisecond, second[0].EntryID)
+			if err != nil || len(none) != 0 {
+				t.Fatalf("third read: %+v, %v", none, err)
+			}
+			if p := pending(); p != 0 {
+				t.Errorf("%d pending after the last read, want 0", p)
+			}
+		})
+	}
+}

@@ -31,6 +31,10 @@ func Write(ctx context.Context, log zerolog.Logger, st Store, e store.AuditEvent
 // whole on its own, and its names never clash with the request's own fields (team,
 // channel, user) that the log line already carries.
 func Log(log zerolog.Logger, e store.AuditEvent) {
+	ev := log.Info()
+	if !ev.Enabled() {
+		return
+	}
 	d := zerolog.Dict().Str("event", e.Event).Str("team", e.Team).Str("channel", e.Channel).Str("user", e.User)
 	if e.Currency != "" {
 		d = d.Int64("amount", e.Amount).Str("currency", e.Currency)
@@ -40,5 +44,5 @@ func Log(log zerolog.Logger, e store.AuditEvent) {
 			d = d.Str(f[0], f[1])
 		}
 	}
-	log.Info().Dict("audit", d).Msg("audit")
+	ev.Dict("audit", d).Msg("audit")
 }

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -33,6 +34,73 @@ type Metrics struct {
 	build         *prometheus.GaugeVec
 	goVersion     string
 	clock         clockwork.Clock
+
+	// The children the hot paths count into, by their label values.
+	commandsBy      *children[string, prometheus.Counter]
+	webhooksBy      *children[string, prometheus.Counter]
+	notificationsBy *children[string, prometheus.Counter]
+	httpRequestsBy  *children[routeCode, prometheus.Counter]
+	httpDurationBy  *children[string, prometheus.Observer]
+	dojoRequestsBy  *children[routeCode, prometheus.Counter] // operation and status
+}
+
+// children keeps the children of a metric vector by their label values, so counting
+// into one seen before is a map read: the vector itself hashes the values and takes
+// its lock on every WithLabelValues.
+type children[K comparable, M any] struct {
+	mu   sync.RWMutex
+	kids map[K]M
+	bind func(K) M
+}
+
+func newChildren[K comparable, M any](bind func(K) M) *children[K, M] {
+	return &children[K, M]{kids: map[K]M{}, bind: bind}
+}
+
+func (c *children[K, M]) of(k K) M {
+	c.mu.RLock()
+	m, ok := c.kids[k]
+	c.mu.RUnlock()
+	if ok {
+		return m
+	}
+	m = c.bind(k)
+	c.mu.Lock()
+	c.kids[k] = m
+	c.mu.Unlock()
+	return m
+}
+
+// routeCode names a child by a route (or a Dojo operation) and a status code.
+type routeCode struct {
+	route string
+	code  int
+}
+
+// Status labels of a Dojo call that got no answer.
+const (
+	codeError   = -1
+	codeTimeout = -2
+)
+
+func statusLabel(code int) string {
+	switch code {
+	case codeError:
+		return "error"
+	case codeTimeout:
+		return "timeout"
+	}
+	return strconv.Itoa(code)
+}
+
+// counters returns the children of a one-label counter vector.
+func counters(v *prometheus.CounterVec) *children[string, prometheus.Counter] {
+	return newChildren(func(l string) prometheus.Counter { return v.WithLabelValues(l) })
+}
+
+// observers returns the children of a one-label histogram vector.
+func observers(v *prometheus.HistogramVec) *children[string, prometheus.Observer] {
+	return newChildren(func(l string) prometheus.Observer { return v.WithLabelValues(l) })
 }
 
 // New registers paylink's metrics, the Go runtime's and the process's on a new
@@ -92,6 +160,14 @@ func New(clock clockwork.Clock) *Metrics {
 	}, []string{"version", "goversion"})
 	build.WithLabelValues(version, goVersion).Set(1)
 	m.build, m.goVersion = build, goVersion
+	m.commandsBy, m.webhooksBy, m.notificationsBy = counters(m.commands), counters(m.webhooks), counters(m.notifications)
+	m.httpDurationBy = observers(m.httpDuration)
+	m.httpRequestsBy = newChildren(func(k routeCode) prometheus.Counter {
+		return m.httpRequests.WithLabelValues(k.route, strconv.Itoa(k.code))
+	})
+	m.dojoRequestsBy = newChildren(func(k routeCode) prometheus.Counter {
+		return m.dojoRequests.WithLabelValues(k.route, statusLabel(k.code))
+	})
 	reg.MustRegister(m.commands, m.dojoRequests, m.dojoDuration, m.webhooks, m.notifications, m.backlog,
 		m.slackErrors, m.httpRequests, m.httpDuration, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -132,21 +208,21 @@ func (m *Metrics) Handler() http.Handler {
 // Command counts a command by its outcome.
 func (m *Metrics) Command(outcome string) {
 	if m != nil {
-		m.commands.WithLabelValues(outcome).Inc()
+		m.commandsBy.of(outcome).Inc()
 	}
 }
 
 // Webhook counts a webhook by its outcome.
 func (m *Metrics) Webhook(outcome string) {
 	if m != nil {
-		m.webhooks.WithLabelValues(outcome).Inc()
+		m.webhooksBy.of(outcome).Inc()
 	}
 }
 
 // Notification counts a notice handled, by its result.
 func (m *Metrics) Notification(result string) {
 	if m != nil {
-		m.notifications.WithLabelValues(result).Inc()
+		m.notificationsBy.of(result).Inc()
 	}
 }
 
@@ -169,8 +245,8 @@ func (m *Metrics) SetBacklog(pending, scheduled, dead int64) {
 // HTTPRequest counts one.
 func (m *Metrics) HTTPRequest(route string, code int, took time.Duration) {
 	if m != nil {
-		m.httpRequests.WithLabelValues(route, strconv.Itoa(code)).Inc()
-		m.httpDuration.WithLabelValues(route).Observe(took.Seconds())
+		m.httpRequestsBy.of(routeCode{route, code}).Inc()
+		m.httpDurationBy.of(route).Observe(took.Seconds())
 	}
 }
 
@@ -192,14 +268,14 @@ func (m *Metrics) DojoTransport(next http.RoundTripper) http.RoundTripper {
 		start := m.clock.Now()
 		resp, err := next.RoundTrip(r)
 		m.dojoDuration.WithLabelValues(op).Observe(m.clock.Since(start).Seconds())
-		status := "error"
+		code := codeError
 		switch {
 		case err == nil:
-			status = strconv.Itoa(resp.StatusCode)
+			code = resp.StatusCode
 		case r.Context().Err() == context.DeadlineExceeded:
-			status = "timeout"
+			code = codeTimeout
 		}
-		m.dojoRequests.WithLabelValues(op, status).Inc()
+		m.dojoRequestsBy.of(routeCode{op, code}).Inc()
 		return resp, err
 	})
 }

@@ -60,7 +60,7 @@ const maxDeliveries = 6
 // *store.Store satisfies it.
 type noticeStore interface {
 	EnsureGroup(ctx context.Context) error
-	ReadNotifications(ctx context.Context, consumer string, count int, block time.Duration) ([]store.Notification, error)
+	ReadNotifications(ctx context.Context, consumer string, count int, block time.Duration, delivered ...string) ([]store.Notification, error)
 	ClaimStale(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]store.Notification, error)
 	PruneConsumers(ctx context.Context, idle time.Duration) (int, error)
 	Touch(ctx context.Context, consumer string, entryIDs ...string) error
@@ -84,7 +84,7 @@ type Notifier struct {
 	checkout string
 	store    noticeStore
 	links    Intents
-	slack    *slack.Client
+	chat     *slackout.Chat
 	log      zerolog.Logger
 	clock    clockwork.Clock
 	name     string
@@ -129,7 +129,7 @@ func NewNotifier(d Deps) *Notifier {
 		checkout: d.CheckoutURL,
 		store:    d.Store,
 		links:    d.Dojo,
-		slack:    d.Slack,
+		chat:     d.Chat,
 		log:      d.Log.With().Str("component", "notifier").Logger(),
 		clock:    clock,
 		name:     consumer + "-" + hex.EncodeToString(b),
@@ -161,10 +161,18 @@ func (n *Notifier) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-// consume reads new notices as consumer and delivers them one at a time.
+// consume reads new notices as consumer and delivers them one at a time. A notice
+// delivered is acknowledged with the next read.
 func (n *Notifier) consume(ctx context.Context, consumer string) {
+	var delivered []string
+	defer func() {
+		// Stopping: acknowledge what was delivered since the last read.
+		for _, id := range delivered {
+			n.ack(ctx, n.log, id)
+		}
+	}()
 	for ctx.Err() == nil {
-		batch, err := n.store.ReadNotifications(ctx, consumer, 1, time.Second)
+		batch, err := n.store.ReadNotifications(ctx, consumer, 1, time.Second, delivered...)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -174,8 +182,11 @@ func (n *Notifier) consume(ctx context.Context, consumer string) {
 			sleep(ctx, n.clock, time.Second)
 			continue
 		}
+		delivered = delivered[:0]
 		for _, note := range batch {
-			n.handle(ctx, consumer, note)
+			if n.handle(ctx, consumer, note) {
+				delivered = append(delivered, note.EntryID)
+			}
 		}
 	}
 }
@@ -204,7 +215,9 @@ func (n *Notifier) reclaim(ctx context.Context, consumer string) {
 		}
 		for _, note := range batch {
 			n.log.Info().Str("intent", note.IntentID).Str("status", note.Status).Int64("deliveries", note.Deliveries).Msg("took over a notification from a silent consumer")
-			n.handle(ctx, consumer, note)
+			if n.handle(ctx, consumer, note) {
+				n.ack(ctx, n.log, note.EntryID)
+			}
 		}
 	}
 }
@@ -227,8 +240,10 @@ func (n *Notifier) promote(ctx context.Context) {
 	}
 }
 
-// handle delivers one notice, keeping it claimed while it works.
-func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notification) {
+// handle delivers one notice, keeping it claimed while it works. It reports true when
+// the notice is settled and the caller is to acknowledge it; a notice scheduled for a
+// retry or dead-lettered is settled here.
+func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notification) (ack bool) {
 	log := n.log.With().Str("intent", note.IntentID).Str("status", note.Status).Str("entry", note.EntryID).
 		Int("attempt", note.Attempt).Str("source", note.Source).Logger()
 	hctx, stop := context.WithCancel(ctx)
@@ -236,16 +251,21 @@ func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notif
 	go n.heartbeat(hctx, consumer, note.EntryID)
 
 	out := n.deliver(hctx, log, note)
-	if ctx.Err() != nil && out.kind != settled {
-		return // shutting down: the notice stays pending for another consumer
+	if out.kind == settled {
+		result := "delivered"
+		if out.reason != "" {
+			result = "dropped"
+		}
+		n.m.Notification(result)
+		return true
+	}
+	if ctx.Err() != nil {
+		return false // shutting down: the notice stays pending for another consumer
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	var err error
 	switch out.kind {
-	case settled:
-		n.m.Notification(map[bool]string{true: "dropped", false: "delivered"}[out.reason != ""])
-		err = n.store.Ack(sctx, note.EntryID)
 	case retry:
 		if out.count && note.Attempt >= n.cfg.MaxAttempts {
 			n.m.Notification("dead_lettered")
@@ -269,6 +289,18 @@ func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notif
 		// Left pending: it will be taken over after ClaimIdle.
 		n.redisFailed()
 		log.Error().Err(err).Msg("could not settle the notification; it stays pending")
+	}
+	return false
+}
+
+// ack acknowledges a notice that was delivered (or had nothing to deliver).
+func (n *Notifier) ack(ctx context.Context, log zerolog.Logger, entryID string) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := n.store.Ack(sctx, entryID); err != nil {
+		// Left pending: it will be taken over after ClaimIdle.
+		n.redisFailed()
+		log.Error().Err(err).Str("entry", entryID).Msg("could not settle the notification; it stays pending")
 	}
 }
 
@@ -425,24 +457,15 @@ func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *sto
 	if channel == "" {
 		channel = link.ChannelID
 	}
-	opts := []slack.MsgOption{
-		slack.MsgOptionText(slackout.Notice(link, status), false),
-		slack.MsgOptionDisableLinkUnfurl(),
-		slack.MsgOptionDisableMediaUnfurl(),
-	}
+	msg := slackout.Message{Channel: channel, Text: slackout.Notice(link, status)}
 	if link.MessageTS != "" {
-		opts = append(opts, slack.MsgOptionTS(link.MessageTS))
-		if status == string(dojo.StatusCaptured) {
-			opts = append(opts, slack.MsgOptionBroadcast())
-		}
+		msg.ThreadTS = link.MessageTS
+		msg.Broadcast = status == string(dojo.StatusCaptured)
 	}
-	_, ts, err := n.post(ctx, channel, opts...)
+	ts, err := n.post(ctx, msg)
 	if err != nil && slackout.ChannelUnreachable(slackout.ErrorCode(err)) && link.UserID != "" {
 		log.Info().Str("slack_error", slackout.ErrorCode(err)).Msg("channel unreachable: sending the notice to the agent as a DM")
-		_, ts, err = n.post(ctx, link.UserID,
-			slack.MsgOptionText(slackout.DMNotice(link, status), false),
-			slack.MsgOptionDisableLinkUnfurl(),
-			slack.MsgOptionDisableMediaUnfurl())
+		ts, err = n.post(ctx, slackout.Message{Channel: link.UserID, Text: slackout.DMNotice(link, status)})
 	}
 	if err != nil {
 		return n.classify(log, err), false
@@ -522,18 +545,19 @@ func (n *Notifier) mayReclaim() bool {
 	return last == 0 || n.clock.Now().Sub(time.Unix(0, last)) >= n.cfg.ClaimIdle
 }
 
-// post calls chat.postMessage, waiting out a rate limit of up to MaxWait in place.
-func (n *Notifier) post(ctx context.Context, channel string, opts ...slack.MsgOption) (string, string, error) {
-	var ch, ts string
+// post calls chat.postMessage and returns the message's ts, waiting out a rate limit
+// of up to MaxWait in place.
+func (n *Notifier) post(ctx context.Context, msg slackout.Message) (string, error) {
+	var ts string
 	cut, err := n.rateLimit().Do(ctx, func() (err error) {
-		ch, ts, err = n.slack.PostMessageContext(ctx, channel, opts...)
+		_, ts, err = n.chat.Post(ctx, msg)
 		n.m.SlackError("chat.postMessage", err)
 		return err
 	})
 	if cut {
-		return "", "", ctx.Err()
+		return "", ctx.Err()
 	}
-	return ch, ts, err
+	return ts, err
 }
 
 // rateLimit is how the notifier waits out Slack's rate limit: in place up to MaxWait,
@@ -573,8 +597,7 @@ func (n *Notifier) updateCard(ctx context.Context, log zerolog.Logger, link *sto
 	policy := n.rateLimit()
 	policy.Attempts, policy.OnWait = 3, nil
 	cut, err := policy.Do(ctx, func() error {
-		_, _, _, err := n.slack.UpdateMessageContext(ctx, link.MessageChannel, link.MessageTS,
-			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		err := n.chat.Update(ctx, slackout.Message{Channel: link.MessageChannel, TS: link.MessageTS, Text: text, Blocks: blocks})
 		n.m.SlackError("chat.update", err)
 		return err
 	})

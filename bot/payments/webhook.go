@@ -14,6 +14,7 @@ import (
 
 	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/metrics"
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
@@ -37,6 +38,7 @@ type Deps struct {
 	Store       *store.Store
 	Dojo        Intents
 	Slack       *slack.Client
+	Chat        *slackout.Chat   // posts the notices; the notifier needs it
 	CheckoutURL string           // the link is CheckoutURL + intent id
 	TestMode    bool             // a sandbox Dojo key: every message says TEST MODE
 	Clock       clockwork.Clock  // nil: the real clock

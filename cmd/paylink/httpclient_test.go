@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -74,4 +75,16 @@ func TestHTTPClientTimeout(t *testing.T) {
 		})
 	}
 
+	// A caller's own deadline, earlier than the client's, bounds the body too.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/slow-body", nil)
+	resp, err := newHTTPClient(time.Minute).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadAll(resp.Body); err == nil {
+		t.Error("reading a body that never ends, past the caller's deadline, did not fail")
+	}
 }

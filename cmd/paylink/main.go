@@ -27,6 +27,7 @@ import (
 	"github.com/paylink/paylink/bot/metrics"
 	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/bot/slackin"
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
 )
@@ -212,6 +213,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 		Store:       st,
 		Dojo:        links,
 		Slack:       api,
+		Chat:        slackout.NewChat(slackHTTP, cfg.SlackAPIURL, cfg.SlackBotToken),
 		CheckoutURL: cfg.DojoCheckoutURL,
 		TestMode:    dojo.IsSandboxKey(cfg.DojoAPIKey),
 		Clock:       clock,
@@ -356,6 +358,10 @@ type deadlineTransport struct {
 }
 
 func (t deadlineTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if d, ok := req.Context().Deadline(); ok && time.Until(d) <= t.timeout {
+		// The caller's own deadline comes first, and bounds the body as well.
+		return t.next.RoundTrip(req)
+	}
 	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
 	resp, err := t.next.RoundTrip(req.WithContext(ctx))
 	if err != nil {
