@@ -21,6 +21,7 @@ import (
 	"github.com/paylink/paylink/bot/fakeslack"
 	"github.com/paylink/paylink/bot/policy"
 	"github.com/paylink/paylink/bot/slackin"
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/dojo/dojotest"
 	"github.com/paylink/paylink/store"
@@ -53,6 +54,7 @@ func BenchmarkCommandBurst(b *testing.B) {
 		Links:      dojo.NewClient(dojo.Config{BaseURL: d.URL, APIKey: "sk_sandbox_burst"}),
 		Store:      store.New(rdb, store.Options{}),
 		Slack:      slack.New("xoxb-test", slack.OptionAPIURL(fs.APIURL())),
+		Chat:       slackout.NewChat(http.DefaultClient, fs.APIURL(), "xoxb-test"),
 		HTTPClient: http.DefaultClient,
 		Tasks:      tasks,
 	}))

@@ -66,12 +66,7 @@ func (l *linker) create(ctx context.Context, log zerolog.Logger, req flow.Create
 func (l *linker) announce(ctx context.Context, log zerolog.Logger, link *store.Link) {
 	log = log.With().Str("intent", link.IntentID).Logger()
 	text, blocks := slackout.Card(link, l.cfg.CheckoutURL)
-	channel, ts, err := slackout.PostMessage(ctx, l.slack, l.clock, link.ChannelID,
-		slack.MsgOptionText(text, false),
-		slack.MsgOptionBlocks(blocks...),
-		slack.MsgOptionDisableLinkUnfurl(),
-		slack.MsgOptionDisableMediaUnfurl(),
-	)
+	channel, ts, err := slackout.PostMessage(ctx, l.chat, l.clock, slackout.Message{Channel: link.ChannelID, Text: text, Blocks: blocks})
 	if err == nil {
 		l.flow.Posted(ctx, log, link, channel, ts)
 		return

@@ -22,7 +22,8 @@ import (
 type linker struct {
 	cfg   Config
 	flow  *flow.Service
-	slack *slack.Client
+	slack *slack.Client  // forms (views.open) and card updates
+	chat  *slackout.Chat // posts: the card, refunds in its thread
 	hc    *http.Client
 	tasks *Tasks
 	clock clockwork.Clock

@@ -169,12 +169,8 @@ func (l *linker) announceRefunds(ctx context.Context, log zerolog.Logger, rec *s
 		channel, ts = rec.ChannelID, cardTS
 	}
 	for _, r := range done {
-		opts := []slack.MsgOption{slack.MsgOptionText(slackout.RefundNotice(rec, r), false),
-			slack.MsgOptionDisableLinkUnfurl(), slack.MsgOptionDisableMediaUnfurl()}
-		if ts != "" {
-			opts = append(opts, slack.MsgOptionTS(ts))
-		}
-		if _, _, err := slackout.PostMessage(ctx, l.slack, l.clock, channel, opts...); err != nil {
+		msg := slackout.Message{Channel: channel, ThreadTS: ts, Text: slackout.RefundNotice(rec, r)}
+		if _, _, err := slackout.PostMessage(ctx, l.chat, l.clock, msg); err != nil {
 			l.m.SlackError("chat.postMessage", err)
 			log.Warn().Str("slack_error", slackout.ErrorCode(err)).Msg("could not post the refund in the thread")
 		}

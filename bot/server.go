@@ -21,6 +21,7 @@ import (
 	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/bot/policy"
 	"github.com/paylink/paylink/bot/slackin"
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/store"
 )
 
@@ -53,12 +54,15 @@ const (
 
 // Deps are the parts the server is built from.
 type Deps struct {
-	Log        zerolog.Logger
-	Config     Config
-	Verifier   *slackin.Verifier
-	Links      PaymentLinks
-	Store      *store.Store
-	Slack      *slack.Client
+	Log      zerolog.Logger
+	Config   Config
+	Verifier *slackin.Verifier
+	Links    PaymentLinks
+	Store    *store.Store
+	Slack    *slack.Client
+	// Chat posts messages (the card, notices, refunds, reminders) with Slack's Web API
+	// as JSON; Slack serves the rest (forms, Home views, updates, user groups).
+	Chat       *slackout.Chat
 	HTTPClient *http.Client // for response_url posts
 	Tasks      *Tasks
 	// Clock is the time every part follows; nil: the real clock.
@@ -71,7 +75,7 @@ type PaymentLinks = flow.Dojo
 
 // payments is what the webhook handler is built from.
 func (d Deps) payments() payments.Deps {
-	return payments.Deps{Log: d.Log, Store: d.Store, Dojo: d.Links, Slack: d.Slack, CheckoutURL: d.Config.CheckoutURL,
+	return payments.Deps{Log: d.Log, Store: d.Store, Dojo: d.Links, Slack: d.Slack, Chat: d.Chat, CheckoutURL: d.Config.CheckoutURL,
 		TestMode: d.Config.TestMode, Clock: d.Clock, Metrics: d.Metrics, WebhookSecrets: d.Config.WebhookSecrets}
 }
 
@@ -109,6 +113,7 @@ func NewServer(d Deps) *Server {
 			NewID:  func() string { return edge.NewRequestID() + edge.NewRequestID() },
 		}),
 		slack: d.Slack,
+		chat:  d.Chat,
 		hc:    d.HTTPClient,
 		tasks: d.Tasks,
 		clock: d.Clock,

@@ -100,13 +100,13 @@ func oldestOpen(ctx context.Context, st Store, now time.Time, n int) ([]*store.L
 	return out, nil
 }
 
-// Poster posts a message in a channel. slackout.PostMessage on a *slack.Client does.
+// Poster posts a message in a channel. SlackPoster's does, with chat.postMessage.
 type Poster func(ctx context.Context, channel, text string, blocks []slack.Block) error
 
-// SlackPoster posts with api, waiting out Slack's rate limit on clock.
-func SlackPoster(api *slack.Client, clock clockwork.Clock) Poster {
+// SlackPoster posts with chat, waiting out Slack's rate limit on clock.
+func SlackPoster(chat *slackout.Chat, clock clockwork.Clock) Poster {
 	return func(ctx context.Context, channel, text string, blocks []slack.Block) error {
-		_, _, err := slackout.PostMessage(ctx, api, clock, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		_, _, err := slackout.PostMessage(ctx, chat, clock, slackout.Message{Channel: channel, Text: text, Blocks: blocks})
 		return err
 	}
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
-	"github.com/slack-go/slack"
 
 	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
@@ -44,7 +43,7 @@ type Sweeper struct {
 	cfg         DueConfig
 	store       dueStore
 	links       Intents
-	slack       *slack.Client
+	chat        *slackout.Chat
 	checkoutURL string
 	log         zerolog.Logger
 	clock       clockwork.Clock
@@ -56,7 +55,7 @@ func NewSweeper(d Deps) *Sweeper {
 	if cfg.Interval <= 0 {
 		cfg.Interval = 30 * time.Second
 	}
-	return &Sweeper{cfg: cfg, store: d.Store, links: d.Dojo, slack: d.Slack, checkoutURL: d.CheckoutURL,
+	return &Sweeper{cfg: cfg, store: d.Store, links: d.Dojo, chat: d.Chat, checkoutURL: d.CheckoutURL,
 		log: d.Log.With().Str("worker", "sweeper").Logger(), clock: d.clock()}
 }
 
@@ -177,12 +176,8 @@ func (s *Sweeper) remindOne(ctx context.Context, id string) bool {
 		channel = link.ChannelID
 	}
 	text, blocks := slackout.Reminder(link, s.clock.Since(link.CreatedAt), s.checkoutURL)
-	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),
-		slack.MsgOptionDisableLinkUnfurl(), slack.MsgOptionDisableMediaUnfurl()}
-	if thread != "" {
-		opts = append(opts, slack.MsgOptionTS(thread))
-	}
-	if _, _, err := slackout.PostMessage(ctx, s.slack, s.clock, channel, opts...); err != nil {
+	msg := slackout.Message{Channel: channel, ThreadTS: thread, Text: text, Blocks: blocks}
+	if _, _, err := slackout.PostMessage(ctx, s.chat, s.clock, msg); err != nil {
 		log.Warn().Str("slack_error", slackout.ErrorCode(err)).Msg("could not post the reminder")
 		return false
 	}

@@ -2,6 +2,7 @@ package payments_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -10,10 +11,10 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
-	"github.com/slack-go/slack"
 
 	"github.com/paylink/paylink/bot/fakeslack"
 	"github.com/paylink/paylink/bot/payments"
+	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/dojo/dojotest"
 	"github.com/paylink/paylink/store"
@@ -37,8 +38,8 @@ func newDueFixture(t *testing.T, cfg payments.DueConfig) *dueFixture {
 	f := &dueFixture{st: store.New(rdb, store.Options{Now: clock.Now}), dojo: dojotest.NewServer(t, dojotest.WithAPIKey("sk_sandbox_due")),
 		slack: fakeslack.New(t), clock: clock}
 	f.deps = payments.Deps{Log: zerolog.Nop(), Store: f.st, Clock: clock, CheckoutURL: "https://pay.dojo.tech/checkout/",
-		Dojo:  dojo.NewClient(dojo.Config{BaseURL: f.dojo.URL, APIKey: "sk_sandbox_due"}),
-		Slack: slack.New("xoxb-test", slack.OptionAPIURL(f.slack.APIURL())), Due: cfg}
+		Dojo: dojo.NewClient(dojo.Config{BaseURL: f.dojo.URL, APIKey: "sk_sandbox_due"}),
+		Chat: slackout.NewChat(http.DefaultClient, f.slack.APIURL(), "xoxb-test"), Due: cfg}
 	return f
 }
 

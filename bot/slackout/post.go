@@ -57,13 +57,13 @@ func urlHost(raw string) string {
 	}, host), "")
 }
 
-// PostMessage calls chat.postMessage, waiting (on clock) out Slack's rate limit (429 with
-// Retry-After) while ctx allows. It does not retry other failures: a post whose answer
-// was lost may have landed, and a second one would duplicate it.
-func PostMessage(ctx context.Context, api *slack.Client, clock clockwork.Clock, channel string, opts ...slack.MsgOption) (string, string, error) {
+// PostMessage posts m with chat.postMessage, waiting (on clock) out Slack's rate limit
+// (429 with Retry-After) while ctx allows. It does not retry other failures: a post
+// whose answer was lost may have landed, and a second one would duplicate it.
+func PostMessage(ctx context.Context, chat *Chat, clock clockwork.Clock, m Message) (string, string, error) {
 	var ch, ts string
 	cut, err := RateLimit{MinWait: time.Second, Clock: clock}.Do(ctx, func() (err error) {
-		ch, ts, err = api.PostMessageContext(ctx, channel, opts...)
+		ch, ts, err = chat.Post(ctx, m)
 		return err
 	})
 	if cut {

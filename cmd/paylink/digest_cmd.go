@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
-	"github.com/slack-go/slack"
 
 	"github.com/paylink/paylink/bot/digest"
 	"github.com/paylink/paylink/bot/slackout"
@@ -82,8 +81,8 @@ func runDigest(ctx context.Context, args []string, lookup func(string) (string, 
 	if !strings.HasSuffix(apiURL, "/") {
 		apiURL += "/"
 	}
-	api := slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(newHTTPClient(10*time.Second)))
-	if err := digest.SlackPoster(api, clockwork.NewRealClock())(ctx, days.DigestChannel, text, blocks); err != nil {
+	chat := slackout.NewChat(newHTTPClient(10*time.Second), apiURL, token)
+	if err := digest.SlackPoster(chat, clockwork.NewRealClock())(ctx, days.DigestChannel, text, blocks); err != nil {
 		return fmt.Errorf("digest: post to %s: %s", days.DigestChannel, slackout.ErrorCode(err))
 	}
 	fmt.Fprintf(stdout, "posted the digest of %s to %s\n", day, days.DigestChannel)

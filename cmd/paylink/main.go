@@ -183,6 +183,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 	}
 
 	tasks := bot.NewTasks(log)
+	chat := slackout.NewChat(slackHTTP, cfg.SlackAPIURL, cfg.SlackBotToken)
 	deps := bot.Deps{
 		Log: log,
 		Config: bot.Config{
@@ -202,6 +203,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 		Links:      links,
 		Store:      st,
 		Slack:      api,
+		Chat:       chat,
 		HTTPClient: slackHTTP,
 		Tasks:      tasks,
 		Clock:      clock,
@@ -213,7 +215,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 		Store:       st,
 		Dojo:        links,
 		Slack:       api,
-		Chat:        slackout.NewChat(slackHTTP, cfg.SlackAPIURL, cfg.SlackBotToken),
+		Chat:        chat,
 		CheckoutURL: cfg.DojoCheckoutURL,
 		TestMode:    dojo.IsSandboxKey(cfg.DojoAPIKey),
 		Clock:       clock,
@@ -234,7 +236,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 	workers.Go(func() { payments.NewReconciler(pay).Run(workCtx) })
 	workers.Go(func() { payments.NewSweeper(pay).Run(workCtx) })
 	if cfg.Days.DigestChannel != "" {
-		sched := &digest.Scheduler{Log: log, Store: st, Post: digest.SlackPoster(api, clock), Channel: cfg.Days.DigestChannel,
+		sched := &digest.Scheduler{Log: log, Store: st, Post: digest.SlackPoster(chat, clock), Channel: cfg.Days.DigestChannel,
 			At: cfg.Days.DigestAt, Clock: digestClock(ctx, clock), Token: consumerName()}
 		workers.Go(func() { sched.Run(workCtx) })
 	}
