@@ -91,6 +91,9 @@ type Notifier struct {
 	adopt    *adopter
 	m        *metrics.Metrics
 	posted   func(ctx context.Context, l *store.Link)
+	// revoked caches, per workspace, whether its token was revoked, for revokedFor.
+	revokedMu sync.Mutex
+	revoked   map[string]revokedEntry
 	// lastRedisErr is when a Redis call of this notifier last failed (unix ns; 0: never).
 	lastRedisErr atomic.Int64
 }
@@ -374,11 +377,13 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 	if err != nil {
 		return retryLater("reading the link record: " + err.Error())
 	}
-	// A workspace that uninstalled paylink or revoked its token can't be posted to:
-	// its notices are settled, each with a line in the log, instead of retried.
-	if why, err := n.store.Revoked(ctx, link.TeamID); err == nil && why != "" {
-		log.Error().Str("team", link.TeamID).Str("why", why).Msg("notice not posted: the workspace " + why)
-		return dropped("workspace " + why)
+	// A workspace that uninstalled paylink or revoked its token can't be posted to: its
+	// notices are held, each with a line in the log, and looked at again every
+	// RetryMax without using up attempts, so a "Paid" reaches the workspace if paylink is
+	// installed again there, and nothing is lost meanwhile.
+	if why := n.revokedWhy(ctx, link.TeamID); why != "" {
+		log.Error().Str("team", link.TeamID).Str("why", why).Msg("notice held: the workspace " + why)
+		return holdFor("workspace "+why, n.cfg.RetryMax)
 	}
 
 	// Confirm with Dojo: a webhook's signature has no timestamp, so an old genuine
@@ -616,4 +621,36 @@ func sleep(ctx context.Context, clock clockwork.Clock, d time.Duration) bool {
 	case <-t.Chan():
 		return true
 	}
+}
+
+// revokedFor is how long a notifier trusts what it read of a workspace's token being
+// revoked: a notice does not cost a Redis round trip more for it.
+const revokedFor = 2 * time.Second
+
+type revokedEntry struct {
+	why string
+	at  time.Time
+}
+
+// revokedWhy says why a workspace's token no longer works ("" when it does, or when
+// Redis could not say), as read at most revokedFor ago.
+func (n *Notifier) revokedWhy(ctx context.Context, team string) string {
+	now := n.clock.Now()
+	n.revokedMu.Lock()
+	e, ok := n.revoked[team]
+	n.revokedMu.Unlock()
+	if ok && now.Sub(e.at) < revokedFor {
+		return e.why
+	}
+	why, err := n.store.Revoked(ctx, team)
+	if err != nil {
+		return ""
+	}
+	n.revokedMu.Lock()
+	defer n.revokedMu.Unlock()
+	if n.revoked == nil || len(n.revoked) > 10000 {
+		n.revoked = map[string]revokedEntry{}
+	}
+	n.revoked[team] = revokedEntry{why: why, at: now}
+	return why
 }

@@ -59,11 +59,12 @@ func TestEventsAPI(t *testing.T) {
 	}
 }
 
-// TestAppUninstalledStopsNotices: once Slack says the workspace uninstalled paylink,
-// a payment's notice is settled with an error in the log instead of posted or retried.
-func TestAppUninstalledStopsNotices(t *testing.T) {
+// TestAppUninstalledHoldsNotices: once Slack says the workspace uninstalled paylink, a
+// payment's notice is held with an error in the log, not posted; once paylink is back
+// in the workspace (Slack sends its events again), the "Paid" is posted.
+func TestAppUninstalledHoldsNotices(t *testing.T) {
 	r := redisTargets(t)[0]
-	h := startPaylink(t, r, fastNotify)
+	h := startPaylink(t, r, merge(fastNotify, env{"PAYLINK_NOTIFY_RETRY_MAX": "500ms"}))
 	id, _ := h.makeLink("5.00 GBP gone-ref")
 	gone := `{"type":"event_callback","team_id":"T0001","event_id":"Ev9","event":{"type":"app_uninstalled"}}`
 	if resp, body, _ := h.do(h.signedRequest(bot.PathEvents, "application/json", []byte(gone))); resp.StatusCode != http.StatusOK {
@@ -73,8 +74,8 @@ func TestAppUninstalledStopsNotices(t *testing.T) {
 	if code := h.sendWebhook(dojotest.Event(id, dojo.StatusCaptured)); code != http.StatusOK {
 		t.Fatalf("webhook: %d", code)
 	}
-	waitFor(t, "the notice to be settled", func() bool {
-		return strings.Contains(h.out.String(), "notice not posted: the workspace uninstalled paylink")
+	waitFor(t, "the notice to be held", func() bool {
+		return strings.Contains(h.out.String(), "notice held: the workspace uninstalled paylink")
 	})
 	if n := notices(h.slack, "Paid"); len(n) != 0 {
 		t.Errorf("%d Paid notices posted to a workspace that uninstalled paylink", len(n))
@@ -82,6 +83,11 @@ func TestAppUninstalledStopsNotices(t *testing.T) {
 	if !strings.Contains(h.out.String(), `"level":"error"`) {
 		t.Errorf("the uninstall was not logged as an error")
 	}
+	back := `{"type":"event_callback","team_id":"T0001","event_id":"Ev10","event":{"type":"app_home_opened","user":"U2147483697","tab":"home"}}`
+	if resp, body, _ := h.do(h.signedRequest(bot.PathEvents, "application/json", []byte(back))); resp.StatusCode != http.StatusOK {
+		t.Fatalf("app_home_opened: %d %q", resp.StatusCode, body)
+	}
+	waitFor(t, "the held Paid to be posted once paylink is back", func() bool { return len(notices(h.slack, "Paid")) == 1 })
 }
 
 // TestEventsOverSocketMode: app_home_opened over Socket Mode is acknowledged and
