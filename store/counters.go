@@ -278,7 +278,9 @@ func (s *Store) LockTTL(ctx context.Context, name string) (time.Duration, error)
 }
 
 // returnedKey holds how much of a link's money has been counted as returned.
-func (s *Store) returnedKey(intentID string) string { return s.prefix + "{events}:returned:" + intentID }
+func (s *Store) returnedKey(intentID string) string {
+	return s.prefix + "{events}:returned:" + intentID
+}
 
 // countReturned raises what is counted as returned of a link to ARGV[1] and adds the
 // increase to the day's refunded amount: a total that is reported again, or smaller,
