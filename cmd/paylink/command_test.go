@@ -255,7 +255,7 @@ func TestCommandBadRequests(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(100 * time.Millisecond)
+	h.settle(t)
 	if n := h.dojoCalls(); n != 0 {
 		t.Errorf("Dojo received %d requests, want 0", n)
 	}
@@ -348,7 +348,7 @@ func TestDojoFailures(t *testing.T) {
 					break
 				}
 			}
-			time.Sleep(200 * time.Millisecond)
+			h.settle(t)
 			if keys := r.keys(t, "link:*"); len(keys) != 0 {
 				t.Errorf("failed create left link records: %v", keys)
 			}
@@ -400,7 +400,7 @@ func TestRetypeWhileSlow(t *testing.T) {
 	}
 	release()
 	h.slack.WaitCalls(t, "chat.postMessage", 1, 15*time.Second)
-	time.Sleep(200 * time.Millisecond)
+	h.settle(t)
 	if n := len(h.dojo.Created()); n != 1 {
 		t.Errorf("Dojo created %d intents, want 1", n)
 	}

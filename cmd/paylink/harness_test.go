@@ -365,3 +365,19 @@ func (h *harness) answer(body, responseName string) string {
 	b, _ := json.Marshal(h.slack.Responses(responseName)[0])
 	return string(b)
 }
+
+// settle waits until no command's work is under way in the process (its
+// paylink_commands_in_flight gauge reads 0), so a test can then check what that work
+// did, or did not do.
+func (h *harness) settle(t *testing.T) {
+	t.Helper()
+	waitFor(t, "no command's work to be under way", func() bool {
+		resp, err := http.Get(h.url + bot.PathMetrics)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), "\npaylink_commands_in_flight 0\n")
+	})
+}
