@@ -124,14 +124,7 @@ func Card(l *store.Link, checkoutURL string) (string, []slack.Block) {
 			slack.NewActionBlock(blockLinkActions,
 				slack.NewButtonBlockElement(ActionOpenCheckout, l.IntentID, Plain("Open checkout")).WithURL(url),
 				slack.NewButtonBlockElement(ActionRefresh, l.IntentID, Plain("Refresh status")),
-				slack.NewButtonBlockElement(ActionCancel, l.IntentID, Plain("Cancel link")).
-					WithStyle(slack.StyleDanger).
-					WithConfirm(slack.NewConfirmationBlockObject(
-						Plain("Cancel this link?"),
-						Mrkdwn(fmt.Sprintf("The %s link for %s will stop working at once. This can't be undone.", amount, Escape(clipRunes(l.Reference, 40)))),
-						Plain("Cancel link"),
-						Plain("Keep it"),
-					).WithStyle(slack.StyleDanger)),
+				cancelButton(l),
 			))
 	case refundable(l):
 		blocks = append(blocks, slack.NewActionBlock(blockLinkActions,
@@ -214,4 +207,18 @@ func ListLine(l *store.Link, checkoutURL string) string {
 		fmt.Fprintf(&b, "\n   `%s%s`", checkoutURL, l.IntentID)
 	}
 	return b.String()
+}
+
+// cancelButton is a link's Cancel link button, with its confirmation: on the card, the
+// Home tab and the reminder alike.
+func cancelButton(l *store.Link) *slack.ButtonBlockElement {
+	amount := dojo.Money{Value: l.Amount, CurrencyCode: l.Currency}
+	return slack.NewButtonBlockElement(ActionCancel, l.IntentID, Plain("Cancel link")).
+		WithStyle(slack.StyleDanger).
+		WithConfirm(slack.NewConfirmationBlockObject(
+			Plain("Cancel this link?"),
+			Mrkdwn(fmt.Sprintf("The %s link for %s will stop working at once. This can't be undone.", amount, Escape(clipRunes(l.Reference, 40)))),
+			Plain("Cancel link"),
+			Plain("Keep it"),
+		).WithStyle(slack.StyleDanger))
 }

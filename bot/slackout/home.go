@@ -58,14 +58,7 @@ func Home(v HomeView) slack.HomeTabViewRequest {
 			slack.NewSectionBlock(Mrkdwn(line), nil, nil),
 			slack.NewActionBlock("home_link_"+strconv.Itoa(i),
 				slack.NewButtonBlockElement(ActionRefresh, l.IntentID, Plain("Refresh status")),
-				slack.NewButtonBlockElement(ActionCancel, l.IntentID, Plain("Cancel link")).
-					WithStyle(slack.StyleDanger).
-					WithConfirm(slack.NewConfirmationBlockObject(
-						Plain("Cancel this link?"),
-						Mrkdwn(fmt.Sprintf("The %s link for %s will stop working at once. This can't be undone.", amount, Escape(clipRunes(l.Reference, 40)))),
-						Plain("Cancel link"),
-						Plain("Keep it"),
-					).WithStyle(slack.StyleDanger)),
+				cancelButton(l),
 			))
 	}
 	if len(v.Open) > HomeOpenLinks {

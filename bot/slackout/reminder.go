@@ -21,14 +21,7 @@ func Reminder(l *store.Link, waited time.Duration, checkoutURL string) (string, 
 		slack.NewSectionBlock(Mrkdwn(text), nil, nil),
 		slack.NewActionBlock(blockLinkActions,
 			slack.NewButtonBlockElement(ActionRefresh, l.IntentID, Plain("Refresh status")),
-			slack.NewButtonBlockElement(ActionCancel, l.IntentID, Plain("Cancel link")).
-				WithStyle(slack.StyleDanger).
-				WithConfirm(slack.NewConfirmationBlockObject(
-					Plain("Cancel this link?"),
-					Mrkdwn(fmt.Sprintf("The %s link for %s will stop working at once. This can't be undone.", amount, Escape(clipRunes(l.Reference, 40)))),
-					Plain("Cancel link"),
-					Plain("Keep it"),
-				).WithStyle(slack.StyleDanger)),
+			cancelButton(l),
 		),
 	}
 	if l.TestMode {
