@@ -1,43 +1,13 @@
 package slackout
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/paylink/paylink/store"
 )
-
-// goldenJSON compares v, as indented JSON, with testdata/name (go test -update
-// rewrites it).
-func goldenJSON(t *testing.T, name string, v any) {
-	t.Helper()
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("%s differs from what is rendered:\n%s", path, b.Bytes())
-	}
-}
 
 // fullTotals has every kind in both currencies at their largest, and many agents.
 func fullTotals(agents int) store.Totals {

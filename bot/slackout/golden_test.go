@@ -26,31 +26,34 @@ func TestCardGolden(t *testing.T) {
 				StatusAt: time.Unix(1_700_003_600, 0), TestMode: true,
 			}
 			text, blocks := Card(l, "https://pay.dojo.tech/checkout/")
-			var b bytes.Buffer
-			enc := json.NewEncoder(&b)
-			enc.SetEscapeHTML(false)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(map[string]any{"text": text, "blocks": blocks, "notice": Notice(l, status), "dm": DMNotice(l, status),
-				"list": ListLine(l, "https://pay.dojo.tech/checkout/")}); err != nil {
-				t.Fatal(err)
-			}
-			got := b.Bytes()
-			path := filepath.Join("testdata", "card-"+status+".json")
-			if *update {
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("%s differs from what Card renders:\n%s", path, got)
-			}
+			goldenJSON(t, "card-"+status+".json", map[string]any{"text": text, "blocks": blocks, "notice": Notice(l, status), "dm": DMNotice(l, status),
+				"list": ListLine(l, "https://pay.dojo.tech/checkout/")})
 		})
+	}
+}
+
+// goldenJSON compares v, as indented JSON, with testdata/name (go test -update
+// rewrites it).
+func goldenJSON(t *testing.T, name string, v any) {
+	t.Helper()
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != string(want) {
+		t.Errorf("%s differs from what is rendered:\n%s", path, b.Bytes())
 	}
 }

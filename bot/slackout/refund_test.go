@@ -1,10 +1,7 @@
 package slackout
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,32 +11,6 @@ import (
 
 	"github.com/paylink/paylink/store"
 )
-
-// golden compares v, as indented JSON, with testdata/name.json (go test -update
-// rewrites it).
-func golden(t *testing.T, name string, v any) {
-	t.Helper()
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join("testdata", name+".json")
-	if *update {
-		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("%s differs from what is rendered:\n%s", path, b.Bytes())
-	}
-}
 
 func goldenLink(status string) *store.Link {
 	return &store.Link{
@@ -73,7 +44,7 @@ func TestRefundCardsGolden(t *testing.T) {
 			if len(l.Refunds.Entries) > 0 {
 				out["reply"] = RefundNotice(l, l.Refunds.Entries[len(l.Refunds.Entries)-1])
 			}
-			golden(t, "card-refunds-"+name, out)
+			goldenJSON(t, "card-refunds-"+name+".json", out)
 			checkBlocks(t, name, blocks, 50)
 		})
 	}
@@ -82,10 +53,10 @@ func TestRefundCardsGolden(t *testing.T) {
 func TestRefundFormGolden(t *testing.T) {
 	l := goldenLink("Captured")
 	meta := RefundMeta{Intent: l.IntentID, Channel: "C1", TS: "1.2", ResponseURL: "https://hooks.slack.com/actions/T1/1/x"}
-	golden(t, "refund-form-reversible", RefundForm(l, 1000, 0, true, meta))
+	goldenJSON(t, "refund-form-reversible.json", RefundForm(l, 1000, 0, true, meta))
 	l.Status = "Refunded"
 	l.Refunds = store.Refunds{Refunded: 400}
-	golden(t, "refund-form", RefundForm(l, 600, 250, false, meta))
+	goldenJSON(t, "refund-form.json", RefundForm(l, 600, 250, false, meta))
 }
 
 // TestRefundsAtTheirLargest: the card with many refunds, each with the longest

@@ -1,10 +1,6 @@
 package slackout
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,26 +19,7 @@ func TestReminderGolden(t *testing.T) {
 	if strings.Contains(text, "<!channel>") || !strings.Contains(text, "&lt;!channel&gt;") {
 		t.Errorf("the reference is not escaped: %q", text)
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(map[string]any{"text": text, "blocks": blocks}); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join("testdata", "reminder.json")
-	if *update {
-		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("%s differs from what Reminder renders:\n%s", path, b.String())
-	}
+	goldenJSON(t, "reminder.json", map[string]any{"text": text, "blocks": blocks})
 
 	l.Reference = strings.Repeat("<", 60)
 	_, blocks = Reminder(l, 30*24*time.Hour, "https://pay.dojo.tech/checkout/")
