@@ -98,7 +98,7 @@ func (l *linker) Command(ctx context.Context, log zerolog.Logger, in slackin.Req
 				l.m.Command("replayed")
 				return slackin.Reply{Unauthorized: true}
 			}
-			l.m.Command(map[bool]string{true: "over_limit", false: "not_allowed"}[r.OverLimit])
+			l.m.Command(refusalMetric(r))
 			l.refused(clog, from, cmd.Order, r.Problem)
 			return slackin.Reply{Text: refusalText(r)}
 		}

@@ -101,7 +101,7 @@ func (l *linker) blockAction(log zerolog.Logger, reqID string, cb *slack.Interac
 func (l *linker) createFromInteraction(ctx context.Context, log zerolog.Logger, req flow.CreateRequest) {
 	log = log.With().Str("channel", req.From.Channel).Logger()
 	if r := l.flow.Admit(ctx, req.From, &req.Order); r != nil {
-		l.m.Command(map[bool]string{true: "over_limit", false: "not_allowed"}[r.OverLimit])
+		l.m.Command(refusalMetric(r))
 		l.refused(log, req.From, req.Order, r.Problem)
 		l.respond(ctx, log, req.From.ResponseURL, slackin.Reply{Text: r.Problem})
 		return

@@ -159,3 +159,11 @@ func refusalText(r *flow.Refusal) string {
 	}
 	return r.Problem
 }
+
+// refusalMetric is the commands metric's label for a refusal by today's policy.
+func refusalMetric(r *flow.Refusal) string {
+	if r.OverLimit {
+		return "over_limit"
+	}
+	return "not_allowed"
+}

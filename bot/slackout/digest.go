@@ -2,6 +2,7 @@ package slackout
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -40,13 +41,8 @@ func SumsText(s store.Sums) string {
 	if len(s) == 0 {
 		return "none"
 	}
-	curs := make([]string, 0, len(s))
-	for c := range s {
-		curs = append(curs, c)
-	}
-	slices.Sort(curs)
-	parts := make([]string, 0, len(curs))
-	for _, c := range curs {
+	var parts []string
+	for _, c := range slices.Sorted(maps.Keys(s)) {
 		t := s[c]
 		parts = append(parts, fmt.Sprintf("%d for %s", t.Count, dojo.Money{Value: t.Amount, CurrencyCode: c}.String()))
 	}
@@ -59,13 +55,8 @@ func AmountsText(s store.Sums) string {
 	if len(s) == 0 {
 		return "nothing"
 	}
-	curs := make([]string, 0, len(s))
-	for c := range s {
-		curs = append(curs, c)
-	}
-	slices.Sort(curs)
-	parts := make([]string, 0, len(curs))
-	for _, c := range curs {
+	var parts []string
+	for _, c := range slices.Sorted(maps.Keys(s)) {
 		parts = append(parts, dojo.Money{Value: s[c].Amount, CurrencyCode: c}.String())
 	}
 	return strings.Join(parts, " + ")
