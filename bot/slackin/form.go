@@ -19,16 +19,7 @@ import (
 // commands and the amount limit. Problems are returned per block id, to be shown on
 // the fields.
 func ParseForm(state *slack.ViewState, limits policy.MaxAmounts) (flow.Order, map[string]string) {
-	value := func(id string) string {
-		if state == nil {
-			return ""
-		}
-		a := state.Values[id][id]
-		if a.SelectedOption.Value != "" {
-			return a.SelectedOption.Value
-		}
-		return a.Value
-	}
+	value := func(id string) string { return formValue(state, id) }
 	problems := map[string]string{}
 	var cmd flow.Order
 
@@ -110,4 +101,17 @@ func AnywayOrder(value string) (flow.Order, bool) {
 		o.Expires = d
 	}
 	return o, true
+}
+
+// formValue is what a submitted form holds in its input id (block and action share
+// the id): the option chosen, or the text typed.
+func formValue(state *slack.ViewState, id string) string {
+	if state == nil {
+		return ""
+	}
+	a := state.Values[id][id]
+	if a.SelectedOption.Value != "" {
+		return a.SelectedOption.Value
+	}
+	return a.Value
 }

@@ -83,16 +83,7 @@ type RefundOrder struct {
 // which left is left to refund. Problems are returned per block id, to be shown on the
 // fields.
 func ParseRefundForm(state *slack.ViewState, cur dojo.Currency, whole, left int64) (RefundOrder, map[string]string) {
-	value := func(id string) string {
-		if state == nil {
-			return ""
-		}
-		a := state.Values[id][id]
-		if a.SelectedOption.Value != "" {
-			return a.SelectedOption.Value
-		}
-		return a.Value
-	}
+	value := func(id string) string { return formValue(state, id) }
 	problems := map[string]string{}
 	var o RefundOrder
 	switch value(slackout.RefundHow) {
