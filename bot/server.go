@@ -75,7 +75,7 @@ type PaymentLinks = flow.Dojo
 
 // payments is what the webhook handler is built from.
 func (d Deps) payments() payments.Deps {
-	return payments.Deps{Log: d.Log, Store: d.Store, Dojo: d.Links, Slack: d.Slack, Chat: d.Chat, CheckoutURL: d.Config.CheckoutURL,
+	return payments.Deps{Log: d.Log, Store: d.Store, Dojo: d.Links, Chat: d.Chat, CheckoutURL: d.Config.CheckoutURL,
 		TestMode: d.Config.TestMode, Clock: d.Clock, Metrics: d.Metrics, WebhookSecrets: d.Config.WebhookSecrets}
 }
 

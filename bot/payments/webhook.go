@@ -10,7 +10,6 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/rs/zerolog"
-	"github.com/slack-go/slack"
 
 	"github.com/paylink/paylink/bot/edge"
 	"github.com/paylink/paylink/bot/metrics"
@@ -37,7 +36,6 @@ type Deps struct {
 	Log         zerolog.Logger
 	Store       *store.Store
 	Dojo        Intents
-	Slack       *slack.Client
 	Chat        *slackout.Chat   // posts the notices; the notifier needs it
 	CheckoutURL string           // the link is CheckoutURL + intent id
 	TestMode    bool             // a sandbox Dojo key: every message says TEST MODE

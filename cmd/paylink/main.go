@@ -214,7 +214,6 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 		Log:         log,
 		Store:       st,
 		Dojo:        links,
-		Slack:       api,
 		Chat:        chat,
 		CheckoutURL: cfg.DojoCheckoutURL,
 		TestMode:    dojo.IsSandboxKey(cfg.DojoAPIKey),
