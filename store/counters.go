@@ -15,7 +15,8 @@ import (
 // currency; and, per agent, what was paid. They are kept exact without scans: each
 // is incremented in the same script that records the change it counts (a new link's
 // index step, RecordStatus), once per link and status, and they live in the {events}
-// slot beside the keys those scripts already touch.
+// slot beside the keys those scripts already touch. The refunded amount is the money
+// returned, counted by countReturned as each larger total returned is learned.
 
 // CounterTTL is how long a day's counters are kept.
 const CounterTTL = 400 * 24 * time.Hour
