@@ -23,7 +23,7 @@ import (
 	"github.com/paylink/paylink/bot"
 	"github.com/paylink/paylink/bot/fakeslack"
 	"github.com/paylink/paylink/dojo"
-	"github.com/paylink/paylink/dojo/dojotest"
+	"github.com/paylink/paylink/dojo/dojofake"
 )
 
 const demoUsage = `usage: paylink demo [--port 8080]
@@ -89,7 +89,7 @@ type playground struct {
 	URL        string // the page, http://127.0.0.1:port
 	paylinkURL string
 
-	dojo          *dojotest.Server
+	dojo          *dojofake.Server
 	slack         *fakeslack.Server
 	signingSecret string
 	webhookSecret string
@@ -116,6 +116,11 @@ type typedCommand struct {
 	Error string                  // when the request did not get a 200
 }
 
+// demoDojoOptions are added to the playground's fake Dojo. The binary adds none, so it
+// carries no spec validator; the tests add Dojo's spec checker, so that the fake
+// refuses what Dojo refuses (demo_spec_test.go).
+var demoDojoOptions []dojofake.Option
+
 // startPlayground starts the fakes, paylink (on a free loopback port, with an
 // embedded Redis) and the page on addr, and returns once all of them take requests.
 // They stop when ctx ends; Wait waits for that.
@@ -137,13 +142,10 @@ func startPlayground(ctx context.Context, addr string, logw io.Writer, logLevel 
 		ln.Close()
 		return nil, err
 	}
-	p.dojo, err = dojotest.New(dojotest.WithAPIKey(demoDojoKey), dojotest.WithSpecErrors(func(err error) {
+	opts := []dojofake.Option{dojofake.WithAPIKey(demoDojoKey), dojofake.WithSpecErrors(func(err error) {
 		fmt.Fprintln(logw, "demo:", err)
-	}))
-	if err != nil {
-		ln.Close()
-		return nil, err
-	}
+	})}
+	p.dojo = dojofake.New(append(opts, demoDojoOptions...)...)
 	p.slack = fakeslack.Start(fakeslack.WithToken(demoBotToken))
 
 	settings := map[string]string{
@@ -683,7 +685,7 @@ func (p *playground) checkoutAction(w http.ResponseWriter, r *http.Request) {
 		msg = "Card declined. Nothing was taken; the link stays open, and paylink hears nothing of it."
 	case r.FormValue("action") == "pay":
 		p.dojo.SetStatus(id, dojo.StatusCaptured)
-		status, err := dojotest.SendWebhook(r.Context(), p.paylinkURL+bot.PathDojoWebhooks, p.webhookSecret, dojotest.Event(id, dojo.StatusCaptured))
+		status, err := dojofake.SendWebhook(r.Context(), p.paylinkURL+bot.PathDojoWebhooks, p.webhookSecret, dojofake.Event(id, dojo.StatusCaptured))
 		if err != nil {
 			msg = "Paid. Dojo's webhook did not reach paylink: " + err.Error()
 		} else {

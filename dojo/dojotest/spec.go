@@ -17,6 +17,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/paylink/paylink/dojo/dojofake"
 )
 
 // specJSON is Dojo's OpenAPI spec, version 2026-02-27 (testdata/README.md says where
@@ -26,11 +28,13 @@ import (
 var specJSON []byte
 
 // spec is Dojo's API as the fake checks it: the spec's own schemas, with the
-// amendments listed in amendSpec.
+// amendments listed in amendSpec. It is the fake's dojofake.Checker.
 type spec struct {
 	doc    *openapi3.T
 	router routers.Router
 }
+
+var _ dojofake.Checker = (*spec)(nil)
 
 // loadSpec parses the embedded spec once per test binary: it is large, and never
 // changes.
@@ -146,6 +150,12 @@ func specOptions() *openapi3filter.Options {
 	}
 }
 
+// Route reports whether the spec has an operation for r.
+func (sp *spec) Route(r *http.Request) bool {
+	route, _ := sp.route(r)
+	return route != nil
+}
+
 // route finds the spec's operation for r; nil when the spec has none.
 func (sp *spec) route(r *http.Request) (*routers.Route, map[string]string) {
 	route, params, err := sp.router.FindRoute(r)
@@ -155,9 +165,9 @@ func (sp *spec) route(r *http.Request) (*routers.Route, map[string]string) {
 	return route, params
 }
 
-// checkRequest validates a request (its body given separately) against the spec's
+// CheckRequest validates a request (its body given separately) against the spec's
 // operation for it, and returns the problems found, by field, or nil.
-func (sp *spec) checkRequest(r *http.Request, body []byte) map[string][]string {
+func (sp *spec) CheckRequest(r *http.Request, body []byte) map[string][]string {
 	route, params := sp.route(r)
 	if route == nil {
 		return map[string][]string{"$": {"No such operation in Dojo's API."}}
@@ -172,9 +182,9 @@ func (sp *spec) checkRequest(r *http.Request, body []byte) map[string][]string {
 	return nil
 }
 
-// checkResponse validates an answer to r against the spec; nil when it conforms or
+// CheckResponse validates an answer to r against the spec; nil when it conforms or
 // when the spec has no operation for r.
-func (sp *spec) checkResponse(r *http.Request, status int, header http.Header, body []byte) error {
+func (sp *spec) CheckResponse(r *http.Request, status int, header http.Header, body []byte) error {
 	route, params := sp.route(r)
 	if route == nil {
 		return nil

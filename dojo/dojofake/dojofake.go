@@ -1,11 +1,15 @@
-// Package dojotest is a fake Dojo API for tests. It speaks Dojo's documented wire
-// format (Basic key auth, the version header, JSON bodies, RFC 7807 errors), keeps
-// payment intents in memory, and records every request it receives. It is as strict
-// as Dojo's OpenAPI spec (testdata/dojo-api.json): a request that breaks the spec's
-// schemas is refused with 400, as Dojo refuses it, and an answer of its own that
-// breaks them fails the test. It can be made slow or made to fail, and it can sign and
-// send webhooks as Dojo does.
-package dojotest
+// Package dojofake is a fake Dojo API. It speaks Dojo's documented wire format (Basic
+// key auth, the version header, JSON bodies, RFC 7807 errors), keeps payment intents
+// in memory, and records every request it receives. It can be made slow or made to
+// fail, and it can sign and send webhooks as Dojo does.
+//
+// On its own it checks no request or answer against Dojo's OpenAPI spec, so a program
+// that runs it (paylink demo) does not carry a spec validator. Given a Checker
+// (WithChecker) it is as strict as the checker: a request the checker refuses is
+// refused with 400, as Dojo refuses it, and an answer of its own that the checker
+// refuses is reported (WithSpecErrors). Package dojotest is this fake with Dojo's spec
+// as the checker, for tests.
+package dojofake
 
 import (
 	"bytes"
@@ -22,7 +26,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 	"unicode/utf16"
 
@@ -42,7 +45,7 @@ type Request struct {
 type Server struct {
 	*httptest.Server
 	errorf  func(format string, args ...any) // reports an answer of its own that breaks the spec
-	spec    *spec
+	checker Checker                          // nil: nothing is checked
 	key     string
 	version string
 
@@ -57,7 +60,7 @@ type Server struct {
 	hooks    webhookState
 	held     chan struct{}   // while not nil, answers wait until it is closed
 	late     []chan struct{} // the next requests act at once, and answer when these close
-	lateAll  []func()        // every release AnswerLate handed out, for the test's end
+	lateAll  []func()        // every release AnswerLate handed out, for Close
 }
 
 type failure struct {
@@ -71,28 +74,31 @@ type Option func(*Server)
 // WithAPIKey sets the only API key the fake accepts (default "sk_sandbox_test").
 func WithAPIKey(key string) Option { return func(s *Server) { s.key = key } }
 
-// NewServer starts a fake Dojo, closed when the test ends. An answer of its own that
-// breaks Dojo's spec fails the test.
-func NewServer(tb testing.TB, opts ...Option) *Server {
-	tb.Helper()
-	s, err := New(append([]Option{withErrorf(tb.Errorf)}, opts...)...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(s.Close)
-	return s
+// Checker checks requests to the fake, and the fake's own answers, against Dojo's API
+// description (package dojotest's checks them against Dojo's OpenAPI spec). It is
+// called from the server's goroutines, concurrently.
+type Checker interface {
+	// Route reports whether r names an operation of the API.
+	Route(r *http.Request) bool
+	// CheckRequest checks r, whose body is given separately, and returns the problems
+	// found, by field as Dojo names them, or nil.
+	CheckRequest(r *http.Request, body []byte) map[string][]string
+	// CheckResponse checks an answer to r; nil when it conforms, or when the API has no
+	// operation for r.
+	CheckResponse(r *http.Request, status int, header http.Header, body []byte) error
 }
 
-// New starts a fake Dojo outside a test; Close stops it. An answer of its own that
-// breaks Dojo's spec is reported to the function given with WithSpecErrors, if any.
-func New(opts ...Option) (*Server, error) {
-	sp, err := loadSpec()
-	if err != nil {
-		return nil, err
-	}
+// WithChecker has every request, and every answer of the fake's own, checked by c: a
+// request for no operation c knows is answered 404, one c refuses 400 with c's
+// problems, and an answer c refuses is reported to the function given with
+// WithSpecErrors.
+func WithChecker(c Checker) Option { return func(s *Server) { s.checker = c } }
+
+// New starts a fake Dojo; Close stops it. With no Checker (WithChecker) it checks
+// nothing against Dojo's spec.
+func New(opts ...Option) *Server {
 	s := &Server{
 		errorf:  func(string, ...any) {},
-		spec:    sp,
 		key:     "sk_sandbox_test",
 		version: dojo.DefaultVersion,
 		intents: map[string]*dojo.PaymentIntent{},
@@ -103,17 +109,13 @@ func New(opts ...Option) (*Server, error) {
 		o(s)
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	return s, nil
+	return s
 }
 
-// WithSpecErrors has report called with every answer of the fake's own that breaks
-// Dojo's spec (NewServer fails the test instead).
+// WithSpecErrors has report called with every answer of the fake's own that the
+// Checker (WithChecker) refuses; with no Checker it is never called.
 func WithSpecErrors(report func(error)) Option {
-	return withErrorf(func(format string, args ...any) { report(fmt.Errorf(format, args...)) })
-}
-
-func withErrorf(f func(format string, args ...any)) Option {
-	return func(s *Server) { s.errorf = f }
+	return func(s *Server) { s.errorf = func(format string, args ...any) { report(fmt.Errorf(format, args...)) } }
 }
 
 // Close releases every held answer and stops the server.
@@ -166,8 +168,8 @@ func (s *Server) SetLatency(d time.Duration) {
 }
 
 // Hold makes the fake take requests, and record them, but answer none until release is
-// called: a Dojo that has not answered yet, for as long as the test needs. The test's
-// end releases it too.
+// called: a Dojo that has not answered yet, for as long as the caller needs. Close
+// releases it too.
 func (s *Server) Hold() (release func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -187,7 +189,7 @@ func (s *Server) release() {
 }
 
 // AnswerLate makes the next request take effect at once but hold its answer until
-// release is called (or the test ends): a Dojo that has acted, and whose answer comes
+// release is called (or Close): a Dojo that has acted, and whose answer comes
 // after the caller has given up.
 func (s *Server) AnswerLate() (release func()) {
 	s.mu.Lock()
@@ -326,8 +328,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := httptest.NewRecorder()
 	s.handle(rec, r, body)
-	if err := s.spec.checkResponse(r, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
-		s.errorf("dojotest: its answer to %s %s breaks Dojo's spec: %v", r.Method, r.URL.Path, err)
+	if s.checker != nil {
+		if err := s.checker.CheckResponse(r, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
+			s.errorf("dojofake: its answer to %s %s breaks Dojo's spec: %v", r.Method, r.URL.Path, err)
+		}
 	}
 	for k, v := range rec.Header() {
 		w.Header()[k] = v
@@ -337,7 +341,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // handle answers one request as Dojo would: its key, its version header, its body
-// against the spec, then the operation.
+// against the Checker if there is one, then the operation.
 func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte) {
 	if r.Header.Get("Authorization") != "Basic "+s.key {
 		problem(w, http.StatusUnauthorized, "Unauthorized", "", nil)
@@ -351,13 +355,15 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, body []byte) {
 		problem(w, http.StatusUnsupportedMediaType, "Unsupported Media Type", "", nil)
 		return
 	}
-	if route, _ := s.spec.route(r); route == nil {
-		problem(w, http.StatusNotFound, "Not Found", "", nil)
-		return
-	}
-	if errs := s.spec.checkRequest(r, body); errs != nil {
-		problem(w, http.StatusBadRequest, "One or more validation errors occurred.", "", errs)
-		return
+	if s.checker != nil {
+		if !s.checker.Route(r) {
+			problem(w, http.StatusNotFound, "Not Found", "", nil)
+			return
+		}
+		if errs := s.checker.CheckRequest(r, body); errs != nil {
+			problem(w, http.StatusBadRequest, "One or more validation errors occurred.", "", errs)
+			return
+		}
 	}
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/payment-intents":

@@ -1,4 +1,4 @@
-package dojotest
+package dojofake
 
 import (
 	"time"
