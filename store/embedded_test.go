@@ -194,43 +194,6 @@ func TestEmbeddedSoak(t *testing.T) {
 	}
 }
 
-// BenchmarkEmbeddedLink is one link's store work on the embedded Redis: the claim, the
-// record with its indexes and counters, and the card's place with its audit event.
-// The embedded Redis runs every script in a fresh Lua state, so the number of scripts
-// per link and the size of a state are most of its cost.
-func BenchmarkEmbeddedLink(b *testing.B) {
-	e, err := store.Embedded(store.EmbeddedOptions{Ticks: make(chan time.Time)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
-	ctx := context.Background()
-	s := store.New(e.Client(), store.Options{})
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		ref := "ref-" + strconv.Itoa(i)
-		c, err := s.ClaimCommand(ctx, store.ClaimRequest{
-			Fingerprint: "fp-" + ref, Token: "t-" + ref, PendingTTL: 45 * time.Second, Signature: "v0=" + ref,
-			Dup:  store.DupCheck{Team: "T1", Reference: ref},
-			Rate: store.RateCheck{Team: "T1", User: "U1", Limit: 1 << 30, Window: time.Hour},
-		})
-		if err != nil || !c.Won {
-			b.Fatalf("claim %+v, %v", c, err)
-		}
-		now := time.Now()
-		id := fmt.Sprintf("pi_%08d", i)
-		l := store.Link{IntentID: id, TeamID: "T1", ChannelID: "C1", UserID: "U1", Amount: 1000, Currency: "GBP",
-			Reference: ref, Status: "Created", CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
-		if err := s.SaveLink(ctx, l, &c, 10*time.Minute); err != nil {
-			b.Fatal(err)
-		}
-		created := store.AuditEvent{Event: "created", Team: "T1", Channel: "C1", User: "U1", Amount: 1000, Currency: "GBP", Reference: ref, Intent: id}
-		if err := s.LinkPosted(ctx, id, "C1", "1700000000.000100", created); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // TestEmbeddedLuaStackHeadroom: the embedded Redis's smaller Lua states still run
 // paylink's largest script step, unpacking a batch of due links, at ten times the
 // batch the sweeper takes (100).
