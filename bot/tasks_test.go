@@ -75,3 +75,50 @@ func TestTasksPanicIsContained(t *testing.T) {
 		t.Fatalf("Drain after a panicking task: %v", err)
 	}
 }
+
+// waitFor polls cond until it holds, failing the test after a while.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+	}
+}
+
+// TestTasksReuseGoroutines: a goroutine that finished its task takes the next one; at
+// most maxIdleWorkers wait; a panicking task does not lose its goroutine; Drain lets
+// the waiting ones go.
+func TestTasksReuseGoroutines(t *testing.T) {
+	tasks := NewTasks(zerolog.Nop())
+	tasks.Go(time.Minute, func(context.Context) {})
+	waitFor(t, "the first task's goroutine waits for another", func() bool { return tasks.idle.Load() == 1 })
+	ran := make(chan struct{})
+	tasks.Go(time.Minute, func(context.Context) {
+		if tasks.idle.Load() != 0 {
+			t.Error("a second goroutine ran the task while one was waiting")
+		}
+		close(ran)
+	})
+	<-ran
+	waitFor(t, "the goroutine waits again", func() bool { return tasks.idle.Load() == 1 })
+
+	tasks.Go(time.Minute, func(context.Context) { panic("boom") })
+	waitFor(t, "the goroutine waits after a panic", func() bool { return tasks.idle.Load() == 1 && tasks.Running() == 0 })
+
+	release := make(chan struct{})
+	for range 2 * maxIdleWorkers {
+		tasks.Go(time.Minute, func(context.Context) { <-release })
+	}
+	close(release)
+	waitFor(t, "every task finished", func() bool { return tasks.Running() == 0 })
+	waitFor(t, "at most maxIdleWorkers wait", func() bool { return tasks.idle.Load() == maxIdleWorkers })
+
+	if err := tasks.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "Drain lets the waiting goroutines go", func() bool { return tasks.idle.Load() == 0 })
+	if tasks.Go(time.Minute, func(context.Context) {}) {
+		t.Error("Go ran a task after Drain")
+	}
+}
