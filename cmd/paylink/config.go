@@ -63,6 +63,9 @@ type config struct {
 	Days dayConfig // PAYLINK_TIMEZONE and the daily digest
 }
 
+// embeddedMaxInFlight is PAYLINK_MAX_IN_FLIGHT's default with the embedded Redis.
+const embeddedMaxInFlight = 64
+
 // loadConfig reads the configuration through lookup (os.LookupEnv in production). It
 // reports every missing required variable and every bad value at once.
 func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
@@ -131,7 +134,14 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		}
 		return n
 	}
-	c.MaxInFlight = positive("PAYLINK_MAX_IN_FLIGHT", bot.DefaultMaxInFlight)
+	maxInFlight := bot.DefaultMaxInFlight
+	if c.RedisURL == "" {
+		// The embedded Redis serves one command at a time: work past a few dozen links
+		// under way only queues, each waiting longer (BENCHMARKS.md, "The embedded Redis
+		// under load").
+		maxInFlight = embeddedMaxInFlight
+	}
+	c.MaxInFlight = positive("PAYLINK_MAX_IN_FLIGHT", maxInFlight)
 	if v := get("PAYLINK_REDIS_MIN_REPLICAS", "0"); v != "0" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {

@@ -112,3 +112,30 @@ func TestRefundersSetting(t *testing.T) {
 		t.Errorf("refunders = %v, admins %v", c.Policy.Refunders, c.Policy.Admins)
 	}
 }
+
+// TestMaxInFlightDefault: the bound on work in flight is 2000 with a Redis server and 64
+// with the embedded Redis, which serves one command at a time; PAYLINK_MAX_IN_FLIGHT
+// sets it either way.
+func TestMaxInFlightDefault(t *testing.T) {
+	tests := []struct {
+		name string
+		e    env
+		want int
+	}{
+		{"a Redis server", env{"REDIS_URL": "redis://127.0.0.1:6379/0"}, 2000},
+		{"the embedded Redis", env{}, 64},
+		{"set, with a Redis server", env{"REDIS_URL": "redis://127.0.0.1:6379/0", "PAYLINK_MAX_IN_FLIGHT": "500"}, 500},
+		{"set, with the embedded Redis", env{"PAYLINK_MAX_IN_FLIGHT": "500"}, 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _, err := loadConfig(merge(required, tt.e).lookup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.MaxInFlight != tt.want {
+				t.Errorf("MaxInFlight = %d, want %d", cfg.MaxInFlight, tt.want)
+			}
+		})
+	}
+}
