@@ -52,6 +52,12 @@ const (
 	consumerPruneEvery = 10 * time.Minute
 )
 
+// readBatch is how many new notices a worker takes in one read. It works through them
+// one at a time and keeps them all claimed meanwhile; under a backlog one read (which
+// also acknowledges the last batch) serves several notices, and with notices arriving
+// one by one each read returns one.
+const readBatch = 8
+
 // maxDeliveries bounds how often a notice may be handed out without being settled
 // (each time its consumer died holding it) before it is dead-lettered.
 const maxDeliveries = 6
@@ -164,8 +170,8 @@ func (n *Notifier) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-// consume reads new notices as consumer and delivers them one at a time. A notice
-// delivered is acknowledged with the next read.
+// consume reads new notices as consumer, up to readBatch at a time, and delivers them
+// one at a time. The notices delivered are acknowledged with the next read.
 func (n *Notifier) consume(ctx context.Context, consumer string) {
 	var delivered []string
 	defer func() {
@@ -175,7 +181,7 @@ func (n *Notifier) consume(ctx context.Context, consumer string) {
 		}
 	}()
 	for ctx.Err() == nil {
-		batch, err := n.store.ReadNotifications(ctx, consumer, 1, time.Second, delivered...)
+		batch, err := n.store.ReadNotifications(ctx, consumer, readBatch, time.Second, delivered...)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -186,10 +192,30 @@ func (n *Notifier) consume(ctx context.Context, consumer string) {
 			continue
 		}
 		delivered = delivered[:0]
-		for _, note := range batch {
-			if n.handle(ctx, consumer, note) {
-				delivered = append(delivered, note.EntryID)
-			}
+		n.handleAll(ctx, consumer, batch, func(id string) { delivered = append(delivered, id) })
+	}
+}
+
+// handleAll handles a batch of notices one at a time, keeping those not yet settled
+// claimed by consumer meanwhile (a long wait, a rate limit say, is not mistaken for a
+// dead consumer), and calls settled with each the caller is to acknowledge.
+func (n *Notifier) handleAll(ctx context.Context, consumer string, batch []store.Notification, settled func(entryID string)) {
+	if len(batch) == 0 {
+		return
+	}
+	ids := make([]string, len(batch))
+	for i, note := range batch {
+		ids[i] = note.EntryID
+	}
+	hctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go n.heartbeat(hctx, consumer, ids)
+	for _, note := range batch {
+		if ctx.Err() != nil {
+			return // stopping: the rest stay pending for another consumer
+		}
+		if n.handle(hctx, note) {
+			settled(note.EntryID)
 		}
 	}
 }
@@ -218,10 +244,8 @@ func (n *Notifier) reclaim(ctx context.Context, consumer string) {
 		}
 		for _, note := range batch {
 			n.log.Info().Str("intent", note.IntentID).Str("status", note.Status).Int64("deliveries", note.Deliveries).Msg("took over a notification from a silent consumer")
-			if n.handle(ctx, consumer, note) {
-				n.ack(ctx, n.log, note.EntryID)
-			}
 		}
+		n.handleAll(ctx, consumer, batch, func(id string) { n.ack(ctx, n.log, id) })
 	}
 }
 
@@ -243,17 +267,13 @@ func (n *Notifier) promote(ctx context.Context) {
 	}
 }
 
-// handle delivers one notice, keeping it claimed while it works. It reports true when
-// the notice is settled and the caller is to acknowledge it; a notice scheduled for a
-// retry or dead-lettered is settled here.
-func (n *Notifier) handle(ctx context.Context, consumer string, note store.Notification) (ack bool) {
+// handle delivers one notice. It reports true when the notice is settled and the
+// caller is to acknowledge it; a notice scheduled for a retry or dead-lettered is
+// settled here.
+func (n *Notifier) handle(ctx context.Context, note store.Notification) (ack bool) {
 	log := n.log.With().Str("intent", note.IntentID).Str("status", note.Status).Str("entry", note.EntryID).
 		Int("attempt", note.Attempt).Str("source", note.Source).Logger()
-	hctx, stop := context.WithCancel(ctx)
-	defer stop()
-	go n.heartbeat(hctx, consumer, note.EntryID)
-
-	out := n.deliver(hctx, log, note)
+	out := n.deliver(ctx, log, note)
 	if out.kind == settled {
 		result := "delivered"
 		if out.reason != "" {
@@ -316,15 +336,16 @@ func (n *Notifier) backoff(attempt int) time.Duration {
 	return min(d, n.cfg.RetryMax)
 }
 
-// heartbeat keeps the entry claimed by consumer while it is being worked on, so a
-// long wait (a rate limit) is not mistaken for a dead consumer.
-func (n *Notifier) heartbeat(ctx context.Context, consumer, entryID string) {
+// heartbeat keeps the entries claimed by consumer while they are being worked on, so a
+// long wait (a rate limit) is not mistaken for a dead consumer. Entries settled
+// meanwhile are no longer pending, and touching them does nothing.
+func (n *Notifier) heartbeat(ctx context.Context, consumer string, entryIDs []string) {
 	every := max(n.cfg.ClaimIdle/3, 50*time.Millisecond)
 	for sleep(ctx, n.clock, every) {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		if err := n.store.Touch(tctx, consumer, entryID); err != nil {
+		if err := n.store.Touch(tctx, consumer, entryIDs...); err != nil {
 			n.redisFailed()
-			n.log.Warn().Err(err).Str("entry", entryID).Msg("could not renew a notification claim")
+			n.log.Warn().Err(err).Strs("entries", entryIDs).Msg("could not renew notification claims")
 		}
 		cancel()
 	}
