@@ -58,8 +58,8 @@ func TestBatchStaysClaimed(t *testing.T) {
 	slack.Fail("chat.postMessage", fakeslack.Failure{Status: 429, RetryAfter: 30, Times: 1})
 	claimIdle := 3 * time.Second
 	n := payments.NewNotifier(payments.Deps{Log: zerolog.Nop(), Store: st, Clock: clock, CheckoutURL: "https://pay.dojo.tech/checkout/",
-		Dojo: dojo.NewClient(dojo.Config{BaseURL: fd.URL, APIKey: "sk_sandbox_batch"}),
-		Chat: slackout.NewChat(http.DefaultClient, slack.APIURL(), "xoxb-test"),
+		Dojo:   dojo.NewClient(dojo.Config{BaseURL: fd.URL, APIKey: "sk_sandbox_batch"}),
+		Chat:   slackout.NewChat(http.DefaultClient, slack.APIURL(), "xoxb-test"),
 		Notify: payments.NotifyConfig{Workers: 1, ClaimIdle: claimIdle, MaxWait: time.Minute}})
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
