@@ -337,8 +337,9 @@ func (n *Notifier) backoff(attempt int) time.Duration {
 }
 
 // heartbeat keeps the entries claimed by consumer while they are being worked on, so a
-// long wait (a rate limit) is not mistaken for a dead consumer. Entries settled
-// meanwhile are no longer pending, and touching them does nothing.
+// long wait (a rate limit) is not mistaken for a dead consumer. An entry delivered
+// meanwhile stays the consumer's until its next read acknowledges it; one moved to the
+// retries is no longer pending, and touching it does nothing.
 func (n *Notifier) heartbeat(ctx context.Context, consumer string, entryIDs []string) {
 	every := max(n.cfg.ClaimIdle/3, 50*time.Millisecond)
 	for sleep(ctx, n.clock, every) {
