@@ -2,9 +2,11 @@ package slackout_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +23,53 @@ func cardLink() *store.Link {
 		IntentID: "pi_sandbox_chat", TeamID: "T1", ChannelID: "C1", UserID: "U1",
 		Amount: 1000, Currency: "GBP", Reference: "ref-123 <!channel> & co", Description: "Blue & white mug",
 		Status: "Created", CreatedAt: time.Unix(1_700_000_000, 0), ExpiresAt: time.Unix(1_702_592_000, 0),
+	}
+}
+
+// TestChatBlocksAsSlackGoWritesThem: the blocks Chat sends, its actions and context
+// blocks written as plain data, are the JSON slack-go writes for them, for the card in
+// every state (paid and partly refunded, with a description, in test mode), the
+// reminder and the digest.
+func TestChatBlocksAsSlackGoWritesThem(t *testing.T) {
+	fs := fakeslack.New(t)
+	chat := slackout.NewChat(http.DefaultClient, fs.APIURL(), "xoxb-test")
+	type message struct {
+		name   string
+		blocks []slack.Block
+	}
+	var messages []message
+	for _, status := range []string{"Created", "Authorized", "Captured", "Canceled", store.StatusExpired, "Refunded", "Reversed"} {
+		l := cardLink()
+		l.Status, l.TestMode = status, status == "Authorized"
+		if status == "Captured" {
+			l.Refunds = store.Refunds{Refunded: 400, Entries: []store.Refund{{Key: "k1", Kind: store.KindRefund, Amount: 400, User: "U2",
+				At: time.Unix(1_700_003_600, 0), Done: true, DojoID: "rf_1", Reason: "damaged"}}}
+		}
+		_, blocks := slackout.Card(l, "https://pay.dojo.tech/checkout/")
+		messages = append(messages, message{"card " + status, blocks})
+	}
+	_, reminder := slackout.Reminder(cardLink(), 26*time.Hour, "https://pay.dojo.tech/checkout/")
+	messages = append(messages, message{"reminder", reminder})
+	_, digest := slackout.Digest(slackout.DigestReport{Day: "2026-11-30", Oldest: []*store.Link{cardLink()}, Now: time.Unix(1_700_090_000, 0)})
+	messages = append(messages, message{"digest", digest})
+	for i, m := range messages {
+		if _, _, err := chat.Post(context.Background(), slackout.Message{Channel: "C1", Text: m.name, Blocks: m.blocks}); err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(m.blocks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, wanted any
+		if err := json.Unmarshal(fs.Calls("chat.postMessage")[i].Blocks, &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(want, &wanted); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, wanted) {
+			t.Errorf("%s: sent %s\nslack-go writes %s", m.name, fs.Calls("chat.postMessage")[i].Blocks, want)
+		}
 	}
 }
 
