@@ -116,15 +116,12 @@ type typedCommand struct {
 	Error string                  // when the request did not get a 200
 }
 
-// demoDojoOptions are added to the playground's fake Dojo. The binary adds none, so it
-// carries no spec validator; the tests add Dojo's spec checker, so that the fake
-// refuses what Dojo refuses (demo_spec_test.go).
-var demoDojoOptions []dojofake.Option
-
 // startPlayground starts the fakes, paylink (on a free loopback port, with an
 // embedded Redis) and the page on addr, and returns once all of them take requests.
-// They stop when ctx ends; Wait waits for that.
-func startPlayground(ctx context.Context, addr string, logw io.Writer, logLevel string) (*playground, error) {
+// They stop when ctx ends; Wait waits for that. dojoOpts are added to the fake Dojo's:
+// the binary adds none, so it carries no spec validator; the tests add Dojo's spec
+// checker, so that the fake refuses what Dojo refuses (demo_spec_test.go).
+func startPlayground(ctx context.Context, addr string, logw io.Writer, logLevel string, dojoOpts ...dojofake.Option) (*playground, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("demo: listen on %s: %w", addr, err)
@@ -145,7 +142,7 @@ func startPlayground(ctx context.Context, addr string, logw io.Writer, logLevel 
 	opts := []dojofake.Option{dojofake.WithAPIKey(demoDojoKey), dojofake.WithSpecErrors(func(err error) {
 		fmt.Fprintln(logw, "demo:", err)
 	})}
-	p.dojo = dojofake.New(append(opts, demoDojoOptions...)...)
+	p.dojo = dojofake.New(append(opts, dojoOpts...)...)
 	p.slack = fakeslack.Start(fakeslack.WithToken(demoBotToken))
 
 	settings := map[string]string{

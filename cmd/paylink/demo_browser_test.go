@@ -62,7 +62,7 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	defer cancel()
 	runCtx, stop := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
-	p, err := startPlayground(runCtx, "127.0.0.1:0", logs, "warn")
+	p, err := startPlayground(runCtx, "127.0.0.1:0", logs, "warn", specChecked(t))
 	if err != nil {
 		t.Fatal(err)
 	}

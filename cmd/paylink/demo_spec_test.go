@@ -9,15 +9,16 @@ import (
 	"github.com/paylink/paylink/dojo/dojotest"
 )
 
-// The playground's fake Dojo, in tests, is as strict as every other test's: it refuses
-// a request that breaks Dojo's spec, and reports an answer of its own that breaks it to
-// the playground's log.
-func init() {
+// specChecked makes the playground's fake Dojo, in tests, as strict as every other
+// test's: it refuses a request that breaks Dojo's spec, and reports an answer of its own
+// that breaks it to the playground's log.
+func specChecked(t *testing.T) dojofake.Option {
+	t.Helper()
 	c, err := dojotest.SpecChecker()
 	if err != nil {
-		panic(err)
+		t.Fatal(err)
 	}
-	demoDojoOptions = append(demoDojoOptions, dojofake.WithChecker(c))
+	return dojofake.WithChecker(c)
 }
 
 // TestBinaryCarriesNoSpecValidator: the server binary, demo included, links neither the

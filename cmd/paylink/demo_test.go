@@ -15,7 +15,7 @@ func startTestPlayground(t *testing.T) *playground {
 	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
-	p, err := startPlayground(ctx, "127.0.0.1:0", logs, "warn")
+	p, err := startPlayground(ctx, "127.0.0.1:0", logs, "warn", specChecked(t))
 	if err != nil {
 		stop()
 		t.Fatal(err)
