@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/paylink/paylink/store"
+	"github.com/paylink/paylink/store/redistest"
 )
 
 // BenchmarkLinkStoreWork is one link's store work: the claim, the record with its
@@ -40,7 +41,9 @@ func BenchmarkLinkStoreWork(b *testing.B) {
 		defer func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			rdb.Eval(ctx, "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end", nil, prefix+"*")
+			if err := redistest.DropPrefix(ctx, rdb, prefix); err != nil {
+				b.Error(err)
+			}
 		}()
 		linkWork(b, store.New(rdb, store.Options{Prefix: prefix}))
 	})

@@ -2,21 +2,15 @@ package payments_test
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
-	"github.com/jonboulle/clockwork"
 	"github.com/redis/go-redis/v9"
-	"github.com/rs/zerolog"
 
 	"github.com/paylink/paylink/bot/fakeslack"
 	"github.com/paylink/paylink/bot/payments"
-	"github.com/paylink/paylink/bot/slackout"
 	"github.com/paylink/paylink/dojo"
-	"github.com/paylink/paylink/dojo/dojotest"
 	"github.com/paylink/paylink/store"
 )
 
@@ -33,34 +27,22 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // one of them claimed while it works through them, so one waiting out Slack's
 // Retry-After does not leave the others looking abandoned; then each is posted once.
 func TestBatchStaysClaimed(t *testing.T) {
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	t.Cleanup(func() { rdb.Close() })
-	clock := clockwork.NewFakeClockAt(time.Now().Truncate(time.Millisecond))
-	st := store.New(rdb, store.Options{Now: clock.Now})
-	fd := dojotest.NewServer(t, dojotest.WithAPIKey("sk_sandbox_batch"))
-	slack := fakeslack.New(t)
+	f := newDueFixture(t, payments.DueConfig{})
+	rdb, st, clock, fd, slack := f.rdb, f.st, f.clock, f.dojo, f.slack
 	ctx := context.Background()
 	ids := []string{"pi_sandbox_b1", "pi_sandbox_b2", "pi_sandbox_b3"}
-	for i, id := range ids {
-		now := clock.Now().UTC()
-		fd.AddIntent(dojo.PaymentIntent{ID: id, Status: dojo.StatusCaptured, Amount: dojo.Money{Value: 1000, CurrencyCode: "GBP"},
-			Reference: "ref-b", CreatedAt: now})
-		l := store.Link{IntentID: id, TeamID: "T1", ChannelID: "C1", UserID: "U1", Amount: 1000, Currency: "GBP",
-			Reference: "ref-b" + string(rune('1'+i)), Status: "Created", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-		if err := st.SaveLink(ctx, l, nil, 0); err != nil {
-			t.Fatal(err)
-		}
+	for _, id := range ids {
+		f.link(t, id, "ref-"+id, time.Hour)
+		fd.SetStatus(id, dojo.StatusCaptured)
 		if _, err := st.RecordStatus(ctx, store.StatusEvent{IntentID: id, Status: "Captured", EventID: "evt_" + id, Source: "webhook"}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	slack.Fail("chat.postMessage", fakeslack.Failure{Status: 429, RetryAfter: 30, Times: 1})
 	claimIdle := 3 * time.Second
-	n := payments.NewNotifier(payments.Deps{Log: zerolog.Nop(), Store: st, Clock: clock, CheckoutURL: "https://pay.dojo.tech/checkout/",
-		Dojo:   dojo.NewClient(dojo.Config{BaseURL: fd.URL, APIKey: "sk_sandbox_batch"}),
-		Chat:   slackout.NewChat(http.DefaultClient, slack.APIURL(), "xoxb-test"),
-		Notify: payments.NotifyConfig{Workers: 1, ClaimIdle: claimIdle, MaxWait: time.Minute}})
+	deps := f.deps
+	deps.Notify = payments.NotifyConfig{Workers: 1, ClaimIdle: claimIdle, MaxWait: time.Minute}
+	n := payments.NewNotifier(deps)
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { n.Run(runCtx); close(done) }()

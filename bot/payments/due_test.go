@@ -22,6 +22,7 @@ import (
 
 // dueFixture is a store, a fake Dojo and a fake Slack, on a clock the test moves.
 type dueFixture struct {
+	rdb   *redis.Client
 	st    *store.Store
 	dojo  *dojotest.Server
 	slack *fakeslack.Server
@@ -35,7 +36,7 @@ func newDueFixture(t *testing.T, cfg payments.DueConfig) *dueFixture {
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { rdb.Close() })
 	clock := clockwork.NewFakeClockAt(time.Now().Truncate(time.Millisecond))
-	f := &dueFixture{st: store.New(rdb, store.Options{Now: clock.Now}), dojo: dojotest.NewServer(t, dojotest.WithAPIKey("sk_sandbox_due")),
+	f := &dueFixture{rdb: rdb, st: store.New(rdb, store.Options{Now: clock.Now}), dojo: dojotest.NewServer(t, dojotest.WithAPIKey("sk_sandbox_due")),
 		slack: fakeslack.New(t), clock: clock}
 	f.deps = payments.Deps{Log: zerolog.Nop(), Store: f.st, Clock: clock, CheckoutURL: "https://pay.dojo.tech/checkout/",
 		Dojo: dojo.NewClient(dojo.Config{BaseURL: f.dojo.URL, APIKey: "sk_sandbox_due"}),
