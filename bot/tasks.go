@@ -19,7 +19,7 @@ import (
 // once) instead of exiting. A link's work calls deep into net/http and go-redis, so a
 // new goroutine's stack grows and is copied several times on every link; a goroutine
 // reused keeps the stack it grew. In a profile under load that copying was 4.5% of
-// paylink's CPU (BENCHMARKS.md, "Goroutines kept for the next task").
+// paylink's CPU (BENCHMARKS.md, "CPU per link, memory and the embedded Redis").
 type Tasks struct {
 	log    zerolog.Logger
 	base   context.Context

@@ -137,8 +137,8 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 	maxInFlight := bot.DefaultMaxInFlight
 	if c.RedisURL == "" {
 		// The embedded Redis serves one command at a time: work past a few dozen links
-		// under way only queues, each waiting longer (BENCHMARKS.md, "The embedded Redis
-		// under load").
+		// under way only queues, each waiting longer (BENCHMARKS.md, "CPU per link, memory
+		// and the embedded Redis").
 		maxInFlight = embeddedMaxInFlight
 	}
 	c.MaxInFlight = positive("PAYLINK_MAX_IN_FLIGHT", maxInFlight)
