@@ -135,11 +135,12 @@ func indexByte(s string, c byte) int {
 	return len(s)
 }
 
-// LinkPosted records where the link message was posted and appends the audit event of
-// the link's creation, in one round trip.
+// LinkPosted records where the link message was posted (channel and ts empty: that it
+// could not be), which ends the link's CardPending, and appends the audit event of the
+// link's creation, in one round trip.
 func (s *Store) LinkPosted(ctx context.Context, intentID, channel, ts string, created AuditEvent) error {
 	pipe := s.rdb.Pipeline()
-	set := hsetIfExists.Eval(ctx, pipe, []string{s.linkKey(intentID)}, fMsgChannel, channel, fMsgTS, ts)
+	set := hsetIfExists.Eval(ctx, pipe, []string{s.linkKey(intentID)}, fMsgChannel, channel, fMsgTS, ts, fCardPending, "false")
 	pipe.XAdd(ctx, s.moneyArgs(created))
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("store: link posted %s: %w", intentID, err)

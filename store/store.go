@@ -131,6 +131,10 @@ type Link struct {
 	// chat.postMessage; both are empty when the link went out through response_url.
 	MessageChannel string
 	MessageTS      string
+	// CardPending is set while the link's card is being posted: the record is made
+	// before the card, and the card's ts recorded after it (or CardPending cleared when
+	// it could not be posted).
+	CardPending bool
 	// Notices maps a status to the ts of the notice posted for it, once posted, so a
 	// notification handled twice (its consumer died after posting) posts once.
 	Notices map[string]string
@@ -155,6 +159,7 @@ const (
 	fTestMode    = "test_mode"
 	fMsgChannel  = "msg_channel"
 	fMsgTS       = "msg_ts"
+	fCardPending = "card_pending"
 
 	fNoticePrefix = "notice:"
 )
@@ -175,6 +180,7 @@ func (l Link) fields() []any {
 		fTestMode, strconv.FormatBool(l.TestMode),
 		fMsgChannel, l.MessageChannel,
 		fMsgTS, l.MessageTS,
+		fCardPending, strconv.FormatBool(l.CardPending),
 	}
 }
 
@@ -213,6 +219,7 @@ func linkFromHash(intentID string, h map[string]string) (*Link, error) {
 		TestMode:       h[fTestMode] == "true",
 		MessageChannel: h[fMsgChannel],
 		MessageTS:      h[fMsgTS],
+		CardPending:    h[fCardPending] == "true",
 		Refunds:        refundsFromHash(h),
 	}, nil
 }

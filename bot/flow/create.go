@@ -216,6 +216,7 @@ func (s *Service) newLink(req CreateRequest, pi *dojo.PaymentIntent) *store.Link
 		CreatedAt:   s.now().UTC(),
 		Description: req.Order.Description,
 		TestMode:    s.cfg.TestMode,
+		CardPending: true,
 	}
 	switch {
 	case pi.ExpireAt != nil && !pi.ExpireAt.IsZero():
@@ -257,10 +258,10 @@ func (s *Service) Posted(ctx context.Context, log zerolog.Logger, link *store.Li
 	}
 }
 
-// Unposted writes the audit event of a link's creation when its card could not be
-// posted in the channel.
+// Unposted records that the link's card could not be posted in the channel, with the
+// audit event of its creation, in one round trip.
 func (s *Service) Unposted(ctx context.Context, log zerolog.Logger, link *store.Link) {
-	s.audit(ctx, log, createdEvent(link))
+	s.Posted(ctx, log, link, "", "")
 }
 
 func createdEvent(l *store.Link) store.AuditEvent {

@@ -502,17 +502,24 @@ func TestCancelRefusal(t *testing.T) {
 	}
 }
 
-// TestPosted: the card's ts and the creation's audit event are recorded together;
-// a card that could not be posted is audited all the same.
+// TestPosted: a link's record says its card is on the way until the card's ts and the
+// creation's audit event are recorded together; a card that could not be posted is
+// audited all the same, and no longer on the way.
 func TestPosted(t *testing.T) {
 	r := newRig(t, Config{})
 	link := r.create(t, request(agent, tenGBP), Created).Link
+	if rec, _ := r.st.Link(bgCtx, link.IntentID); !rec.CardPending {
+		t.Error("a link made by a command is not marked as having its card on the way")
+	}
 	r.Posted(bgCtx, log, link, "C1", "1700000000.000100")
-	if rec, _ := r.st.Link(bgCtx, link.IntentID); rec.MessageTS != "1700000000.000100" || rec.MessageChannel != "C1" {
-		t.Errorf("message = %s/%s", rec.MessageChannel, rec.MessageTS)
+	if rec, _ := r.st.Link(bgCtx, link.IntentID); rec.MessageTS != "1700000000.000100" || rec.MessageChannel != "C1" || rec.CardPending {
+		t.Errorf("message = %s/%s, card pending %v", rec.MessageChannel, rec.MessageTS, rec.CardPending)
 	}
 	unposted := r.create(t, request(agent, Order{Amount: tenGBP.Amount, Reference: "dm"}), Created).Link
 	r.Unposted(bgCtx, log, unposted)
+	if rec, _ := r.st.Link(bgCtx, unposted.IntentID); rec.MessageTS != "" || rec.CardPending {
+		t.Errorf("unposted: message ts %q, card pending %v", rec.MessageTS, rec.CardPending)
+	}
 	events := r.audits(t)
 	if len(events) != 2 || events[0].Intent != link.IntentID || events[1].Intent != unposted.IntentID || events[1].Event != "created" {
 		t.Errorf("audit = %+v", events)

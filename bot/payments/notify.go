@@ -30,6 +30,10 @@ type NotifyConfig struct {
 	RetryMax    time.Duration
 	MaxAttempts int           // then the notice is dead-lettered
 	MaxWait     time.Duration // the longest Retry-After waited out in place
+	// CardWait is how long a notice waits for its link's card to be posted: longer than
+	// the work of a command may take. A card still pending then never will be (its
+	// process died), and the notice goes out on its own.
+	CardWait time.Duration
 }
 
 // DefaultNotifyConfig is the notifier's default tuning: 12 attempts from 5 s doubling
@@ -42,6 +46,7 @@ func DefaultNotifyConfig() NotifyConfig {
 		RetryMax:    15 * time.Minute,
 		MaxAttempts: 12,
 		MaxWait:     60 * time.Second,
+		CardWait:    2 * time.Minute,
 	}
 }
 
@@ -125,6 +130,9 @@ func NewNotifier(d Deps) *Notifier {
 	}
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = def.MaxWait
+	}
+	if cfg.CardWait <= 0 {
+		cfg.CardWait = def.CardWait
 	}
 	clock := d.clock()
 	consumer := d.Consumer
@@ -398,6 +406,12 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 	}
 	if err != nil {
 		return retryLater("reading the link record: " + err.Error())
+	}
+	// The record is made before the card is posted and the card's ts recorded after it:
+	// a notice handled in between (a payment made at once) waits for the card, so it
+	// goes in the card's thread and the card shows it, rather than out on its own.
+	if link.CardPending && link.MessageTS == "" && n.clock.Since(link.CreatedAt) < n.cfg.CardWait {
+		return holdFor("the link's card is being posted", time.Second)
 	}
 	// A workspace that uninstalled paylink or revoked its token can't be posted to: its
 	// notices are held, each with a line in the log, and looked at again every

@@ -164,6 +164,9 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		RetryMax:    duration("PAYLINK_NOTIFY_RETRY_MAX", d.RetryMax),
 		MaxAttempts: positive("PAYLINK_NOTIFY_MAX_ATTEMPTS", d.MaxAttempts),
 		MaxWait:     d.MaxWait,
+		// A command's work (creating the link, posting its card) takes at most
+		// DOJO_TIMEOUT + 30 s.
+		CardWait: c.DojoTimeout + time.Minute,
 	}
 	c.Reconcile = payments.ReconcileConfig{
 		Interval: duration("PAYLINK_RECONCILE_INTERVAL", 5*time.Minute),
