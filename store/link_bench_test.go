@@ -58,8 +58,9 @@ func linkWork(b *testing.B, s *store.Store) {
 		ref := "ref-" + strconv.Itoa(n)
 		c, err := s.ClaimCommand(ctx, store.ClaimRequest{
 			Fingerprint: "fp-" + ref, Token: "t-" + ref, PendingTTL: 45 * time.Second, Signature: "v0=" + ref,
-			Dup:  store.DupCheck{Team: "T1", Reference: ref},
-			Rate: store.RateCheck{Team: "T1", User: "U1", Limit: 1 << 30, Window: time.Hour},
+			Dup: store.DupCheck{Team: "T1", Reference: ref},
+			// The default rate limit, 30 an hour, each user at most at it.
+			Rate: store.RateCheck{Team: "T1", User: "U" + strconv.Itoa(n/30), Limit: 30, Window: time.Hour},
 		})
 		if err != nil || !c.Won {
 			b.Fatalf("claim %+v, %v", c, err)
