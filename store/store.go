@@ -562,6 +562,29 @@ func (s *Store) SetNoticePosted(ctx context.Context, intentID, status, ts, curre
 	return nil
 }
 
+// NoticePosted is SetNoticePosted with the notice's audit event appended in the same
+// round trip. audited reports whether the event was written: when err is not nil it
+// may have been, or not, and the record is to be made again with SetNoticePosted, which
+// does not write the event a second time.
+func (s *Store) NoticePosted(ctx context.Context, intentID, status, ts, current string, event AuditEvent) (audited bool, err error) {
+	var set *redis.Cmd
+	var added *redis.StringCmd
+	err = s.exec(ctx,
+		batch{key: s.linkKey(intentID), add: func(pipe redis.Pipeliner) {
+			set = hsetIfExists.Eval(ctx, pipe, []string{s.linkKey(intentID)},
+				fNoticePrefix+status, ts, fStatus, current, fStatusAt, strconv.FormatInt(s.now().UnixMilli(), 10))
+		}},
+		batch{key: s.auditKey(), add: func(pipe redis.Pipeliner) { added = pipe.XAdd(ctx, s.moneyArgs(event)) }})
+	audited = added != nil && added.Err() == nil
+	if err != nil {
+		return audited, fmt.Errorf("store: set notice %s: %w", intentID, err)
+	}
+	if n, _ := set.Int(); n == 0 {
+		return audited, ErrNotFound
+	}
+	return audited, nil
+}
+
 // Origin is where a link was asked for: enough to find its reference's keys and to
 // count its changes (by whom, in what currency, for how much).
 type Origin struct {

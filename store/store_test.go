@@ -162,6 +162,41 @@ func TestLinkPosted(t *testing.T) {
 	}
 }
 
+// TestNoticePosted: a notice's record and its audit event are written together; a
+// record that is gone is not brought back, and the event is still written.
+func TestNoticePosted(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := store.New(b.rdb, store.Options{Prefix: uniquePrefix(t)})
+			if err := s.SaveLink(ctx, sampleLink("pi_1"), nil, 0); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now().Add(-time.Second)
+			paid := store.AuditEvent{Event: "paid", Team: "T1", Intent: "pi_1", Amount: 1000, Currency: "GBP"}
+			audited, err := s.NoticePosted(ctx, "pi_1", "Captured", "1700000000.000200", "Captured", paid)
+			if err != nil || !audited {
+				t.Fatalf("NoticePosted = %v, %v", audited, err)
+			}
+			got, _ := s.Link(ctx, "pi_1")
+			if got.Notices["Captured"] != "1700000000.000200" || got.Status != "Captured" || got.StatusAt.IsZero() {
+				t.Errorf("record after the notice: notices %v, status %s at %v", got.Notices, got.Status, got.StatusAt)
+			}
+			gone := store.AuditEvent{Event: "paid", Team: "T1", Intent: "pi_gone"}
+			if audited, err := s.NoticePosted(ctx, "pi_gone", "Captured", "1.2", "Captured", gone); !errors.Is(err, store.ErrNotFound) || !audited {
+				t.Errorf("NoticePosted(missing) = %v, %v; want the event written and ErrNotFound", audited, err)
+			}
+			if n, _ := s.Link(ctx, "pi_gone"); n != nil {
+				t.Error("NoticePosted made a record for a missing link")
+			}
+			events, err := s.AuditSince(ctx, start)
+			if err != nil || len(events) != 2 || events[0].Event != "paid" || events[0].Intent != "pi_1" || events[0].Amount != 1000 || events[1].Intent != "pi_gone" {
+				t.Errorf("audit = %+v, %v", events, err)
+			}
+		})
+	}
+}
+
 func TestClaimCommand(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {

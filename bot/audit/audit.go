@@ -20,6 +20,12 @@ type Store interface {
 // a failure to write it to Redis is logged.
 func Write(ctx context.Context, log zerolog.Logger, st Store, e store.AuditEvent) {
 	Log(log, e)
+	Save(ctx, log, st, e)
+}
+
+// Save writes an audit event, already logged, to the audit stream within 3 seconds; a
+// failure is logged.
+func Save(ctx context.Context, log zerolog.Logger, st Store, e store.AuditEvent) {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 	defer cancel()
 	if err := st.Audit(actx, e); err != nil {

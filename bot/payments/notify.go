@@ -82,6 +82,7 @@ type noticeStore interface {
 	Backlog(ctx context.Context) (store.Backlog, error)
 	Link(ctx context.Context, intentID string) (*store.Link, error)
 	SetNoticePosted(ctx context.Context, intentID, status, ts, current string) error
+	NoticePosted(ctx context.Context, intentID, status, ts, current string, event store.AuditEvent) (bool, error)
 	Audit(ctx context.Context, e store.AuditEvent) error
 	NoteDojoRefunded(ctx context.Context, intentID string, amount int64) error
 	Revoked(ctx context.Context, team string) (string, error)
@@ -511,19 +512,25 @@ func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *sto
 	if err != nil {
 		return n.classify(log, err), false
 	}
-	n.recordPosted(ctx, log, link.IntentID, status, ts, current)
+	// A cancel from Slack is audited with who canceled; one made at Dojo is audited here,
+	// written with the notice's record.
+	var event *store.AuditEvent
+	if !(status == string(dojo.StatusCanceled) && source == "slack") {
+		name := strings.ToLower(status)
+		if status == string(dojo.StatusCaptured) {
+			name = "paid"
+		}
+		event = &store.AuditEvent{Event: name, Team: link.TeamID, Channel: link.ChannelID, User: link.UserID,
+			Amount: link.Amount, Currency: link.Currency, Reference: link.Reference, Intent: link.IntentID, Detail: "reported by " + source}
+		audit.Log(n.log, *event)
+	}
+	audited := n.recordPosted(ctx, log, link.IntentID, status, ts, current, event)
 	log.Info().Str("outcome", "posted").Str("ts", ts).Msg("status notice")
 	if n.posted != nil {
 		n.posted(ctx, link)
 	}
-	event := strings.ToLower(status)
-	if status == string(dojo.StatusCaptured) {
-		event = "paid"
-	}
-	// A cancel from Slack is audited with who canceled; one made at Dojo is audited here.
-	if !(status == string(dojo.StatusCanceled) && source == "slack") {
-		audit.Write(ctx, n.log, n.store, store.AuditEvent{Event: event, Team: link.TeamID, Channel: link.ChannelID, User: link.UserID,
-			Amount: link.Amount, Currency: link.Currency, Reference: link.Reference, Intent: link.IntentID, Detail: "reported by " + source})
+	if event != nil && !audited {
+		audit.Save(ctx, n.log, n.store, *event)
 	}
 	return outcome{}, true
 }
@@ -532,28 +539,34 @@ func (n *Notifier) postNotice(ctx context.Context, log zerolog.Logger, link *sto
 // process is stopping.
 const recordGrace = 10 * time.Second
 
-// recordPosted records that the notice for status was posted, trying again until Redis
+// recordPosted records that the notice for status was posted, with its audit event when
+// there is one (reporting whether that was written), trying again until Redis
 // takes it (replicated, with PAYLINK_REDIS_MIN_REPLICAS): a notice posted but not
 // recorded is posted again by whoever handles it next. Meanwhile the heartbeat keeps
 // the notice claimed, and other consumers hold off taking over notices after Redis
 // fails (see reclaim). It gives up only when the record is gone, or recordGrace after
 // the process began to stop.
-func (n *Notifier) recordPosted(ctx context.Context, log zerolog.Logger, intentID, status, ts, current string) {
+func (n *Notifier) recordPosted(ctx context.Context, log zerolog.Logger, intentID, status, ts, current string, event *store.AuditEvent) (audited bool) {
 	var giveUpAt time.Time
 	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		err := n.store.SetNoticePosted(sctx, intentID, status, ts, current)
+		var err error
+		if attempt == 1 && event != nil {
+			audited, err = n.store.NoticePosted(sctx, intentID, status, ts, current, *event)
+		} else {
+			err = n.store.SetNoticePosted(sctx, intentID, status, ts, current)
+		}
 		cancel()
 		switch {
 		case err == nil:
 			if attempt > 1 {
 				log.Info().Int("attempts", attempt).Msg("notice posted earlier now recorded")
 			}
-			return
+			return audited
 		case errors.Is(err, store.ErrNotFound):
 			log.Warn().Msg("notice posted, but the link record is gone: not recorded")
-			return
+			return audited
 		}
 		n.redisFailed()
 		if attempt == 1 {
@@ -564,7 +577,7 @@ func (n *Notifier) recordPosted(ctx context.Context, log zerolog.Logger, intentI
 				giveUpAt = n.clock.Now().Add(recordGrace)
 			} else if n.clock.Now().After(giveUpAt) {
 				log.Error().Err(err).Msg("stopping with a notice posted but not recorded: it may be posted again")
-				return
+				return audited
 			}
 		}
 		n.clock.Sleep(wait)
