@@ -164,9 +164,8 @@ func loadConfig(lookup func(string) (string, bool)) (config, []string, error) {
 		RetryMax:    duration("PAYLINK_NOTIFY_RETRY_MAX", d.RetryMax),
 		MaxAttempts: positive("PAYLINK_NOTIFY_MAX_ATTEMPTS", d.MaxAttempts),
 		MaxWait:     d.MaxWait,
-		// A command's work (creating the link, posting its card) takes at most
-		// DOJO_TIMEOUT + 30 s.
-		CardWait: c.DojoTimeout + time.Minute,
+		// Its card is posted, or never will be, by the time a command's work must end.
+		CardWait: c.workTimeout(),
 	}
 	c.Reconcile = payments.ReconcileConfig{
 		Interval: duration("PAYLINK_RECONCILE_INTERVAL", 5*time.Minute),
@@ -360,3 +359,7 @@ func (c config) logFields(e *zerolog.Event) *zerolog.Event {
 		Str("digest_channel", c.Days.DigestChannel).
 		Stringer("digest_at", c.Days.DigestAt)
 }
+
+// workTimeout is how long the work a command starts may take in all: Dojo's create
+// (with its timeout), then posting the card.
+func (c config) workTimeout() time.Duration { return c.DojoTimeout + 30*time.Second }

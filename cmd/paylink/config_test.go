@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -135,6 +136,34 @@ func TestMaxInFlightDefault(t *testing.T) {
 			}
 			if cfg.MaxInFlight != tt.want {
 				t.Errorf("MaxInFlight = %d, want %d", cfg.MaxInFlight, tt.want)
+			}
+		})
+	}
+}
+
+// TestCardWaitCoversTheWork: a notice waits for its link's card as long as a command's
+// work may take, whatever DOJO_TIMEOUT is, and no longer.
+func TestCardWaitCoversTheWork(t *testing.T) {
+	tests := []struct {
+		dojoTimeout string
+		want        time.Duration
+	}{
+		{"", 45 * time.Second},
+		{"700ms", 30*time.Second + 700*time.Millisecond},
+		{"2m", 150 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run("DOJO_TIMEOUT="+tt.dojoTimeout, func(t *testing.T) {
+			e := env{}
+			if tt.dojoTimeout != "" {
+				e["DOJO_TIMEOUT"] = tt.dojoTimeout
+			}
+			cfg, _, err := loadConfig(merge(required, e).lookup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Notify.CardWait != tt.want || cfg.Notify.CardWait != cfg.workTimeout() {
+				t.Errorf("CardWait = %v, want %v (the work's timeout, %v)", cfg.Notify.CardWait, tt.want, cfg.workTimeout())
 			}
 		})
 	}

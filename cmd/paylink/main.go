@@ -194,7 +194,7 @@ func serveWith(ctx context.Context, lookup func(string) (string, bool), stdout i
 			AckBudget:      cfg.AckBudget,
 			SlowNotice:     cfg.SlowNotice,
 			MaxInFlight:    cfg.MaxInFlight,
-			WorkTimeout:    cfg.DojoTimeout + 30*time.Second,
+			WorkTimeout:    cfg.workTimeout(),
 			RetypeWindow:   cfg.RetypeWindow,
 			WebhookSecrets: cfg.DojoWebhookSecrets,
 			Policy:         cfg.Policy,
