@@ -63,6 +63,10 @@ const (
 // one by one each read returns one.
 const readBatch = 8
 
+// cardPoll is how soon a notice held for its link's card is looked at again (or as
+// soon after as the retries are next moved back into the stream).
+const cardPoll = 250 * time.Millisecond
+
 // maxDeliveries bounds how often a notice may be handed out without being settled
 // (each time its consumer died holding it) before it is dead-lettered.
 const maxDeliveries = 6
@@ -412,7 +416,7 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 	// a notice handled in between (a payment made at once) waits for the card, so it
 	// goes in the card's thread and the card shows it, rather than out on its own.
 	if link.CardPending && link.MessageTS == "" && n.clock.Since(link.CreatedAt) < n.cfg.CardWait {
-		return holdFor("the link's card is being posted", time.Second)
+		return holdFor("the link's card is being posted", cardPoll)
 	}
 	// A workspace that uninstalled paylink or revoked its token can't be posted to: its
 	// notices are held, each with a line in the log, and looked at again every
