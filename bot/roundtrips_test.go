@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,53 +22,8 @@ import (
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/dojo/dojotest"
 	"github.com/paylink/paylink/store"
+	"github.com/paylink/paylink/store/redistest"
 )
-
-// roundTrips counts the Redis round trips a client makes: a command, a script or a
-// pipeline each count once.
-type roundTrips struct {
-	mu    sync.Mutex
-	count int
-	names []string
-}
-
-func (c *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (c *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.add(cmd.FullName())
-		return next(ctx, cmd)
-	}
-}
-
-func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		var inner []string
-		for _, cmd := range cmds {
-			inner = append(inner, cmd.Name())
-		}
-		c.add("pipeline(" + strings.Join(inner, ",") + ")")
-		return next(ctx, cmds)
-	}
-}
-
-func (c *roundTrips) add(name string) {
-	if name == "hello" || name == "client" || strings.HasPrefix(name, "client ") {
-		return // a new connection's handshake, not a request of ours
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.count++
-	c.names = append(c.names, name)
-}
-
-func (c *roundTrips) take() (int, []string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n, names := c.count, c.names
-	c.count, c.names = 0, nil
-	return n, names
-}
 
 // TestRedisRoundTrips: a command costs at most two Redis round trips before it is
 // answered, and a webhook at most two before it is acknowledged.
@@ -77,7 +31,7 @@ func TestRedisRoundTrips(t *testing.T) {
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	defer rdb.Close()
-	rt := &roundTrips{}
+	rt := &redistest.RoundTrips{}
 	rdb.AddHook(rt)
 	st := store.New(rdb, store.Options{})
 	d := dojotest.NewServer(t, dojotest.WithAPIKey("sk_sandbox_rt"))
@@ -110,13 +64,13 @@ func TestRedisRoundTrips(t *testing.T) {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("X-Slack-Request-Timestamp", ts)
 		req.Header.Set("X-Slack-Signature", sig)
-		rt.take()
+		rt.Take()
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		n, names := rt.take()
+		names := rt.Take()
 		// The link's message ts is its last write; read it past the client being counted.
 		waitFor(t, func() bool {
 			for _, pi := range d.Created() {
@@ -126,18 +80,19 @@ func TestRedisRoundTrips(t *testing.T) {
 			}
 			return len(d.Created()) > 0
 		})
-		return n, names
+		return len(names), names
 	}
 	webhook := func(id string) (int, []string) {
 		d.SetStatus(id, dojo.StatusCaptured)
 		// Nothing a command started may still be talking to Redis.
 		waitFor(t, func() bool { return tasks.Running() == 0 })
-		rt.take()
+		rt.Take()
 		code, err := dojotest.SendWebhook(context.Background(), srv.URL+bot.PathDojoWebhooks, "ws_rt", dojotest.Event(id, dojo.StatusCaptured))
 		if err != nil || code != 200 {
 			t.Fatalf("webhook: %d %v", code, err)
 		}
-		return rt.take()
+		names := rt.Take()
+		return len(names), names
 	}
 	// The first of each loads the Lua scripts into Redis; count the second.
 	command("ref-warm")

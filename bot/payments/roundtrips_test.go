@@ -4,55 +4,14 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/paylink/paylink/bot/payments"
 	"github.com/paylink/paylink/dojo"
 	"github.com/paylink/paylink/store"
+	"github.com/paylink/paylink/store/redistest"
 )
-
-// calls records the Redis commands and pipelines a client sends, one entry for each
-// round trip.
-type calls struct {
-	mu  sync.Mutex
-	all []string
-}
-
-func (c *calls) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (c *calls) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.add(cmd.Name())
-		return next(ctx, cmd)
-	}
-}
-
-func (c *calls) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		names := make([]string, len(cmds))
-		for i, cmd := range cmds {
-			names[i] = cmd.Name()
-		}
-		c.add(strings.Join(names, "+"))
-		return next(ctx, cmds)
-	}
-}
-
-func (c *calls) add(name string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.all = append(c.all, name)
-}
-
-func (c *calls) list() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.all)
-}
 
 // TestNoticeRecordedWithItsAudit: a posted notice's record and its audit event go to
 // Redis in one round trip.
@@ -65,7 +24,7 @@ func TestNoticeRecordedWithItsAudit(t *testing.T) {
 	if _, err := f.st.RecordStatus(ctx, store.StatusEvent{IntentID: id, Status: "Captured", EventID: "evt_rt", Source: "webhook"}); err != nil {
 		t.Fatal(err)
 	}
-	seen := &calls{}
+	seen := &redistest.RoundTrips{}
 	f.rdb.AddHook(seen)
 	deps := f.deps
 	deps.Notify = payments.NotifyConfig{Workers: 1}
@@ -82,7 +41,7 @@ func TestNoticeRecordedWithItsAudit(t *testing.T) {
 		t.Fatalf("audit = %+v, want one paid event", events)
 	}
 	var record, xadds []string
-	for _, c := range seen.list() {
+	for _, c := range seen.List() {
 		if strings.Contains(c, "eval") {
 			record = append(record, c)
 		}
@@ -91,6 +50,6 @@ func TestNoticeRecordedWithItsAudit(t *testing.T) {
 		}
 	}
 	if len(record) != 1 || len(xadds) != 1 || record[0] != xadds[0] {
-		t.Errorf("the notice's record in %q and its audit event in %q, want one round trip with both (all: %q)", record, xadds, seen.list())
+		t.Errorf("the notice's record in %q and its audit event in %q, want one round trip with both (all: %q)", record, xadds, seen.List())
 	}
 }
