@@ -19,8 +19,9 @@ type ReconcileConfig struct {
 	Interval time.Duration // how often open links are checked; default 5 minutes
 	Rate     float64       // Dojo requests per second at most; default 5
 	Batch    int           // links checked per run at most; default 2000
-	// LockTTL is how far ahead of now a working run keeps its lock; default 30 s. A
-	// replica that dies mid-run holds the others off for at most this long.
+	// LockTTL is how far ahead of now a working run keeps its lock; default 30 s, or
+	// the interval when that is shorter. A replica that dies mid-run holds the others
+	// off for at most this long.
 	LockTTL time.Duration
 }
 
@@ -65,7 +66,7 @@ func NewReconciler(d Deps) *Reconciler {
 		cfg.Batch = 2000
 	}
 	if cfg.LockTTL <= 0 {
-		cfg.LockTTL = 30 * time.Second
+		cfg.LockTTL = min(30*time.Second, max(cfg.Interval, time.Second))
 	}
 	return &Reconciler{cfg: cfg, store: d.Store, links: d.Dojo, log: d.Log.With().Str("component", "reconciler").Logger(), clock: d.clock()}
 }
