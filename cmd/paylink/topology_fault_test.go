@@ -77,7 +77,10 @@ func TestTopologyFaults(t *testing.T) {
 	const fsync = "everysec"
 	quickSync := "repl-diskless-sync-delay 0"
 
+	// The scenarios wait on Redis (failovers, an outage) far more than they compute:
+	// they run side by side, as many at once as -parallel allows (GOMAXPROCS).
 	t.Run("cluster: SIGKILL the {events} master", func(t *testing.T) {
+		t.Parallel()
 		c := redistest.StartCluster(t, redistest.ClusterOptions{AOF: true, Fsync: fsync, Config: []string{quickSync}})
 		record(runTopologyScenario(t, topologyScenario{
 			bin: bin, name: "cluster: kill {events} master", url: c.URL,
@@ -95,6 +98,7 @@ func TestTopologyFaults(t *testing.T) {
 
 	sentinelRun := func(name string, fault func(t *testing.T, s *redistest.SentinelSet) time.Time) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			// Both data nodes refuse writes unless a replica is connected and at most 2 s
 			// behind: roles swap on failover.
 			s := redistest.StartSentinel(t, redistest.SentinelOptions{AOF: true, Fsync: fsync,
@@ -125,6 +129,7 @@ func TestTopologyFaults(t *testing.T) {
 
 	singleRun := func(name string, down time.Duration) {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			n := redistest.StartSingle(t, redistest.SingleOptions{AOF: true, Fsync: "always"})
 			record(runTopologyScenario(t, topologyScenario{
 				bin: bin, name: name, url: n.URL,
