@@ -249,14 +249,31 @@ func (s *Service) openLinks(ctx context.Context, ids []string) []OpenLink {
 }
 
 // Posted records where the link's card was posted, with the audit event of its
-// creation, in one round trip.
+// creation, in one round trip. Without the card's ts the link's notices can't go in
+// its thread or update it, so a failure is tried again, postedTries times in all over
+// about a second and a half, while ctx allows.
 func (s *Service) Posted(ctx context.Context, log zerolog.Logger, link *store.Link, channel, ts string) {
 	created := createdEvent(link)
 	audit.Log(log, created)
-	if err := s.claims.LinkPosted(ctx, link.IntentID, channel, ts, created); err != nil {
-		log.Error().Err(err).Msg("could not record the link message ts")
+	wait := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.claims.LinkPosted(ctx, link.IntentID, channel, ts, created)
+		if err == nil {
+			if attempt > 1 {
+				log.Info().Int("attempts", attempt).Msg("link message ts recorded")
+			}
+			return
+		}
+		if errors.Is(err, store.ErrNotFound) || attempt == postedTries || !s.sleep(ctx, wait) {
+			log.Error().Err(err).Int("attempts", attempt).Msg("could not record the link message ts")
+			return
+		}
+		wait *= 2
 	}
 }
+
+// postedTries is how many times Posted tries to record a card's place.
+const postedTries = 4
 
 // Unposted records that the link's card could not be posted in the channel, with the
 // audit event of its creation, in one round trip.

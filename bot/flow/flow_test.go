@@ -3,11 +3,13 @@ package flow
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +32,7 @@ const testKey = "sk_sandbox_flow"
 type rig struct {
 	*Service
 	mr    *miniredis.Miniredis
+	rdb   *redis.Client
 	st    *store.Store
 	dojo  *dojotest.Server
 	clock *clockwork.FakeClock
@@ -42,7 +45,7 @@ func newRig(t *testing.T, cfg Config, dojoOpts ...func(*dojo.Config)) *rig {
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
-	r := &rig{mr: mr, dojo: dojotest.NewServer(t, dojotest.WithAPIKey(testKey)), clock: clockwork.NewFakeClockAt(time.Now())}
+	r := &rig{mr: mr, rdb: rdb, dojo: dojotest.NewServer(t, dojotest.WithAPIKey(testKey)), clock: clockwork.NewFakeClockAt(time.Now())}
 	r.st = store.New(rdb, store.Options{})
 	dc := dojo.Config{BaseURL: r.dojo.URL, APIKey: testKey}
 	for _, o := range dojoOpts {
@@ -527,6 +530,58 @@ func TestPosted(t *testing.T) {
 	events := r.audits(t)
 	if len(events) != 2 || events[0].Intent != link.IntentID || events[1].Intent != unposted.IntentID || events[1].Event != "created" {
 		t.Errorf("audit = %+v", events)
+	}
+}
+
+// failPipelines fails the next n pipelines a client sends, as a Redis that went away
+// for a moment would.
+type failPipelines struct{ n atomic.Int32 }
+
+func (f *failPipelines) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (f *failPipelines) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (f *failPipelines) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if f.n.Add(-1) >= 0 {
+			return errors.New("connection reset by peer")
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// TestPostedTriesAgain: a card's place that Redis could not take at once is recorded
+// when Redis comes back a moment later, with one audit event; a Redis gone for longer
+// is given up on after a few tries.
+func TestPostedTriesAgain(t *testing.T) {
+	tests := []struct {
+		failures int32
+		recorded bool
+	}{
+		{2, true},
+		{10, false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d failures", tt.failures), func(t *testing.T) {
+			r := newRig(t, Config{})
+			link := r.create(t, request(agent, tenGBP), Created).Link
+			fail := &failPipelines{}
+			fail.n.Store(tt.failures)
+			r.rdb.AddHook(fail)
+			r.Posted(bgCtx, log, link, "C1", "1700000000.000100")
+			fail.n.Store(0)
+			rec, _ := r.st.Link(bgCtx, link.IntentID)
+			if got := rec.MessageTS == "1700000000.000100" && !rec.CardPending; got != tt.recorded {
+				t.Errorf("recorded = %v (ts %q, card pending %v), want %v", got, rec.MessageTS, rec.CardPending, tt.recorded)
+			}
+			created := 0
+			for _, e := range r.audits(t) {
+				if e.Event == "created" {
+					created++
+				}
+			}
+			if want := map[bool]int{true: 1, false: 0}[tt.recorded]; created != want {
+				t.Errorf("%d created events, want %d", created, want)
+			}
+		})
 	}
 }
 
