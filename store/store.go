@@ -551,8 +551,7 @@ func (s *Store) Link(ctx context.Context, intentID string) (*Link, error) {
 // returns only once replicas hold it, so a failover can't make a posted notice look
 // unposted.
 func (s *Store) SetNoticePosted(ctx context.Context, intentID, status, ts, current string) error {
-	set, err := s.runScript(ctx, hsetIfExists, []string{s.linkKey(intentID)},
-		fNoticePrefix+status, ts, fStatus, current, fStatusAt, strconv.FormatInt(s.now().UnixMilli(), 10))
+	set, err := s.runScript(ctx, hsetIfExists, []string{s.linkKey(intentID)}, s.noticeFields(status, ts, current)...)
 	if err != nil {
 		return fmt.Errorf("store: set notice %s: %w", intentID, err)
 	}
@@ -560,6 +559,12 @@ func (s *Store) SetNoticePosted(ctx context.Context, intentID, status, ts, curre
 		return ErrNotFound
 	}
 	return nil
+}
+
+// noticeFields are the link record's fields that say the notice for status was posted
+// as ts, with the link's status (current) and when it was reached.
+func (s *Store) noticeFields(status, ts, current string) []any {
+	return []any{fNoticePrefix + status, ts, fStatus, current, fStatusAt, strconv.FormatInt(s.now().UnixMilli(), 10)}
 }
 
 // NoticePosted is SetNoticePosted with the notice's audit event appended in the same
@@ -571,8 +576,7 @@ func (s *Store) NoticePosted(ctx context.Context, intentID, status, ts, current 
 	var added *redis.StringCmd
 	err = s.exec(ctx,
 		batch{key: s.linkKey(intentID), add: func(pipe redis.Pipeliner) {
-			set = hsetIfExists.Eval(ctx, pipe, []string{s.linkKey(intentID)},
-				fNoticePrefix+status, ts, fStatus, current, fStatusAt, strconv.FormatInt(s.now().UnixMilli(), 10))
+			set = hsetIfExists.Eval(ctx, pipe, []string{s.linkKey(intentID)}, s.noticeFields(status, ts, current)...)
 		}},
 		batch{key: s.auditKey(), add: func(pipe redis.Pipeliner) { added = pipe.XAdd(ctx, s.moneyArgs(event)) }})
 	audited = added != nil && added.Err() == nil

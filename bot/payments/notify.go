@@ -415,7 +415,7 @@ func (n *Notifier) deliver(ctx context.Context, log zerolog.Logger, note store.N
 	// The record is made before the card is posted and the card's ts recorded after it:
 	// a notice handled in between (a payment made at once) waits for the card, so it
 	// goes in the card's thread and the card shows it, rather than out on its own.
-	if link.CardPending && link.MessageTS == "" && n.clock.Since(link.CreatedAt) < n.cfg.CardWait {
+	if link.CardPending && n.clock.Since(link.CreatedAt) < n.cfg.CardWait {
 		return holdFor("the link's card is being posted", cardPoll)
 	}
 	// A workspace that uninstalled paylink or revoked its token can't be posted to: its
