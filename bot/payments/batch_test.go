@@ -40,13 +40,7 @@ func TestBatchStaysClaimed(t *testing.T) {
 	}
 	slack.Fail("chat.postMessage", fakeslack.Failure{Status: 429, RetryAfter: 30, Times: 1})
 	claimIdle := 3 * time.Second
-	deps := f.deps
-	deps.Notify = payments.NotifyConfig{Workers: 1, ClaimIdle: claimIdle, MaxWait: time.Minute}
-	n := payments.NewNotifier(deps)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { n.Run(runCtx); close(done) }()
-	t.Cleanup(func() { stop(); <-done })
+	f.runNotifier(t, payments.NotifyConfig{Workers: 1, ClaimIdle: claimIdle, MaxWait: time.Minute})
 
 	pending := func() []redis.XPendingExt {
 		p, _ := rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: "paylink:{events}:notify", Group: store.NotifyGroup,

@@ -42,13 +42,7 @@ func TestNoticeWaitsForTheCard(t *testing.T) {
 			if _, err := f.st.RecordStatus(ctx, store.StatusEvent{IntentID: id, Status: "Captured", EventID: "evt_early", Source: "webhook"}); err != nil {
 				t.Fatal(err)
 			}
-			deps := f.deps
-			deps.Notify = payments.NotifyConfig{Workers: 1, RetryBase: 200 * time.Millisecond, CardWait: 30 * time.Second}
-			n := payments.NewNotifier(deps)
-			runCtx, stop := context.WithCancel(ctx)
-			done := make(chan struct{})
-			go func() { n.Run(runCtx); close(done) }()
-			t.Cleanup(func() { stop(); <-done })
+			f.runNotifier(t, payments.NotifyConfig{Workers: 1, RetryBase: 200 * time.Millisecond, CardWait: 30 * time.Second})
 
 			waitUntil(t, "the notice is held for the card", func() bool {
 				b, _ := f.st.Backlog(ctx)

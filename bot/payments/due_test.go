@@ -44,6 +44,17 @@ func newDueFixture(t *testing.T, cfg payments.DueConfig) *dueFixture {
 	return f
 }
 
+// runNotifier runs a notifier with cfg on the fixture until the test ends.
+func (f *dueFixture) runNotifier(t *testing.T, cfg payments.NotifyConfig) {
+	deps := f.deps
+	deps.Notify = cfg
+	n := payments.NewNotifier(deps)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.Run(ctx); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+}
+
 // link records an open link made now, posted as a card, expiring after expires.
 func (f *dueFixture) link(t *testing.T, id, ref string, expires time.Duration) {
 	t.Helper()

@@ -26,13 +26,7 @@ func TestNoticeRecordedWithItsAudit(t *testing.T) {
 	}
 	seen := &redistest.RoundTrips{}
 	f.rdb.AddHook(seen)
-	deps := f.deps
-	deps.Notify = payments.NotifyConfig{Workers: 1}
-	n := payments.NewNotifier(deps)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { n.Run(runCtx); close(done) }()
-	t.Cleanup(func() { stop(); <-done })
+	f.runNotifier(t, payments.NotifyConfig{Workers: 1})
 
 	waitUntil(t, "the card shows Paid", func() bool { return len(f.slack.Calls("chat.update")) == 1 })
 	events, _ := f.st.AuditSince(ctx, time.Unix(0, 0))
