@@ -548,13 +548,13 @@ const recordGrace = 10 * time.Second
 // takes it (replicated, with PAYLINK_REDIS_MIN_REPLICAS): a notice posted but not
 // recorded is posted again by whoever handles it next. Meanwhile the heartbeat keeps
 // the notice claimed, and other consumers hold off taking over notices after Redis
-// fails (see reclaim). It gives up only when the record is gone, or recordGrace after
+// fails (see mayReclaim). It gives up only when the record is gone, or recordGrace after
 // the process began to stop.
 func (n *Notifier) recordPosted(ctx context.Context, log zerolog.Logger, intentID, status, ts, current string, event *store.AuditEvent) (audited bool) {
 	var giveUpAt time.Time
 	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 		var err error
 		if attempt == 1 && event != nil {
 			audited, err = n.store.NoticePosted(sctx, intentID, status, ts, current, *event)
@@ -585,22 +585,36 @@ func (n *Notifier) recordPosted(ctx context.Context, log zerolog.Logger, intentI
 			}
 		}
 		n.clock.Sleep(wait)
-		// Well inside ClaimIdle, so the record lands before anyone may take the notice over.
-		wait = min(wait*2, time.Second, n.cfg.ClaimIdle/4)
+		wait = min(wait*2, n.recordPause())
 	}
 }
+
+// recordTimeout bounds one attempt to record a posted notice.
+const recordTimeout = 5 * time.Second
+
+// recordPause is the longest pause between two attempts to record a posted notice.
+func (n *Notifier) recordPause() time.Duration { return min(time.Second, n.cfg.ClaimIdle/4) }
 
 // redisFailed notes that a Redis call failed just now.
 func (n *Notifier) redisFailed() { n.lastRedisErr.Store(n.clock.Now().UnixNano()) }
 
 // mayReclaim reports whether notices held by silent consumers may be taken over: only
-// once Redis has worked for ClaimIdle since it last failed here. A consumer that posted
-// a notice while Redis was down is then still trying to record it; its notice looks
-// idle only because Redis could not hear from it, and taking it over would post it
-// twice.
+// once Redis has worked here for reclaimQuiet since it last failed. A consumer that
+// posted a notice while Redis was down is then still trying to record it; its notice
+// looks idle only because Redis could not hear from it, and taking it over would post
+// it twice.
 func (n *Notifier) mayReclaim() bool {
 	last := n.lastRedisErr.Load()
-	return last == 0 || n.clock.Now().Sub(time.Unix(0, last)) >= n.cfg.ClaimIdle
+	return last == 0 || n.clock.Now().Sub(time.Unix(0, last)) >= n.reclaimQuiet()
+}
+
+// reclaimQuiet is how long Redis must have worked here before notices are taken over:
+// ClaimIdle, and at least as long as another consumer may still be in one attempt to
+// record a notice it posted (an attempt begun while Redis was failing can hang for
+// recordTimeout, a failover's WAIT or a dead connection) and its pause before the
+// next, which then succeeds.
+func (n *Notifier) reclaimQuiet() time.Duration {
+	return max(n.cfg.ClaimIdle, recordTimeout+n.recordPause())
 }
 
 // post calls chat.postMessage and returns the message's ts, waiting out a rate limit
