@@ -15,6 +15,7 @@ import (
 // TestAuditTrail: links created, canceled and paid, and refusals, reach the audit
 // stream, and `paylink audit` prints them as CSV.
 func TestAuditTrail(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, merge(fastNotify, env{"PAYLINK_ALLOWED_CHANNELS": "C2147483705"}))
 	paid, _ := h.makeLink("10.00 GBP =cmd|' /C calc'!A0")
@@ -70,6 +71,7 @@ func TestAuditTrail(t *testing.T) {
 // TestAccessPolicy: allow-lists of users and user groups, admins passing them, and the
 // per-user rate limit.
 func TestAccessPolicy(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	d := dojotest.NewServer(t, dojotest.WithAPIKey(testDojoKey))
 	s := fakeslack.New(t, fakeslack.WithToken(testBotToken))

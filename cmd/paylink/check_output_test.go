@@ -17,6 +17,7 @@ import (
 )
 
 func TestRedisLogFor(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args   []string
 		logged bool
@@ -50,6 +51,7 @@ func (stderrLogger) Printf(_ context.Context, format string, v ...any) {
 // TestCheckRedisDownOutput: with Redis down, the checklist is only checklist lines,
 // with no JSON log line from go-redis inside it, as main sets it up for check.
 func TestCheckRedisDownOutput(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +88,7 @@ func TestCheckRedisDownOutput(t *testing.T) {
 }
 
 func TestDojoSupportFix(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		err        *dojo.Error
@@ -108,6 +111,7 @@ func TestDojoSupportFix(t *testing.T) {
 // TestCheckDojoFailureAdvice: the checklist asks to quote a trace id only when it
 // shows one.
 func TestCheckDojoFailureAdvice(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, body, want, bans string
 	}{

@@ -23,6 +23,7 @@ const (
 )
 
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	d := dojotest.NewServer(t, dojotest.WithAPIKey(checkDojoKey))
 	s := fakeslack.New(t, fakeslack.WithToken(checkBotToken))
 	mr := miniredis.RunT(t)
@@ -182,6 +183,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestCheckNeverCreates(t *testing.T) {
+	t.Parallel()
 	d := dojotest.NewServer(t, dojotest.WithAPIKey(checkDojoKey))
 	s := fakeslack.New(t, fakeslack.WithToken(checkBotToken))
 	e := env{
@@ -208,6 +210,7 @@ func TestCheckNeverCreates(t *testing.T) {
 }
 
 func TestCheckUsage(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if err := runCheck(context.Background(), []string{"--nope"}, env{}.lookup, &out); err == nil {
 		t.Error("unknown flag accepted")

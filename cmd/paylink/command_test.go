@@ -19,6 +19,7 @@ import (
 // command → exactly the documented request at Dojo → a link message in the channel →
 // the Redis record, with the message's ts.
 func TestCommandToLink(t *testing.T) {
+	t.Parallel()
 	for _, r := range redisTargets(t) {
 		t.Run(r.name, func(t *testing.T) {
 			h := startPaylink(t, r, nil)
@@ -150,6 +151,7 @@ func ephemeralText(t *testing.T, body string) string {
 // TestCommandRejections: every bad command gets a clear ephemeral answer with the usage
 // line, and calls nothing and stores nothing.
 func TestCommandRejections(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, env{"PAYLINK_MAX_AMOUNT": "GBP:5000"})
 	tests := []struct {
@@ -199,6 +201,7 @@ func TestCommandRejections(t *testing.T) {
 // TestCommandBadRequests: bad, stale or missing signatures and oversize bodies are
 // refused before anything happens.
 func TestCommandBadRequests(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, nil)
 	good := h.commandForm("10.00 GBP ref-123", "r").Encode()
@@ -366,6 +369,7 @@ func TestDojoFailures(t *testing.T) {
 // TestRetypedCommand: the same command again within the window returns the link
 // already made and creates no second intent.
 func TestRetypedCommand(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, nil)
 	h.sendCommand(h.commandForm("10.00 GBP ref-123", "a"))
@@ -408,6 +412,7 @@ func TestRetypeWhileSlow(t *testing.T) {
 
 // TestPrivateChannelFallback: where the bot can't post, response_url carries the link.
 func TestPrivateChannelFallback(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, nil)
 	for _, code := range []string{"not_in_channel", "channel_not_found"} {
@@ -428,6 +433,7 @@ func TestPrivateChannelFallback(t *testing.T) {
 
 // TestReferenceIsEscaped: nothing a user typed can ping a channel or forge a link.
 func TestReferenceIsEscaped(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, nil)
 	// Slack sends <, > and & escaped; the reference is "<!channel> & <https://evil|bank>".
@@ -464,6 +470,7 @@ func TestShutdownDrains(t *testing.T) {
 }
 
 func TestMissingConfig(t *testing.T) {
+	t.Parallel()
 	var out syncBuffer
 	err := run(context.Background(), []string{"paylink"}, env{}.lookup, &out, &out)
 	if err == nil {
@@ -477,6 +484,7 @@ func TestMissingConfig(t *testing.T) {
 }
 
 func TestHealthAndReady(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, nil)
 	for _, path := range []string{bot.PathHealthz, bot.PathReadyz} {
@@ -495,6 +503,7 @@ func TestHealthAndReady(t *testing.T) {
 }
 
 func TestNotReadyWithoutRedis(t *testing.T) {
+	t.Parallel()
 	mr := miniredis.RunT(t)
 	h := startPaylink(t, miniTarget(t, mr), nil)
 	mr.Close()
@@ -510,6 +519,7 @@ func TestNotReadyWithoutRedis(t *testing.T) {
 
 // TestEmbeddedRedis: with no REDIS_URL, paylink runs on an in-process Redis and says so.
 func TestEmbeddedRedis(t *testing.T) {
+	t.Parallel()
 	h := startPaylink(t, redisTarget{name: "embedded"}, nil)
 	h.sendCommand(h.commandForm("10.00 GBP ref-emb", "e"))
 	h.slack.WaitCalls(t, "chat.postMessage", 1, 5*time.Second)
@@ -564,6 +574,7 @@ func TestInFlightBound(t *testing.T) {
 // machine is BenchmarkCommandBurst's (bot); a command over the bound waiting for a slot,
 // then told Paylink is busy, is TestAdmissionWaits' and TestBusyWaitFitsSlacksDeadline's.
 func TestBurstAdmitted(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, env{"PAYLINK_RATE_LIMIT": "off"})
 	h.dojo.SetLatency(300 * time.Millisecond)
@@ -632,6 +643,7 @@ func TestBurstAdmitted(t *testing.T) {
 // that mean something there: response_type, text and, when there are any, blocks. No
 // null blocks, no empty metadata, no delete_original (unsupported in that reply).
 func TestCommandReplyFields(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, nil)
 	h.makeLink("10 GBP INV-18")

@@ -18,6 +18,7 @@ var required = env{
 }
 
 func TestListenAddress(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, listen, port string
 		want               string // "" when the configuration is refused
@@ -67,6 +68,7 @@ func TestListenAddress(t *testing.T) {
 // TestStartLogDurations checks that the configuration logged at start gives durations
 // as durations ("15s"), not as bare numbers of milliseconds.
 func TestStartLogDurations(t *testing.T) {
+	t.Parallel()
 	cfg, _, err := loadConfig(merge(required, env{"DOJO_TIMEOUT": "15s", "PAYLINK_ACK_BUDGET": "25ms", "PAYLINK_RATE_LIMIT": "30/h"}).lookup)
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +105,7 @@ func TestStartLogDurations(t *testing.T) {
 }
 
 func TestRefundersSetting(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "DOJO_API_KEY": "sk_sandbox_1",
 		"PAYLINK_REFUNDERS": " U1, U2 ,,", "PAYLINK_ADMINS": "UA"}
 	c, problems, err := loadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
@@ -118,6 +121,7 @@ func TestRefundersSetting(t *testing.T) {
 // with the embedded Redis, which serves one command at a time; PAYLINK_MAX_IN_FLIGHT
 // sets it either way.
 func TestMaxInFlightDefault(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		e    env
@@ -144,6 +148,7 @@ func TestMaxInFlightDefault(t *testing.T) {
 // TestCardWaitCoversTheWork: a notice waits for its link's card as long as a command's
 // work may take, whatever DOJO_TIMEOUT is, and no longer.
 func TestCardWaitCoversTheWork(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		dojoTimeout string
 		want        time.Duration

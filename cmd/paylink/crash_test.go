@@ -71,6 +71,7 @@ func startProcess(t *testing.T, bin, url string, e env) *process {
 // SIGKILL; Slack recovers; a new process starts; the agent gets exactly one "Paid"
 // message.
 func TestKilledProcessLosesNoPaidMessage(t *testing.T) {
+	t.Parallel()
 	bin := ""
 	if os.Getenv("REDIS_URL") != "" {
 		bin = buildPaylink(t)

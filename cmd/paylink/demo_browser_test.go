@@ -57,6 +57,7 @@ func newBrowser(t *testing.T, ctx context.Context) context.Context {
 // "Paid" in the thread and on the card. With PLAYGROUND_SCREENSHOT=path it saves a
 // screenshot of the channel there (the README's docs/playground.png).
 func TestPlaygroundInBrowser(t *testing.T) {
+	t.Parallel()
 	chromiumPath(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -24,6 +24,7 @@ func specChecked(t *testing.T) dojofake.Option {
 // TestBinaryCarriesNoSpecValidator: the server binary, demo included, links neither the
 // OpenAPI validator nor the JSON Schema one: only the tests' fake Dojo checks Dojo's spec.
 func TestBinaryCarriesNoSpecValidator(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)

@@ -79,6 +79,7 @@ func waitState(t *testing.T, p *playground, what string, ok func(demoState) bool
 // TestPlaygroundFlow goes through the playground's own endpoints, as its page does:
 // a command, the card, paying at the checkout, and "Paid" in the thread.
 func TestPlaygroundFlow(t *testing.T) {
+	t.Parallel()
 	p := startTestPlayground(t)
 	if out := postJSON(t, p.URL+"/api/command", map[string]string{"text": "/paylink 10.00 GBP ref-123"}); out["error"] != "" {
 		t.Fatalf("command: %v", out)
@@ -126,6 +127,7 @@ func TestPlaygroundFlow(t *testing.T) {
 }
 
 func TestPlaygroundCheckout(t *testing.T) {
+	t.Parallel()
 	p := startTestPlayground(t)
 	postJSON(t, p.URL+"/api/command", map[string]string{"text": "/paylink 5 EUR decline-me"})
 	waitState(t, p, "the link card", func(st demoState) bool { return len(p.dojo.Created()) == 1 && len(st.Items) >= 2 })
@@ -165,6 +167,7 @@ func TestPlaygroundCheckout(t *testing.T) {
 // TestPlaygroundForm opens the form with /paylink alone, sees its problems shown on
 // the fields, then submits it cleanly.
 func TestPlaygroundForm(t *testing.T) {
+	t.Parallel()
 	p := startTestPlayground(t)
 	postJSON(t, p.URL+"/api/command", map[string]string{"text": "/paylink"})
 	st := waitState(t, p, "the form", func(st demoState) bool { return st.View != nil })
@@ -188,6 +191,7 @@ func TestPlaygroundForm(t *testing.T) {
 }
 
 func TestPlaygroundRefusesOtherCommands(t *testing.T) {
+	t.Parallel()
 	p := startTestPlayground(t)
 	tests := []struct{ text, want string }{
 		{"/remind me", "Only /paylink"},

@@ -7,6 +7,7 @@ import (
 )
 
 func TestLoadDayConfig(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		env      map[string]string
 		zone     string

@@ -17,6 +17,7 @@ import (
 // digest schedulers follow a fake clock: at 09:00 the digest of the day before is
 // posted once, naming the link made that day and still open.
 func TestDigestPostsOnceAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	loc, err := time.LoadLocation("Europe/London")
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +72,7 @@ func TestDigestPostsOnceAcrossReplicas(t *testing.T) {
 // TestDigestCommand prints a day's digest, and refuses a day that is malformed or in
 // the future.
 func TestDigestCommand(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
 	lookup := env{"REDIS_URL": r.url, "PAYLINK_REDIS_PREFIX": r.prefix}.lookup
@@ -107,6 +109,7 @@ func TestDigestCommand(t *testing.T) {
 
 // TestDigestCommandPosts posts a digest to the fake Slack.
 func TestDigestCommandPosts(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	s := fakeslack.New(t, fakeslack.WithToken(testBotToken))
 	lookup := env{"REDIS_URL": r.url, "PAYLINK_REDIS_PREFIX": r.prefix, "SLACK_BOT_TOKEN": testBotToken,

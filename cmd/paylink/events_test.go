@@ -16,6 +16,7 @@ import (
 // url_verification gets its challenge, an unsigned event 401, and app_home_opened
 // publishes the user's Home tab with their open link.
 func TestEventsAPI(t *testing.T) {
+	t.Parallel()
 	for _, r := range redisTargets(t) {
 		t.Run(r.name, func(t *testing.T) {
 			h := startPaylink(t, r, merge(fastNotify, env{"PAYLINK_ADMINS": "U2147483697"}))
@@ -63,6 +64,7 @@ func TestEventsAPI(t *testing.T) {
 // payment's notice is held with an error in the log, not posted; once paylink is back
 // in the workspace (Slack sends its events again), the "Paid" is posted.
 func TestAppUninstalledHoldsNotices(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, merge(fastNotify, env{"PAYLINK_NOTIFY_RETRY_MAX": "500ms"}))
 	id, _ := h.makeLink("5.00 GBP gone-ref")
@@ -93,6 +95,7 @@ func TestAppUninstalledHoldsNotices(t *testing.T) {
 // TestEventsOverSocketMode: app_home_opened over Socket Mode is acknowledged and
 // publishes the Home tab, as over HTTP.
 func TestEventsOverSocketMode(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	s := fakeslack.New(t, fakeslack.WithToken(testBotToken), fakeslack.WithAppToken("xapp-1-test"))
 	startPaylinkWith(t, r, merge(fastNotify, env{"SLACK_APP_TOKEN": "xapp-1-test"}),

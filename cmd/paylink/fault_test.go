@@ -22,6 +22,7 @@ import (
 // killed with SIGKILL and replaced, and webhooks that never come. Every payment must be
 // announced: lost must be 0; duplicates are reported (only a kill can cause one).
 func TestFaultSuite(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("REDIS_URL") == "" {
 		t.Skip("REDIS_URL is not set: the fault suite runs real processes against a real Redis (CI sets it)")
 	}

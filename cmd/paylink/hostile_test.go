@@ -31,6 +31,7 @@ func (h *harness) signedRequest(path, contentType string, body []byte) *http.Req
 // TestHostileInput: each hostile request gets a clear answer, reaches neither Dojo nor
 // Slack, and leaves nothing in Redis.
 func TestHostileInput(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, fastNotify)
 	form := "application/x-www-form-urlencoded"
@@ -118,6 +119,7 @@ func TestHostileInput(t *testing.T) {
 // TestReplayedRequests: a Slack request sent again with the same signature is refused;
 // a webhook delivered again changes nothing.
 func TestReplayedRequests(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	// A create command's replay is found with its claim: give it time to answer in the
 	// request, so the test sees the 401.

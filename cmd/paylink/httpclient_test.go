@@ -13,6 +13,7 @@ import (
 // TestHTTPClientTimeout: outbound calls end at their timeout whether the server is slow
 // to answer or slow to send the body.
 func TestHTTPClientTimeout(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {

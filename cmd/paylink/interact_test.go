@@ -78,6 +78,7 @@ func lastUpdate(t *testing.T, h *harness, ts, want string) string {
 }
 
 func TestCancelButton(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, fastNotify)
 	id, ts := h.makeLink("10.00 GBP cancel-1")
@@ -117,6 +118,7 @@ func TestCancelButton(t *testing.T) {
 // its spec): the agent is told it can't be cancelled and why, in Dojo's words, and the
 // card is brought up to Dojo's status.
 func TestCancelRefused(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		status  dojo.Status // at Dojo, unknown to paylink
@@ -158,6 +160,7 @@ func TestCancelRefused(t *testing.T) {
 }
 
 func TestAdminMayCancel(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, merge(fastNotify, env{"PAYLINK_ADMINS": "U_ADMIN"}))
 	id, ts := h.makeLink("10 GBP admin-cancel")
@@ -168,6 +171,7 @@ func TestAdminMayCancel(t *testing.T) {
 }
 
 func TestRefreshButton(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, merge(fastNotify, env{"DOJO_WEBHOOK_SECRET": ""}))
 	id, ts := h.makeLink("10 GBP refresh-1")
@@ -230,6 +234,7 @@ func formSubmission(meta, amount, currency, reference, expiry string) obj {
 }
 
 func TestForm(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, fastNotify)
 	resp, body, _ := h.sendCommand(h.commandForm("", "form"))
@@ -288,6 +293,7 @@ func TestForm(t *testing.T) {
 }
 
 func TestDuplicateReferenceGuard(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, fastNotify)
 	first, _ := h.makeLink("10 GBP INV-9")
@@ -336,6 +342,7 @@ func TestDuplicateReferenceGuard(t *testing.T) {
 }
 
 func TestListAndStatus(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, fastNotify)
 	a, _ := h.makeLink("10 GBP list-a")
@@ -366,6 +373,7 @@ func TestListAndStatus(t *testing.T) {
 }
 
 func TestExpiredLink(t *testing.T) {
+	t.Parallel()
 	mr := miniredis.RunT(t)
 	h := startPaylink(t, miniTarget(t, mr), merge(fastNotify, env{"PAYLINK_RECONCILE_INTERVAL": "300ms"}))
 	id, ts := h.makeLink("10 GBP expiring --expires 15m")

@@ -11,6 +11,7 @@ import (
 // to admins; look-ups are limited per user, and Dojo's answer is reused for a few
 // seconds.
 func TestLookupsFollowPolicy(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, merge(fastNotify, env{
 		"PAYLINK_ACK_BUDGET":    "2s",

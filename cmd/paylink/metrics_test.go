@@ -17,6 +17,7 @@ import (
 // TestMetrics: after commands, a webhook, a notice and some failures, /metrics shows
 // every metric.
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, fastNotify)
 	id, _ := h.makeLink("10 GBP metrics-1")

@@ -37,6 +37,7 @@ func proxied(t *testing.T, r redisTarget) (redisTarget, *tcpProxy) {
 // takes it over. The worker that posted it keeps trying to record it; once Redis is
 // back the notice is recorded and settled, and never posted a second time.
 func TestPostedNoticeSurvivesRedisOutage(t *testing.T) {
+	t.Parallel()
 	for _, r := range redisTargets(t) {
 		t.Run(r.name, func(t *testing.T) {
 			via, proxy := proxied(t, r)

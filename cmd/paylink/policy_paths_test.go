@@ -14,6 +14,7 @@ import (
 // when it is pressed, whatever it was when the card was made; each refusal is told to
 // the agent and audited, and nothing reaches Dojo.
 func TestButtonsApplyTodaysPolicy(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	// A card made while the cap was 20,000.
 	before := startPaylink(t, r, merge(fastNotify, env{"PAYLINK_MAX_AMOUNT": "20000"}))

@@ -31,6 +31,7 @@ func get(t *testing.T, srv *httptest.Server, path string) (int, []byte) {
 // TestProfilerServesProfiles: the CPU profile and the named profiles come as gzipped
 // protobuf that unpacks; the trace, index, command line and text profiles are there.
 func TestProfilerServesProfiles(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(debugMux())
 	defer srv.Close()
 	gzipped := func(t *testing.T, body []byte) {
@@ -84,6 +85,7 @@ func TestProfilerServesProfiles(t *testing.T) {
 
 // TestProfilerRefuses: what the profiler does not serve, or a capture out of bounds.
 func TestProfilerRefuses(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(debugMux())
 	defer srv.Close()
 	tests := []struct {
@@ -111,6 +113,7 @@ func TestProfilerRefuses(t *testing.T) {
 
 // TestProfilerSymbol: a posted program counter is answered with its function's name.
 func TestProfilerSymbol(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(debugMux())
 	defer srv.Close()
 	pc := reflect.ValueOf(profilerSymbol).Pointer()
@@ -129,6 +132,7 @@ func TestProfilerSymbol(t *testing.T) {
 // TestNothingOnTheDefaultMux: the profiler registers nothing on http.DefaultServeMux,
 // where any server built with a nil handler would expose it.
 func TestNothingOnTheDefaultMux(t *testing.T) {
+	t.Parallel()
 	for _, path := range []string{"/debug/pprof/", "/debug/pprof/profile", "/debug/pprof/heap"} {
 		req := httptest.NewRequest(http.MethodGet, path, nil)
 		if _, pattern := http.DefaultServeMux.Handler(req); pattern != "" {

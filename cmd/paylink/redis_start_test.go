@@ -16,6 +16,7 @@ import (
 // TestServeRefusesBadRedis: a malformed REDIS_URL, or one naming servers that don't
 // answer, stops start-up with a message naming the problem and never the password.
 func TestServeRefusesBadRedis(t *testing.T) {
+	t.Parallel()
 	const pw = "serve-redis-password-41f0"
 	gone := miniredis.RunT(t)
 	dead := gone.Addr()
@@ -77,6 +78,7 @@ func TestServeRefusesBadRedis(t *testing.T) {
 // TestCheckTopologies: paylink check reports each Cluster node and each sentinel and
 // the master it names, and which one failed.
 func TestCheckTopologies(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("REDIS_URL") == "" {
 		t.Skip("REDIS_URL is not set: this test starts its own redis-server topologies and runs with the real-Redis suite (CI sets it)")
 	}

@@ -59,6 +59,7 @@ func (h *harness) notified(id string, status dojo.Status) {
 // Dojo, the card updated, one reply in the thread, one audit event, and Dojo's own
 // Refunded webhook announces nothing more.
 func TestRefundFromTheCard(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, merge(fastNotify, env{"PAYLINK_REFUNDERS": "U_REFUNDER"}))
 	id, ts := h.makeLink("10.00 GBP refund-1")
@@ -166,6 +167,7 @@ func TestRefundFromTheCard(t *testing.T) {
 
 // TestRefundInDojoDashboard: a refund made in Dojo's dashboard shows on the card.
 func TestRefundInDojoDashboard(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, fastNotify)
 	id, ts := h.makeLink("10.00 GBP refund-2")

@@ -10,6 +10,7 @@ import (
 // TestReminderInThread: with PAYLINK_REMIND_AFTER=1s, a link left unpaid gets a
 // reminder in its card's thread that mentions the agent and offers Cancel link.
 func TestReminderInThread(t *testing.T) {
+	t.Parallel()
 	for _, r := range redisTargets(t) {
 		t.Run(r.name, func(t *testing.T) {
 			h := startPaylink(t, r, env{"PAYLINK_REMIND_AFTER": "1s"})
@@ -32,6 +33,7 @@ func TestReminderInThread(t *testing.T) {
 
 // TestRemindAfterSetting: off, a duration of 1s or more, or a clear refusal.
 func TestRemindAfterSetting(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		value string
 		want  time.Duration

@@ -13,6 +13,7 @@ import (
 // a refused command is recorded as seen like any other, so its replay is refused as a
 // replay, not refused (and audited) again.
 func TestReplayWhateverTheCase(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, merge(fastNotify, env{"PAYLINK_ACK_BUDGET": "2s", "PAYLINK_ALLOWED_CHANNELS": "C2147483705"}))
 	upper := func(sig string) string { return "v0=" + strings.ToUpper(strings.TrimPrefix(sig, "v0=")) }

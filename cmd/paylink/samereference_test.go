@@ -11,6 +11,7 @@ import (
 // is still creating the first: the second is told a link for it is on its way, and
 // only one link is made.
 func TestSameReferenceSameMoment(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, fastNotify)
 	release := h.dojo.Hold()
@@ -36,6 +37,7 @@ func TestSameReferenceSameMoment(t *testing.T) {
 // TestFormRefusalAudited: a form submitted for a channel the allow-list refuses is
 // told so and audited, and makes nothing.
 func TestFormRefusalAudited(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, merge(fastNotify, env{"PAYLINK_ALLOWED_CHANNELS": "C_ONLY"}))
 	form := h.commandForm("", "form")

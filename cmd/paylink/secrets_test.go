@@ -17,6 +17,7 @@ import (
 // TestNoSecretInLogs runs every flow, with debug logging, and checks that no secret
 // appears in any log line.
 func TestNoSecretInLogs(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, merge(fastNotify, env{"DOJO_WEBHOOK_SECRET": testWebhookSecret + ",ws_second_secret_value"}))
 	id, ts := h.makeLink("10 GBP secrets-1")
@@ -63,6 +64,7 @@ func TestNoSecretInLogs(t *testing.T) {
 // TestConfigLogRedacts: the configuration logged at start shows secrets only as set or
 // unset.
 func TestConfigLogRedacts(t *testing.T) {
+	t.Parallel()
 	e := env{
 		"SLACK_SIGNING_SECRET": "sign-secret-value", "SLACK_BOT_TOKEN": "xoxb-bot-token-value",
 		"SLACK_APP_TOKEN": "xapp-app-token-value", "DOJO_API_KEY": "sk_sandbox_key_value",
@@ -93,6 +95,7 @@ func TestConfigLogRedacts(t *testing.T) {
 // TestResponseURLNotLogged: a response_url is a bearer credential for its command, so
 // a post to it that fails is logged with the URL's host only.
 func TestResponseURLNotLogged(t *testing.T) {
+	t.Parallel()
 	const token = "hooks-secret-token-5f1c"
 	closed := "127.0.0.1:" + freePort(t)
 	tests := []struct {

@@ -17,6 +17,7 @@ const ackWait = 15 * time.Second
 // TestSocketMode: with SLACK_APP_TOKEN, commands and interactions arrive over Socket
 // Mode, go through the same handlers, and are acknowledged without waiting on Dojo.
 func TestSocketMode(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	s := fakeslack.New(t, fakeslack.WithToken(testBotToken), fakeslack.WithAppToken("xapp-1-test"))
 	h := startPaylinkWith(t, r, merge(fastNotify, env{"SLACK_APP_TOKEN": "xapp-1-test"}),
@@ -66,6 +67,7 @@ func TestSocketMode(t *testing.T) {
 // connection and keeps answering; its log never shows the tokens, and a token that
 // isn't app-level gets a warning.
 func TestSocketModeReconnects(t *testing.T) {
+	t.Parallel()
 	const appToken = "app-token-without-prefix"
 	s := fakeslack.New(t, fakeslack.WithToken(testBotToken), fakeslack.WithAppToken(appToken))
 	h := startPaylinkWith(t, redisTargets(t)[0], env{"SLACK_APP_TOKEN": appToken},

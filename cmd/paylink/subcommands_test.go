@@ -20,6 +20,7 @@ var validEnv = env{
 // TestSubcommandHelp: every subcommand's --help prints its usage and succeeds, and
 // does nothing else (serve does not start).
 func TestSubcommandHelp(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		want string
@@ -67,6 +68,7 @@ func TestSubcommandHelp(t *testing.T) {
 // TestUnknownArguments: an argument a command does not take is an error, and nothing
 // runs.
 func TestUnknownArguments(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		want string
@@ -104,6 +106,7 @@ func TestUnknownArguments(t *testing.T) {
 }
 
 func TestBuildVersion(t *testing.T) {
+	t.Parallel()
 	vcs := func(rev, modified string) []debug.BuildSetting {
 		return []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: rev}, {Key: "vcs.modified", Value: modified}}
 	}
@@ -133,6 +136,7 @@ func TestBuildVersion(t *testing.T) {
 }
 
 func TestVersionCommand(t *testing.T) {
+	t.Parallel()
 	var stdout bytes.Buffer
 	if err := run(context.Background(), []string{"paylink", "version"}, env{}.lookup, &stdout, &stdout); err != nil {
 		t.Fatal(err)

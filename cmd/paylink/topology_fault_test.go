@@ -51,6 +51,7 @@ type topologyResult struct {
 // paylink must accept webhooks and post notices again within 10 s of Redis being
 // reachable again.
 func TestTopologyFaults(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("REDIS_URL") == "" {
 		t.Skip("REDIS_URL is not set: the topology fault suite runs real processes against Redis nodes it starts (CI sets it)")
 	}

@@ -32,6 +32,7 @@ func registerEnv(d *dojotest.Server) env {
 }
 
 func TestWebhookRegister(t *testing.T) {
+	t.Parallel()
 	d := dojotest.NewServer(t, dojotest.WithAPIKey(checkDojoKey))
 	out, err := runCLI(t, registerEnv(d), "webhook", "register", "--url", registerURL, "--description", "paylink test")
 	if err != nil {
@@ -79,6 +80,7 @@ func TestWebhookRegister(t *testing.T) {
 }
 
 func TestWebhookRegisterGeneratesSecret(t *testing.T) {
+	t.Parallel()
 	d := dojotest.NewServer(t, dojotest.WithAPIKey(checkDojoKey), dojotest.WithoutWebhookSecretOnSubscribe())
 	out, err := runCLI(t, registerEnv(d), "webhook", "register", "--url", registerURL)
 	if err != nil {
@@ -106,6 +108,7 @@ func TestWebhookRegisterGeneratesSecret(t *testing.T) {
 }
 
 func TestWebhookRegisterRefusals(t *testing.T) {
+	t.Parallel()
 	d := dojotest.NewServer(t, dojotest.WithAPIKey(checkDojoKey))
 	good := registerEnv(d)
 	tests := []struct {
@@ -157,6 +160,7 @@ func TestWebhookRegisterRefusals(t *testing.T) {
 }
 
 func TestWebhookRegisterNotes(t *testing.T) {
+	t.Parallel()
 	d := dojotest.NewServer(t, dojotest.WithAPIKey(checkDojoKey))
 	out, err := runCLI(t, registerEnv(d), "webhook", "register", "--url", "https://127.0.0.1:8443/hooks")
 	if err != nil {
@@ -206,6 +210,7 @@ func (r *webhookReceiver) received() ([]string, [][]byte) {
 }
 
 func TestWebhookSend(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		env        env
@@ -262,6 +267,7 @@ func TestWebhookSend(t *testing.T) {
 }
 
 func TestWebhookSendFailures(t *testing.T) {
+	t.Parallel()
 	refused := newWebhookReceiver(t, http.StatusUnauthorized)
 	out, err := runCLI(t, nil, "webhook", "send", "--url", refused.URL+bot.PathDojoWebhooks, "--intent", "pi_1", "--secret", "ws_s")
 	if err == nil || !strings.Contains(err.Error(), "HTTP 401 Unauthorized: nope") || !strings.Contains(err.Error(), "does not match") || !strings.Contains(out, "HTTP 401") {
@@ -300,6 +306,7 @@ func TestWebhookSendFailures(t *testing.T) {
 }
 
 func TestWebhookUsage(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"webhook"}, {"webhook", "rotate"}} {
 		out, err := runCLI(t, nil, args...)
 		if err == nil || !strings.Contains(out, "paylink webhook register --url") || !strings.Contains(out, "paylink webhook send --url") {
@@ -315,6 +322,7 @@ func TestWebhookUsage(t *testing.T) {
 
 // The event webhook send builds is one paylink accepts and reports as paid.
 func TestWebhookSendToPaylink(t *testing.T) {
+	t.Parallel()
 	h := startPaylink(t, redisTargets(t)[0], fastNotify)
 	id, _ := h.makeLink("12.50 GBP send-1")
 	h.dojo.SetStatus(id, dojo.StatusCaptured)
@@ -328,6 +336,7 @@ func TestWebhookSendToPaylink(t *testing.T) {
 // TestWebhookSendOutcome: webhook send says what paylink did with the event, and fails
 // when paylink ignored it.
 func TestWebhookSendOutcome(t *testing.T) {
+	t.Parallel()
 	h := startPaylink(t, redisTargets(t)[0], fastNotify)
 	paid, _ := h.makeLink("12.50 GBP outcome-1")
 	h.dojo.SetStatus(paid, dojo.StatusCaptured)
@@ -358,6 +367,7 @@ func TestWebhookSendOutcome(t *testing.T) {
 }
 
 func TestSendOutcomeText(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		outcome string
 		status  dojo.Status

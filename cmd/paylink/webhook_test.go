@@ -112,6 +112,7 @@ func waitNotices(t *testing.T, s *fakeslack.Server, word string, n int, within t
 }
 
 func TestWebhookRequests(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, fastNotify)
 	id, _ := h.makeLink("10 GBP wh-1")
@@ -167,6 +168,7 @@ func flipHex(s string) string {
 }
 
 func TestWebhookWithoutSecret503(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, env{"DOJO_WEBHOOK_SECRET": ""})
 	if code := h.sendWebhook(dojotest.Event("pi_x", dojo.StatusCaptured)); code != http.StatusServiceUnavailable {
@@ -181,6 +183,7 @@ func TestWebhookWithoutSecret503(t *testing.T) {
 // status, produce exactly one "Paid" reply, threaded under the link and broadcast, and
 // the link message is updated to show it was paid.
 func TestPaidExactlyOnce(t *testing.T) {
+	t.Parallel()
 	for _, r := range redisTargets(t) {
 		t.Run(r.name, func(t *testing.T) {
 			h := startPaylink(t, r, fastNotify)
@@ -233,6 +236,7 @@ func TestPaidExactlyOnce(t *testing.T) {
 // TestStatusWording: Canceled and Refunded have their own words; a Refunded whose
 // Captured was never delivered still reports Paid first.
 func TestStatusWording(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, fastNotify)
 	a, _ := h.makeLink("5 EUR cancel-me")
@@ -253,6 +257,7 @@ func TestStatusWording(t *testing.T) {
 // TestForgedStatusNotAnnounced: a correctly signed event that Dojo's own record does
 // not bear out (a replay of an old delivery, say) is not announced.
 func TestUnconfirmedStatusNotAnnounced(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, fastNotify)
 	id, _ := h.makeLink("10 GBP replayed")
@@ -305,6 +310,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 
 // TestNotInChannelSendsDM: when the channel can't be reached, the agent gets the notice.
 func TestNotInChannelSendsDM(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, fastNotify)
 	id, _ := h.makeLink("10 GBP dm-me")
@@ -320,6 +326,7 @@ func TestNotInChannelSendsDM(t *testing.T) {
 // TestReconciliationFindsMissedPayment: Dojo marks a link paid and sends no webhook;
 // reconciliation reports it within an interval.
 func TestReconciliationFindsMissedPayment(t *testing.T) {
+	t.Parallel()
 	mr := miniredis.RunT(t)
 	r := miniTarget(t, mr)
 	h := startPaylink(t, r, merge(fastNotify, env{"PAYLINK_RECONCILE_INTERVAL": "500ms", "DOJO_WEBHOOK_SECRET": ""}))
@@ -359,6 +366,7 @@ func whileReconciling(t *testing.T, mr *miniredis.Miniredis, what string, cond f
 // TestRedisDownDuringWebhook: Dojo gets 503 while Redis is down, and the redelivery
 // after it is back produces exactly one message.
 func TestRedisDownDuringWebhook(t *testing.T) {
+	t.Parallel()
 	for _, r := range redisTargets(t) {
 		t.Run(r.name, func(t *testing.T) {
 			addr := r.singleAddr(t)
@@ -394,6 +402,7 @@ func TestRedisDownDuringWebhook(t *testing.T) {
 // TestReplicasShareTheWork: two paylink processes on one Redis receive the same events
 // at once; each payment is announced exactly once.
 func TestReplicasShareTheWork(t *testing.T) {
+	t.Parallel()
 	for _, r := range redisTargets(t) {
 		t.Run(r.name, func(t *testing.T) {
 			a := startPaylink(t, r, fastNotify)
@@ -443,6 +452,7 @@ func TestReplicasShareTheWork(t *testing.T) {
 // TestDeadLetter: a notice Slack keeps refusing ends in the dead-letter stream after its
 // attempts, with an error in the log.
 func TestDeadLetter(t *testing.T) {
+	t.Parallel()
 	r := redisTargets(t)[0]
 	h := startPaylink(t, r, merge(fastNotify, env{"PAYLINK_NOTIFY_MAX_ATTEMPTS": "3", "PAYLINK_NOTIFY_RETRY_BASE": "50ms"}))
 	id, _ := h.makeLink("10 GBP doomed")
