@@ -16,6 +16,7 @@ import (
 // TestEmbeddedKeepsTime: the embedded Redis as paylink runs it (real clock, its own
 // ticker) expires a key with a 1 s TTL by itself.
 func TestEmbeddedKeepsTime(t *testing.T) {
+	t.Parallel()
 	e, err := store.Embedded(store.EmbeddedOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +121,7 @@ func TestEmbeddedInjectedClock(t *testing.T) {
 // PAYLINK_SOAK_COMMANDS sets the count (default 2,500, enough for 100 days; 2,000 with
 // -short).
 func TestEmbeddedSoak(t *testing.T) {
+	t.Parallel()
 	n := 2500
 	if testing.Short() {
 		n = 2000

@@ -117,6 +117,7 @@ func (w *writer) waitWrite(t *testing.T, promoted time.Time) time.Duration {
 // master, Ready fails; its replica is promoted; paylink's client writes to that slot
 // again within 10 s of the promotion.
 func TestClusterFailover(t *testing.T) {
+	t.Parallel()
 	needFailoverRig(t)
 	c := redistest.StartCluster(t, redistest.ClusterOptions{NodeTimeout: 1000 * time.Millisecond})
 	rc, err := store.ParseRedisURL(c.URL)
@@ -162,6 +163,7 @@ func TestClusterFailover(t *testing.T) {
 // master is demoted and answers READONLY) and after a SIGKILL of the master; each
 // time paylink's client writes again within 10 s of the promotion.
 func TestSentinelFailover(t *testing.T) {
+	t.Parallel()
 	needFailoverRig(t)
 	for _, how := range []string{"SENTINEL FAILOVER", "SIGKILL"} {
 		t.Run(how, func(t *testing.T) {

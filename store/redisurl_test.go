@@ -116,6 +116,7 @@ func deadAddr(t *testing.T) string {
 // TestOpenRefuses: Open stops at a URL that is malformed or names servers that don't
 // answer, saying which, never with the password.
 func TestOpenRefuses(t *testing.T) {
+	t.Parallel()
 	dead, dead2 := deadAddr(t), deadAddr(t)
 	mr := miniredis.RunT(t)
 	mr.RequireAuth(urlPassword)
