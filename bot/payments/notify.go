@@ -609,12 +609,12 @@ func (n *Notifier) mayReclaim() bool {
 }
 
 // reclaimQuiet is how long Redis must have worked here before notices are taken over:
-// ClaimIdle, and at least as long as another consumer may still be in one attempt to
-// record a notice it posted (an attempt begun while Redis was failing can hang for
-// recordTimeout, a failover's WAIT or a dead connection) and its pause before the
-// next, which then succeeds.
+// as long as another consumer may still be in one attempt to record a notice it posted
+// (an attempt begun while Redis was failing can hang for recordTimeout: a failover, a
+// dead connection) and its pause before the next, which then succeeds, and ClaimIdle
+// more, in which that consumer's heartbeat renews its claims.
 func (n *Notifier) reclaimQuiet() time.Duration {
-	return max(n.cfg.ClaimIdle, recordTimeout+n.recordPause())
+	return recordTimeout + n.recordPause() + n.cfg.ClaimIdle
 }
 
 // post calls chat.postMessage and returns the message's ts, waiting out a rate limit

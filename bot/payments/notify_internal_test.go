@@ -9,18 +9,17 @@ import (
 )
 
 // TestReclaimWaitsOutARecordAttempt: after a Redis failure, notices held by silent
-// consumers are taken over only once Redis has worked here for ClaimIdle and for as
-// long as another consumer may still be in an attempt to record a notice it posted
-// meanwhile, and its pause before the next. A short ClaimIdle does not shorten that
-// wait: a notice taken over while its poster is still recording it is posted twice.
+// consumers are taken over only once Redis has worked here for as long as another
+// consumer may still be in an attempt to record a notice it posted meanwhile, with its
+// pause before the next, and ClaimIdle more: a notice taken over while its poster is
+// still recording it is posted twice.
 func TestReclaimWaitsOutARecordAttempt(t *testing.T) {
 	tests := []struct {
 		claimIdle, quiet time.Duration
 	}{
-		{time.Second, recordTimeout + 250*time.Millisecond},
-		{10 * time.Second, 10 * time.Second}, // the default
-		{4 * time.Second, recordTimeout + time.Second},
-		{time.Minute, time.Minute},
+		{time.Second, recordTimeout + 250*time.Millisecond + time.Second},
+		{10 * time.Second, recordTimeout + time.Second + 10*time.Second}, // the default
+		{2 * time.Second, recordTimeout + 500*time.Millisecond + 2*time.Second},
 	}
 	for _, tt := range tests {
 		clock := clockwork.NewFakeClock()
