@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
@@ -47,6 +48,25 @@ func BenchmarkLinkStoreWork(b *testing.B) {
 		}()
 		linkWork(b, store.New(rdb, store.Options{Prefix: prefix}))
 	})
+}
+
+// BenchmarkEmbeddedHeldPerLink is what the embedded Redis keeps in memory for each link
+// until its keys expire: live heap per link (live-B/link) after b.N links' store work.
+// It bounds how many links an embedded paylink holds in a given RSS.
+func BenchmarkEmbeddedHeldPerLink(b *testing.B) {
+	e, err := store.Embedded(store.EmbeddedOptions{Ticks: make(chan time.Time)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	linkWork(b, store.New(e.Client(), store.Options{}))
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(b.N), "live-B/link")
 }
 
 func linkWork(b *testing.B, s *store.Store) {
