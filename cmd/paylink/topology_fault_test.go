@@ -114,7 +114,7 @@ func TestTopologyFaults(t *testing.T) {
 	sentinelRun("sentinel: SENTINEL FAILOVER", func(t *testing.T, s *redistest.SentinelSet) time.Time {
 		master, _ := s.Failover(t, 60*time.Second)
 		t.Logf("sentinels name %s the master", master.Addr)
-		return awaitWritable(t, master, 1)
+		return awaitMasterWritable(t, s, 1)
 	})
 	sentinelRun("sentinel: SIGKILL the master", func(t *testing.T, s *redistest.SentinelSet) time.Time {
 		victim := s.Master(t)
@@ -125,7 +125,7 @@ func TestTopologyFaults(t *testing.T) {
 		// The killed node is started again, as a supervisor would: the new master takes
 		// writes only with a replica connected.
 		victim.Start(t)
-		return awaitWritable(t, master, 1)
+		return awaitMasterWritable(t, s, 1)
 	})
 
 	singleRun := func(name string, down time.Duration) {
@@ -155,10 +155,25 @@ const eventsTag = "{events}"
 // none needed) acknowledge, and returns when it did: paylink can use Redis again.
 func awaitWritable(t *testing.T, n *redistest.Node, replicas int) time.Time {
 	t.Helper()
+	return awaitWritableAt(t, func() *redistest.Node { return n }, replicas)
+}
+
+// awaitMasterWritable is awaitWritable for whichever node the sentinels name as master
+// at each try: on a loaded machine they may fail over once more (their down-after is
+// 1 s), and the master first named is then a replica that never takes writes.
+func awaitMasterWritable(t *testing.T, s *redistest.SentinelSet, replicas int) time.Time {
+	t.Helper()
+	return awaitWritableAt(t, func() *redistest.Node { return s.Master(t) }, replicas)
+}
+
+func awaitWritableAt(t *testing.T, node func() *redistest.Node, replicas int) time.Time {
+	t.Helper()
 	ctx := context.Background()
-	c := n.Client()
+	var n *redistest.Node
 	var at time.Time
 	if !waitUntil(60*time.Second, func() bool {
+		n = node()
+		c := n.Client()
 		if c.Set(ctx, "topology-probe:"+eventsTag, time.Now().UnixNano(), time.Minute).Err() != nil {
 			return false
 		}
