@@ -86,3 +86,69 @@ func TestPostedNoticeSurvivesRedisOutage(t *testing.T) {
 		})
 	}
 }
+
+// TestTakeOverWaitsForAHungRecord: two replicas. Redis goes away from one (a) while the
+// other (b) takes a "Paid" notice; b posts it, and then its Redis stops answering
+// without closing anything, so b's attempts to record the notice, and its heartbeat,
+// hang. a's Redis comes back first. The notice looks idle to a long before b can record
+// it, but a does not take it over so soon after its own Redis failed: b records it
+// once its Redis answers, and the agent gets one "Paid", not two.
+func TestTakeOverWaitsForAHungRecord(t *testing.T) {
+	t.Parallel()
+	for _, r := range redisTargets(t) {
+		t.Run(r.name, func(t *testing.T) {
+			viaA, proxyA := proxied(t, r)
+			viaB, proxyB := proxied(t, r)
+			cfg := env{
+				"PAYLINK_NOTIFY_CLAIM_IDLE":  "1s",
+				"PAYLINK_NOTIFY_RETRY_BASE":  "100ms",
+				"PAYLINK_RECONCILE_INTERVAL": "1h",
+			}
+			a := startPaylink(t, viaA, cfg)
+			b := startPaylinkWith(t, viaB, cfg, a.dojo, a.slack)
+			id, _ := b.makeLink("10 GBP hung-record")
+
+			proxyA.Down()
+			waitFor(t, "a to find Redis gone", func() bool {
+				return strings.Contains(a.out.String(), "could not read notifications")
+			})
+			var hang sync.Once
+			posted := make(chan struct{})
+			b.slack.OnCall(func(c fakeslack.Call) {
+				if c.Method == "chat.postMessage" && strings.Contains(c.Text, "Paid") {
+					hang.Do(func() { proxyB.Hang(); close(posted) })
+				}
+			})
+			b.dojo.SetStatus(id, dojo.StatusCaptured)
+			if code := b.sendWebhook(dojotest.Event(id, dojo.StatusCaptured)); code != http.StatusOK {
+				t.Fatalf("webhook: %d", code)
+			}
+			select {
+			case <-posted:
+			case <-time.After(15 * time.Second):
+				t.Fatal("b did not post the Paid notice")
+			}
+			// a's Redis is back; b's stays silent for three ClaimIdles more: long enough,
+			// but for the quiet a keeps after its own failure, for a to take the notice
+			// over and post it again.
+			proxyA.Up()
+			time.Sleep(3 * time.Second)
+			proxyB.Resume()
+
+			ctx := context.Background()
+			waitFor(t, "b to record the notice", func() bool {
+				return r.rdb.HGet(ctx, r.prefix+"link:{"+id+"}", "notice:Captured").Val() != ""
+			})
+			waitFor(t, "no notice left pending", func() bool {
+				p, err := r.rdb.XPending(ctx, r.prefix+"{events}:notify", "notifiers").Result()
+				return err == nil && p.Count == 0
+			})
+			// Give a wrongful take-over every chance to happen before counting: past the
+			// quiet a keeps after a Redis failure (5 s, a pause, ClaimIdle).
+			time.Sleep(8 * time.Second)
+			if n := len(notices(a.slack, "Paid")); n != 1 {
+				t.Errorf("%d Paid messages, want exactly 1\na's log:\n%s", n, a.out.String())
+			}
+		})
+	}
+}

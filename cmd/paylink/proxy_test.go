@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -9,14 +8,17 @@ import (
 
 // tcpProxy forwards connections to a Redis, and can cut them: Down closes every
 // connection and refuses new ones until Up, as a Redis restart or a network partition
-// would.
+// would. Hang holds every byte in either direction, on open and new connections alike,
+// until Resume: a Redis that stops answering without closing anything.
 type tcpProxy struct {
 	ln     net.Listener
 	target string
 
-	mu    sync.Mutex
-	down  bool
-	conns map[net.Conn]struct{}
+	mu     sync.Mutex
+	down   bool
+	hung   bool
+	resume *sync.Cond // signalled when hung ends
+	conns  map[net.Conn]struct{}
 }
 
 func newTCPProxy(t *testing.T, target string) *tcpProxy {
@@ -26,7 +28,8 @@ func newTCPProxy(t *testing.T, target string) *tcpProxy {
 		t.Fatal(err)
 	}
 	p := &tcpProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	t.Cleanup(func() { ln.Close(); p.Down() })
+	p.resume = sync.NewCond(&p.mu)
+	t.Cleanup(func() { ln.Close(); p.Resume(); p.Down() })
 	go p.serve()
 	return p
 }
@@ -60,7 +63,23 @@ func (p *tcpProxy) serve() {
 }
 
 func (p *tcpProxy) pipe(dst, src net.Conn) {
-	io.Copy(dst, src)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			for p.hung {
+				p.resume.Wait()
+			}
+			p.mu.Unlock()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	dst.Close()
 	src.Close()
 	p.mu.Lock()
@@ -84,4 +103,19 @@ func (p *tcpProxy) Up() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.down = false
+}
+
+// Hang stops every byte from passing, without closing anything, until Resume.
+func (p *tcpProxy) Hang() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hung = true
+}
+
+// Resume lets the bytes Hang held pass, and those after them.
+func (p *tcpProxy) Resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hung = false
+	p.resume.Broadcast()
 }
