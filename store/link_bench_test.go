@@ -63,7 +63,6 @@ func BenchmarkEmbeddedHeldPerLink(b *testing.B) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	linkWork(b, store.New(e.Client(), store.Options{}))
-	b.StopTimer()
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(b.N), "live-B/link")
