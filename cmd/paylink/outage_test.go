@@ -32,6 +32,17 @@ func proxied(t *testing.T, r redisTarget) (redisTarget, *tcpProxy) {
 	return via, proxy
 }
 
+// afterWebhook holds a Slack call until the test has the webhook's answer. A worker may
+// post the notice before the webhook's own reply from Redis has come back through the
+// proxy; cutting Redis then would fail the webhook (a 503, which Dojo retries), not the
+// notice's record, which is what these tests are about.
+func afterWebhook(answered <-chan struct{}) {
+	select {
+	case <-answered:
+	case <-time.After(30 * time.Second):
+	}
+}
+
 // TestPostedNoticeSurvivesRedisOutage: Redis goes away just as Slack takes a "Paid"
 // notice, and stays away longer than a notice may sit idle before another consumer
 // takes it over. The worker that posted it keeps trying to record it; once Redis is
@@ -49,13 +60,16 @@ func TestPostedNoticeSurvivesRedisOutage(t *testing.T) {
 			})
 			id, _ := h.makeLink("10 GBP outage-1")
 			var cut sync.Once
+			answered := make(chan struct{})
 			h.slack.OnCall(func(c fakeslack.Call) {
 				if c.Method == "chat.postMessage" && strings.Contains(c.Text, "Paid") {
-					cut.Do(proxy.Down)
+					cut.Do(func() { afterWebhook(answered); proxy.Down() })
 				}
 			})
 			h.dojo.SetStatus(id, dojo.StatusCaptured)
-			if code := h.sendWebhook(dojotest.Event(id, dojo.StatusCaptured)); code != http.StatusOK {
+			code := h.sendWebhook(dojotest.Event(id, dojo.StatusCaptured))
+			close(answered)
+			if code != http.StatusOK {
 				t.Fatalf("webhook: %d", code)
 			}
 			waitNotices(t, h.slack, "Paid", 1, 10*time.Second)
@@ -114,13 +128,16 @@ func TestTakeOverWaitsForAHungRecord(t *testing.T) {
 			})
 			var hang sync.Once
 			posted := make(chan struct{})
+			answered := make(chan struct{})
 			b.slack.OnCall(func(c fakeslack.Call) {
 				if c.Method == "chat.postMessage" && strings.Contains(c.Text, "Paid") {
-					hang.Do(func() { proxyB.Hang(); close(posted) })
+					hang.Do(func() { afterWebhook(answered); proxyB.Hang(); close(posted) })
 				}
 			})
 			b.dojo.SetStatus(id, dojo.StatusCaptured)
-			if code := b.sendWebhook(dojotest.Event(id, dojo.StatusCaptured)); code != http.StatusOK {
+			code := b.sendWebhook(dojotest.Event(id, dojo.StatusCaptured))
+			close(answered)
+			if code != http.StatusOK {
 				t.Fatalf("webhook: %d", code)
 			}
 			select {
