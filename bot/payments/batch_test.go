@@ -1,12 +1,16 @@
 package payments_test
 
 import (
+	"bytes"
 	"context"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
 
 	"github.com/paylink/paylink/bot/fakeslack"
 	"github.com/paylink/paylink/bot/payments"
@@ -91,5 +95,91 @@ func TestBatchStaysClaimed(t *testing.T) {
 	}
 	if paid != 3 {
 		t.Errorf("%d Paid notices, want 3", paid)
+	}
+}
+
+// lockedBuffer is a log sink safe for the notifier's goroutines and the test's.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestStalledRedisDoesNotHandANoticeToItsOwnProcess: Redis stalls while a worker is
+// posting a notice, for longer than ClaimIdle, so the worker's renewals don't land and
+// the notice looks idle to a take-over queued behind the stall. The take-over gets the
+// notice, but the process's own worker has it in hand and is alive: it is left with the
+// worker, which posts it once.
+func TestStalledRedisDoesNotHandANoticeToItsOwnProcess(t *testing.T) {
+	f := newDueFixture(t, payments.DueConfig{})
+	rdb, st, clock, slack := f.rdb, f.st, f.clock, f.slack
+	ctx := context.Background()
+	const id = "pi_sandbox_stall"
+	f.link(t, id, "ref-stall", time.Hour)
+	f.dojo.SetStatus(id, dojo.StatusCaptured)
+	if _, err := st.RecordStatus(ctx, store.StatusEvent{IntentID: id, Status: "Captured", EventID: "evt_stall", Source: "webhook"}); err != nil {
+		t.Fatal(err)
+	}
+	// The worker's post is held in Slack until the test lets it go; any later post
+	// (a second "Paid") is answered at once.
+	posting, release := make(chan struct{}), make(chan struct{})
+	var posts atomic.Int32
+	slack.OnCall(func(c fakeslack.Call) {
+		if c.Method == "chat.postMessage" && strings.Contains(c.Text, "Paid") && posts.Add(1) == 1 {
+			close(posting)
+			<-release
+		}
+	})
+	logs := &lockedBuffer{}
+	f.deps.Log = zerolog.New(logs)
+	const claimIdle = time.Second
+	f.runNotifier(t, payments.NotifyConfig{Workers: 1, ClaimIdle: claimIdle})
+	var released sync.Once
+	let := func() { released.Do(func() { close(release) }) }
+	t.Cleanup(let) // before the notifier is stopped, should the test end early
+	select {
+	case <-posting:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker did not post the notice")
+	}
+
+	// Redis's idle clock runs on real time; the notifier's heartbeat and take-over
+	// loop on the fake clock. Real time past ClaimIdle with no renewal is what a stall
+	// looks like to Redis; a quarter of ClaimIdle on the fake clock runs the take-over
+	// loop (every ClaimIdle/4) but not the heartbeat (every ClaimIdle/3).
+	time.Sleep(claimIdle + 100*time.Millisecond)
+	clock.Advance(claimIdle / 4)
+	paid := func() int {
+		n := 0
+		for _, c := range slack.Calls("chat.postMessage") {
+			if c.Failed == "" && strings.Contains(c.Text, "Paid") {
+				n++
+			}
+		}
+		return n
+	}
+	// The held post is not counted until Slack answers it: a Paid seen now is the
+	// take-over's.
+	waitUntil(t, "the take-over to find the notice idle", func() bool {
+		return strings.Contains(logs.String(), "left with its worker") || paid() > 0
+	})
+	let()
+	waitUntil(t, "the notice recorded and acknowledged", func() bool {
+		p, err := rdb.XPending(ctx, "paylink:{events}:notify", store.NotifyGroup).Result()
+		return err == nil && p.Count == 0
+	})
+	if n := paid(); n != 1 {
+		t.Errorf("%d Paid notices, want 1\n%s", n, logs.String())
 	}
 }

@@ -112,6 +112,40 @@ type Notifier struct {
 	revoked   map[string]revokedEntry
 	// lastRedisErr is when a Redis call of this notifier last failed (unix ns; 0: never).
 	lastRedisErr atomic.Int64
+	// inHand is the notices this process's workers have taken and not yet settled.
+	inHand entrySet
+}
+
+// entrySet is a set of stream entry IDs, safe for concurrent use.
+type entrySet struct {
+	mu  sync.Mutex
+	ids map[string]struct{}
+}
+
+func (s *entrySet) add(ids ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ids == nil {
+		s.ids = make(map[string]struct{})
+	}
+	for _, id := range ids {
+		s.ids[id] = struct{}{}
+	}
+}
+
+func (s *entrySet) remove(ids ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		delete(s.ids, id)
+	}
+}
+
+func (s *entrySet) has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.ids[id]
+	return ok
 }
 
 // NewNotifier returns a notifier built from d.
@@ -192,6 +226,7 @@ func (n *Notifier) consume(ctx context.Context, consumer string) {
 		for _, id := range delivered {
 			n.ack(ctx, n.log, id)
 		}
+		n.inHand.remove(delivered...)
 	}()
 	for ctx.Err() == nil {
 		batch, err := n.store.ReadNotifications(ctx, consumer, readBatch, time.Second, delivered...)
@@ -204,6 +239,7 @@ func (n *Notifier) consume(ctx context.Context, consumer string) {
 			sleep(ctx, n.clock, time.Second)
 			continue
 		}
+		n.inHand.remove(delivered...)
 		delivered = delivered[:0]
 		n.handleAll(ctx, consumer, batch, func(id string) { delivered = append(delivered, id) })
 	}
@@ -211,7 +247,9 @@ func (n *Notifier) consume(ctx context.Context, consumer string) {
 
 // handleAll handles a batch of notices one at a time, keeping those not yet settled
 // claimed by consumer meanwhile (a long wait, a rate limit say, is not mistaken for a
-// dead consumer), and calls settled with each the caller is to acknowledge.
+// dead consumer), and calls settled with each the caller is to acknowledge. The batch
+// is in hand until then (see reclaim); the caller takes each it acknowledges out of
+// hand once it has.
 func (n *Notifier) handleAll(ctx context.Context, consumer string, batch []store.Notification, settled func(entryID string)) {
 	if len(batch) == 0 {
 		return
@@ -220,15 +258,20 @@ func (n *Notifier) handleAll(ctx context.Context, consumer string, batch []store
 	for i, note := range batch {
 		ids[i] = note.EntryID
 	}
+	n.inHand.add(ids...)
 	hctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go n.heartbeat(hctx, consumer, ids)
 	for _, note := range batch {
 		if ctx.Err() != nil {
-			return // stopping: the rest stay pending for another consumer
+			// Stopping: the rest stay pending for another consumer.
+			n.inHand.remove(note.EntryID)
+			continue
 		}
 		if n.handle(hctx, note) {
 			settled(note.EntryID)
+		} else {
+			n.inHand.remove(note.EntryID) // retried, dead-lettered or left pending
 		}
 	}
 }
@@ -255,10 +298,21 @@ func (n *Notifier) reclaim(ctx context.Context, consumer string) {
 			}
 			continue
 		}
+		taken := batch[:0]
 		for _, note := range batch {
-			n.log.Info().Str("intent", note.IntentID).Str("status", note.Status).Int64("deliveries", note.Deliveries).Msg("took over a notification from a silent consumer")
+			log := n.log.With().Str("intent", note.IntentID).Str("status", note.Status).Str("entry", note.EntryID).Logger()
+			if n.inHand.has(note.EntryID) {
+				// One of this process's workers holds it and is alive: Redis stalled
+				// for longer than ClaimIdle (this claim was waiting behind it), so the
+				// worker's renewals could not land. It stays the worker's, whose next
+				// renewal claims it back; taking it would post it twice.
+				log.Warn().Msg("a notice in hand here looked idle to Redis: left with its worker")
+				continue
+			}
+			log.Info().Int64("deliveries", note.Deliveries).Msg("took over a notification from a silent consumer")
+			taken = append(taken, note)
 		}
-		n.handleAll(ctx, consumer, batch, func(id string) { n.ack(ctx, n.log, id) })
+		n.handleAll(ctx, consumer, taken, func(id string) { n.ack(ctx, n.log, id); n.inHand.remove(id) })
 	}
 }
 
