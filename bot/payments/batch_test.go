@@ -183,3 +183,29 @@ func TestStalledRedisDoesNotHandANoticeToItsOwnProcess(t *testing.T) {
 		t.Errorf("%d Paid notices, want 1\n%s", n, logs.String())
 	}
 }
+
+// TestSettledNoticesLeaveHand: a notice is in hand (kept from this process's take-over)
+// only until it is settled: posted and acknowledged, dropped, or moved to the retries.
+// One left in hand would never be taken over here, even once its worker had given it up.
+func TestSettledNoticesLeaveHand(t *testing.T) {
+	f := newDueFixture(t, payments.DueConfig{})
+	ctx := context.Background()
+	paid, unconfirmed := "pi_sandbox_hand_paid", "pi_sandbox_hand_unconfirmed"
+	f.link(t, paid, "ref-paid", time.Hour)
+	f.link(t, unconfirmed, "ref-unconfirmed", time.Hour) // Dojo still reports it Created: retried
+	f.dojo.SetStatus(paid, dojo.StatusCaptured)
+	for _, id := range []string{paid, unconfirmed, "pi_sandbox_hand_unknown"} { // the last: no record, dropped
+		if _, err := f.st.RecordStatus(ctx, store.StatusEvent{IntentID: id, Status: "Captured", EventID: "evt_" + id, Source: "webhook"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := f.runNotifier(t, payments.NotifyConfig{Workers: 1})
+	waitUntil(t, "every notice settled", func() bool {
+		p, err := f.rdb.XPending(ctx, "paylink:{events}:notify", store.NotifyGroup).Result()
+		return err == nil && p.Count == 0 && len(f.slack.Calls("chat.postMessage")) == 1
+	})
+	waitUntil(t, "no notice left in hand", func() bool { return n.InHand() == 0 })
+	if due, err := f.rdb.ZCard(ctx, "paylink:{events}:retry").Result(); err != nil || due != 1 {
+		t.Errorf("%d notices waiting to be retried (%v), want the unconfirmed one", due, err)
+	}
+}

@@ -45,7 +45,7 @@ func newDueFixture(t *testing.T, cfg payments.DueConfig) *dueFixture {
 }
 
 // runNotifier runs a notifier with cfg on the fixture until the test ends.
-func (f *dueFixture) runNotifier(t *testing.T, cfg payments.NotifyConfig) {
+func (f *dueFixture) runNotifier(t *testing.T, cfg payments.NotifyConfig) *payments.Notifier {
 	deps := f.deps
 	deps.Notify = cfg
 	n := payments.NewNotifier(deps)
@@ -53,6 +53,7 @@ func (f *dueFixture) runNotifier(t *testing.T, cfg payments.NotifyConfig) {
 	done := make(chan struct{})
 	go func() { n.Run(ctx); close(done) }()
 	t.Cleanup(func() { stop(); <-done })
+	return n
 }
 
 // link records an open link made now, posted as a card, expiring after expires.
